@@ -1,0 +1,450 @@
+//! The application contract: WSGI-shaped, so a Python WSGI app fits behind it unchanged.
+//!
+//! The server calls [`App::call`] on a worker thread with a [`Request`] (an [`Environ`] of
+//! CGI-style keys and a [`Body`] to read) and a [`Response`] to answer through. The app sets the
+//! status and headers with [`Response::start`] (as often as it likes until the first body
+//! byte), then sends the body as parts ([`Response::write`]), as one known-length piece
+//! ([`Response::send`]) or as a file ([`Response::send_file`]).
+
+pub mod environ;
+
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+
+pub use environ::Environ;
+
+/// The error an application returns; the server answers 500 and logs it. With
+/// `expose_tracebacks` its `Display` text (for Python, the formatted traceback) goes in the body.
+pub type AppError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// A web application, called once per request on one of the `threads` workers.
+pub trait App: Send + Sync + 'static {
+    /// Handles one request. Returning `Err` before the first body byte gives a 500; after it,
+    /// the response is cut short and the connection closed.
+    fn call(&self, req: &mut Request, res: &mut Response<'_>) -> Result<(), AppError>;
+}
+
+impl<F> App for F
+where
+    F: Fn(&mut Request, &mut Response<'_>) -> Result<(), AppError> + Send + Sync + 'static,
+{
+    fn call(&self, req: &mut Request, res: &mut Response<'_>) -> Result<(), AppError> {
+        self(req, res)
+    }
+}
+
+/// One request as the app sees it.
+#[derive(Debug)]
+pub struct Request {
+    /// CGI-style keys: `REQUEST_METHOD`, `PATH_INFO`, `HTTP_*`, `wsgi.url_scheme`, ...
+    pub environ: Environ,
+    /// The request body, already de-chunked; `CONTENT_LENGTH` is its length.
+    pub body: Body,
+}
+
+/// A request body: bytes in memory, or an unnamed temp file once it passed `inbuf_overflow`.
+#[derive(Debug)]
+pub struct Body {
+    source: BodySource,
+    len: u64,
+}
+
+#[derive(Debug)]
+enum BodySource {
+    Memory(io::Cursor<Vec<u8>>),
+    File(File),
+}
+
+impl Body {
+    /// An empty body.
+    pub fn empty() -> Self {
+        Body::from_bytes(Vec::new())
+    }
+
+    /// A body held in memory.
+    pub fn from_bytes(bytes: Vec<u8>) -> Self {
+        Body {
+            len: bytes.len() as u64,
+            source: BodySource::Memory(io::Cursor::new(bytes)),
+        }
+    }
+
+    /// A body spooled to `file`, `len` bytes long; reading starts at the file's beginning.
+    pub fn from_file(mut file: File, len: u64) -> io::Result<Self> {
+        file.seek(SeekFrom::Start(0))?;
+        Ok(Body {
+            source: BodySource::File(file),
+            len,
+        })
+    }
+
+    /// The body's length in bytes.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Whether the body spilled to a temp file.
+    pub fn is_spooled(&self) -> bool {
+        matches!(self.source, BodySource::File(_))
+    }
+
+    /// Reads the rest of the body into memory.
+    pub fn read_all(&mut self) -> io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(usize::try_from(self.len).unwrap_or(0).min(1 << 20));
+        self.read_to_end(&mut out)?;
+        Ok(out)
+    }
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match &mut self.source {
+            BodySource::Memory(cursor) => cursor.read(buf),
+            BodySource::File(file) => file.read(buf),
+        }
+    }
+}
+
+/// Where a response goes: implemented by the server, which frames it for the wire.
+///
+/// Calls arrive in order: one `head`, then any number of `data` and `file` calls, then
+/// `finish`. A `head` is sent only once the app commits to it (first body byte, or the end).
+pub trait Sink {
+    /// Sends the status line and headers. `length` is the body length when the app made it
+    /// known before the first byte (its `Content-Length`, a single-part body, or a file).
+    fn head(&mut self, status: &str, headers: &[(String, String)], length: Option<u64>)
+    -> io::Result<()>;
+    /// Sends part of the body. May block while the client is slower than the app
+    /// (`outbuf_high_watermark`). An error means the client is gone.
+    fn data(&mut self, data: &[u8]) -> io::Result<()>;
+    /// Sends `len` bytes of `file` from its current position, without copying through the
+    /// app where the platform allows.
+    fn file(&mut self, file: File, len: u64) -> io::Result<()>;
+}
+
+/// Why [`Response::start`] refused a status or header.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ResponseError {
+    /// The status line is not `NNN reason`.
+    #[error("status {0:?} is not a three-digit code followed by a reason")]
+    BadStatus(String),
+    /// CR or LF in the status, a header name or a header value (response splitting).
+    #[error("carriage return/line feed character present in {0}")]
+    LineBreak(&'static str),
+    /// A header name that is not an HTTP token.
+    #[error("header name {0:?} is not a valid HTTP token")]
+    BadHeaderName(String),
+    /// A header value with control characters.
+    #[error("header value {0:?} contains control characters")]
+    BadHeaderValue(String),
+    /// A hop-by-hop header, which only the server may set (PEP 3333).
+    #[error("{0} is a \"hop-by-hop\" header; it cannot be used by a WSGI application (see PEP 3333)")]
+    HopByHop(String),
+    /// A `Content-Length` that is not a decimal number.
+    #[error("Content-Length {0:?} is not a number")]
+    BadContentLength(String),
+    /// `start` after the first body byte went out.
+    #[error("response headers were already sent")]
+    AlreadySent,
+    /// Body before `start`.
+    #[error("start was not called before the body was written")]
+    NotStarted,
+}
+
+/// Hop-by-hop headers an application may not set (PEP 3333, as waitress checks them).
+const HOP_BY_HOP: [&str; 8] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+];
+
+/// The app's side of a response: status and headers, then the body.
+pub struct Response<'a> {
+    sink: &'a mut dyn Sink,
+    status: Option<String>,
+    headers: Vec<(String, String)>,
+    content_length: Option<u64>,
+    committed: bool,
+}
+
+impl<'a> Response<'a> {
+    /// A response that goes to `sink`.
+    pub fn new(sink: &'a mut dyn Sink) -> Self {
+        Response {
+            sink,
+            status: None,
+            headers: Vec::new(),
+            content_length: None,
+            committed: false,
+        }
+    }
+
+    /// Sets the status (`"200 OK"`) and headers. May be called again, replacing both, until
+    /// the first body byte is sent.
+    pub fn start(
+        &mut self,
+        status: impl Into<String>,
+        headers: Vec<(String, String)>,
+    ) -> Result<(), ResponseError> {
+        if self.committed {
+            return Err(ResponseError::AlreadySent);
+        }
+        let status = status.into();
+        check_status(&status)?;
+        let mut content_length = None;
+        for (name, value) in &headers {
+            check_header(name, value)?;
+            if name.eq_ignore_ascii_case("content-length") {
+                content_length = Some(
+                    parse_decimal(value.as_bytes())
+                        .ok_or_else(|| ResponseError::BadContentLength(value.clone()))?,
+                );
+            }
+        }
+        self.status = Some(status);
+        self.headers = headers;
+        self.content_length = content_length;
+        Ok(())
+    }
+
+    /// Whether the head has gone to the client (after which `start` is refused).
+    pub fn is_committed(&self) -> bool {
+        self.committed
+    }
+
+    /// The status set by the last `start`, if any.
+    pub fn status(&self) -> Option<&str> {
+        self.status.as_deref()
+    }
+
+    /// Writes part of the body. Empty parts are skipped, so headers wait for the first byte.
+    pub fn write(&mut self, data: &[u8]) -> Result<(), AppError> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        self.commit(None)?;
+        self.sink.data(data)?;
+        Ok(())
+    }
+
+    /// Sends `data` as the whole body, so its length is known up front. Parts written before
+    /// are kept and this one follows them.
+    pub fn send(&mut self, data: &[u8]) -> Result<(), AppError> {
+        if !self.committed {
+            self.commit(Some(data.len() as u64))?;
+        }
+        if !data.is_empty() {
+            self.sink.data(data)?;
+        }
+        Ok(())
+    }
+
+    /// Sends `len` bytes of `file` from its current position as the body.
+    pub fn send_file(&mut self, file: File, len: u64) -> Result<(), AppError> {
+        if !self.committed {
+            self.commit(Some(len))?;
+        }
+        self.sink.file(file, len)?;
+        Ok(())
+    }
+
+    /// Ends the response: sends the head if nothing was sent yet (an empty body).
+    pub fn finish(&mut self) -> Result<(), AppError> {
+        if !self.committed {
+            self.commit(Some(0))?;
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self, known_length: Option<u64>) -> Result<(), AppError> {
+        if self.committed {
+            return Ok(());
+        }
+        let status = self.status.as_deref().ok_or(ResponseError::NotStarted)?;
+        // An app-given Content-Length wins over what the server could work out: a mismatch is
+        // the app's to answer for (short bodies close the connection, long ones are cut).
+        let length = self.content_length.or(known_length);
+        self.sink.head(status, &self.headers, length)?;
+        self.committed = true;
+        Ok(())
+    }
+}
+
+fn check_status(status: &str) -> Result<(), ResponseError> {
+    if status.contains(['\r', '\n']) {
+        return Err(ResponseError::LineBreak("status"));
+    }
+    let bytes = status.as_bytes();
+    let code_ok = bytes.len() >= 3 && bytes[..3].iter().all(u8::is_ascii_digit);
+    let rest_ok = bytes.len() == 3 || bytes[3] == b' ';
+    if !code_ok || !rest_ok || status.chars().any(|c| c.is_control() && c != '\t') {
+        return Err(ResponseError::BadStatus(status.to_owned()));
+    }
+    Ok(())
+}
+
+fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
+    if name.contains(['\r', '\n']) {
+        return Err(ResponseError::LineBreak("header name"));
+    }
+    if value.contains(['\r', '\n']) {
+        return Err(ResponseError::LineBreak("header value"));
+    }
+    if name.is_empty() || !name.bytes().all(is_token_byte) {
+        return Err(ResponseError::BadHeaderName(name.to_owned()));
+    }
+    // Values go out latin-1 encoded: anything past U+00FF cannot be sent, control chars must not.
+    if value
+        .chars()
+        .any(|c| (c.is_control() && c != '\t') || u32::from(c) > 0xff)
+    {
+        return Err(ResponseError::BadHeaderValue(value.to_owned()));
+    }
+    if HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) {
+        return Err(ResponseError::HopByHop(name.to_owned()));
+    }
+    Ok(())
+}
+
+/// RFC 9110 `tchar`.
+pub(crate) fn is_token_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// `1*DIGIT` as a u64, refusing signs, spaces and overflow.
+pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() {
+        return None;
+    }
+    bytes.iter().try_fold(0u64, |acc, &b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Default)]
+    struct Capture {
+        head: Option<(String, Vec<(String, String)>, Option<u64>)>,
+        body: Vec<u8>,
+    }
+
+    impl Sink for Capture {
+        fn head(
+            &mut self,
+            status: &str,
+            headers: &[(String, String)],
+            length: Option<u64>,
+        ) -> io::Result<()> {
+            self.head = Some((status.to_owned(), headers.to_vec(), length));
+            Ok(())
+        }
+        fn data(&mut self, data: &[u8]) -> io::Result<()> {
+            self.body.extend_from_slice(data);
+            Ok(())
+        }
+        fn file(&mut self, mut file: File, len: u64) -> io::Result<()> {
+            (&mut file).take(len).read_to_end(&mut self.body)?;
+            Ok(())
+        }
+    }
+
+    fn h(name: &str, value: &str) -> (String, String) {
+        (name.to_owned(), value.to_owned())
+    }
+
+    #[test]
+    fn start_may_repeat_until_the_first_byte() {
+        let mut sink = Capture::default();
+        let mut res = Response::new(&mut sink);
+        res.start("200 OK", vec![h("X-A", "1")]).unwrap();
+        res.start("500 Oops", vec![h("X-B", "2")]).unwrap();
+        res.write(b"").unwrap();
+        res.write(b"abc").unwrap();
+        assert_eq!(
+            res.start("200 OK", vec![]),
+            Err(ResponseError::AlreadySent)
+        );
+        res.finish().unwrap();
+        let (status, headers, length) = sink.head.unwrap();
+        assert_eq!(status, "500 Oops");
+        assert_eq!(headers, vec![h("X-B", "2")]);
+        assert_eq!(length, None);
+        assert_eq!(sink.body, b"abc");
+    }
+
+    #[test]
+    fn send_makes_the_length_known() {
+        let mut sink = Capture::default();
+        let mut res = Response::new(&mut sink);
+        res.start("200 OK", vec![]).unwrap();
+        res.send(b"hello").unwrap();
+        assert_eq!(sink.head.unwrap().2, Some(5));
+    }
+
+    #[test]
+    fn an_unanswered_response_has_an_empty_body() {
+        let mut sink = Capture::default();
+        let mut res = Response::new(&mut sink);
+        res.start("204 No Content", vec![]).unwrap();
+        res.finish().unwrap();
+        assert_eq!(sink.head.unwrap().2, Some(0));
+    }
+
+    #[test]
+    fn the_app_content_length_wins() {
+        let mut sink = Capture::default();
+        let mut res = Response::new(&mut sink);
+        res.start("200 OK", vec![h("content-length", "10")]).unwrap();
+        res.send(b"abc").unwrap();
+        assert_eq!(sink.head.unwrap().2, Some(10));
+    }
+
+    #[test]
+    fn response_splitting_and_bad_headers_are_refused() {
+        let mut sink = Capture::default();
+        let mut res = Response::new(&mut sink);
+        let cases = [
+            ("200 OK\r\nX: y", vec![], ResponseError::LineBreak("status")),
+            ("OK", vec![], ResponseError::BadStatus("OK".into())),
+            ("20 OK", vec![], ResponseError::BadStatus("20 OK".into())),
+            ("200 OK", vec![h("X\r\nY", "v")], ResponseError::LineBreak("header name")),
+            ("200 OK", vec![h("X", "v\nY: z")], ResponseError::LineBreak("header value")),
+            ("200 OK", vec![h("X Y", "v")], ResponseError::BadHeaderName("X Y".into())),
+            ("200 OK", vec![h("X", "a\0b")], ResponseError::BadHeaderValue("a\0b".into())),
+            ("200 OK", vec![h("Connection", "close")], ResponseError::HopByHop("Connection".into())),
+            ("200 OK", vec![h("Content-Length", "+1")], ResponseError::BadContentLength("+1".into())),
+        ];
+        for (status, headers, want) in cases {
+            assert_eq!(res.start(status, headers), Err(want));
+        }
+        assert!(matches!(
+            res.write(b"x").unwrap_err().downcast_ref::<ResponseError>(),
+            Some(ResponseError::NotStarted)
+        ));
+    }
+
+    #[test]
+    fn decimal_parsing_is_strict() {
+        assert_eq!(parse_decimal(b"003"), Some(3));
+        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [&b""[..], b"+1", b"-1", b" 1", b"1 ", b"0x1", b"1_0", b"18446744073709551616"] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+    }
+}

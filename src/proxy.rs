@@ -1,0 +1,1 @@
+//! Trusted proxy headers (`Forwarded`, `X-Forwarded-*`), applied to the environ before the app runs.
