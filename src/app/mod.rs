@@ -285,9 +285,13 @@ fn check_status(status: &str) -> Result<(), ResponseError> {
         return Err(ResponseError::LineBreak("status"));
     }
     let bytes = status.as_bytes();
-    let code_ok = bytes.len() >= 3 && bytes[..3].iter().all(u8::is_ascii_digit);
-    let rest_ok = bytes.len() == 3 || bytes[3] == b' ';
-    if !code_ok || !rest_ok || status.chars().any(|c| c.is_control() && c != '\t') {
+    let well_formed = match bytes {
+        [a, b, c, rest @ ..] => {
+            [a, b, c].iter().all(|d| d.is_ascii_digit()) && matches!(rest.first(), None | Some(b' '))
+        }
+        _ => false,
+    };
+    if !well_formed || status.chars().any(|c| c.is_control() && c != '\t') {
         return Err(ResponseError::BadStatus(status.to_owned()));
     }
     Ok(())
