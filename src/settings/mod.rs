@@ -1,1 +1,81 @@
 //! Settings: one table of keys feeds the INI reader, the command line, `--check` and the man page.
+
+use std::fmt;
+
+/// A proxy header that `trusted_proxy_headers` can name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum ProxyHeader {
+    /// `Forwarded` (RFC 7239).
+    Forwarded,
+    /// `X-Forwarded-For`.
+    XForwardedFor,
+    /// `X-Forwarded-Host`.
+    XForwardedHost,
+    /// `X-Forwarded-Proto`.
+    XForwardedProto,
+    /// `X-Forwarded-Port`.
+    XForwardedPort,
+    /// `X-Forwarded-By`.
+    XForwardedBy,
+}
+
+impl ProxyHeader {
+    /// Every proxy header, in the order waitress lists them.
+    pub const ALL: [ProxyHeader; 6] = [
+        ProxyHeader::XForwardedFor,
+        ProxyHeader::XForwardedHost,
+        ProxyHeader::XForwardedProto,
+        ProxyHeader::XForwardedPort,
+        ProxyHeader::XForwardedBy,
+        ProxyHeader::Forwarded,
+    ];
+
+    /// The lower-case name used in `trusted_proxy_headers` (`x-forwarded-for`).
+    pub fn name(self) -> &'static str {
+        match self {
+            ProxyHeader::Forwarded => "forwarded",
+            ProxyHeader::XForwardedFor => "x-forwarded-for",
+            ProxyHeader::XForwardedHost => "x-forwarded-host",
+            ProxyHeader::XForwardedProto => "x-forwarded-proto",
+            ProxyHeader::XForwardedPort => "x-forwarded-port",
+            ProxyHeader::XForwardedBy => "x-forwarded-by",
+        }
+    }
+
+    /// The header as it is spelled on the wire and in waitress's messages (`X-Forwarded-For`).
+    pub fn wire_name(self) -> &'static str {
+        match self {
+            ProxyHeader::Forwarded => "Forwarded",
+            ProxyHeader::XForwardedFor => "X-Forwarded-For",
+            ProxyHeader::XForwardedHost => "X-Forwarded-Host",
+            ProxyHeader::XForwardedProto => "X-Forwarded-Proto",
+            ProxyHeader::XForwardedPort => "X-Forwarded-Port",
+            ProxyHeader::XForwardedBy => "X-Forwarded-By",
+        }
+    }
+
+    /// The environ key the header arrives under (`HTTP_X_FORWARDED_FOR`).
+    pub fn environ_key(self) -> &'static str {
+        match self {
+            ProxyHeader::Forwarded => "HTTP_FORWARDED",
+            ProxyHeader::XForwardedFor => "HTTP_X_FORWARDED_FOR",
+            ProxyHeader::XForwardedHost => "HTTP_X_FORWARDED_HOST",
+            ProxyHeader::XForwardedProto => "HTTP_X_FORWARDED_PROTO",
+            ProxyHeader::XForwardedPort => "HTTP_X_FORWARDED_PORT",
+            ProxyHeader::XForwardedBy => "HTTP_X_FORWARDED_BY",
+        }
+    }
+
+    /// Looks a header up by name, ASCII case-insensitively, as waitress lower-cases them.
+    pub fn from_name(name: &str) -> Option<ProxyHeader> {
+        ProxyHeader::ALL
+            .into_iter()
+            .find(|h| h.name().eq_ignore_ascii_case(name))
+    }
+}
+
+impl fmt::Display for ProxyHeader {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
