@@ -8,5 +8,6 @@
 
 pub mod app;
 pub mod http;
+pub mod logging;
 pub mod proxy;
 pub mod settings;

@@ -1,6 +1,28 @@
 //! Settings: one table of keys feeds the INI reader, the command line, `--check` and the man page.
+//!
+//! The flow: INI file ([`paste`]) and flags ([`cli`]) fill a [`RawSettings`] of strings with
+//! their [`Source`]s (flags last, so they win); [`Settings::resolve`] converts and validates it
+//! into one [`Settings`]; [`check`] prints it back as canonical INI.
+
+pub mod check;
+pub mod cli;
+pub mod convert;
+pub mod error;
+pub mod listen;
+mod load;
+pub mod man;
+pub mod raw;
+mod resolve;
+pub mod table;
 
 use std::fmt;
+
+pub use error::ConfigError;
+pub use listen::Bind;
+pub use load::{load, read_server_section};
+pub use raw::{RawSettings, Source};
+pub use resolve::Resolved;
+pub use table::{KEYS, Key, Settings};
 
 /// A proxy header that `trusted_proxy_headers` can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

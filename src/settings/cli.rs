@@ -1,0 +1,328 @@
+//! The command line: waitress-serve's flags, generated from the table, plus the few flags that
+//! are not settings (`--config`, `--check`, `--app`, ...).
+//!
+//! Like waitress-serve (Python's getopt): every setting is `--kebab-case`, taking `--x=V` or
+//! `--x V`; every boolean has a `--no-` twin and the last one given wins; `--listen` adds up;
+//! any unique prefix of a long flag works (`--thr 8`).
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::{Arg, ArgAction, ArgMatches, Command, parser::ValueSource};
+
+use super::raw::Source;
+use super::table::{Form, Group, KEYS, Key};
+
+/// Heading for the flags that are not settings.
+const GENERAL: &str = "General";
+
+/// The default section name, as PasteDeploy and pserve use it.
+pub const DEFAULT_SECTION: &str = "main";
+
+/// The parsed command line.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Invocation {
+    /// `--config FILE` (with any `#NAME` removed).
+    pub config: Option<PathBuf>,
+    /// The `[server:NAME]` section to read: `FILE#NAME`, or `--server-name` with `--config`.
+    pub section: String,
+    /// Settings given as flags, in the order to apply them (after the file, so they win).
+    pub settings: Vec<(&'static Key, String, Source)>,
+    /// `--check`: validate and print, don't serve.
+    pub check: bool,
+    /// `--app NAME`: a built-in application (`echo`, `static:DIR`).
+    pub app: Option<String>,
+    /// The positional `MODULE:OBJECT` of waitress-serve (a Python application).
+    pub target: Option<String>,
+    /// `--call`: `MODULE:OBJECT` is a factory to call for the application.
+    pub call: bool,
+    /// `--log-level LEVEL`.
+    pub log_level: Option<String>,
+    /// Hidden `--generate man`: print generated documentation.
+    pub generate: Option<String>,
+}
+
+/// The full command, for parsing, `--help` and the man page.
+pub fn command() -> Command {
+    let mut cmd = Command::new("waitress-rs")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("A production HTTP/1.1 server, configured like waitress")
+        .long_about(
+            "A production HTTP/1.1 server, configured like waitress: the same settings, \
+             defaults and flags as waitress-serve, and the same [server:main] section of a \
+             PasteDeploy INI file.",
+        )
+        .override_usage("waitress-rs [OPTIONS] [--config FILE[#NAME]] [--app APP | MODULE:OBJECT]")
+        .after_long_help(
+            "Every boolean flag has a --no- form (--no-ipv6); the last one given wins. Flags \
+             may be shortened to any unique prefix (--thr 8). In an INI file the keys are the \
+             flag names with underscores (channel_timeout = 2m). Flags override the file.",
+        )
+        .infer_long_args(true)
+        .args_override_self(true)
+        .arg(
+            Arg::new("config")
+                .long("config")
+                .value_name("FILE[#NAME]")
+                .help("Read settings from the [server:main] section of a PasteDeploy INI file")
+                .long_help(
+                    "Read settings from the [server:NAME] section (default main) of a \
+                     PasteDeploy INI file, as pserve does. [DEFAULT], %(here)s and \
+                     interpolation work as in PasteDeploy. The application may come from \
+                     [app:main].",
+                )
+                .help_heading(GENERAL),
+        )
+        .arg(
+            Arg::new("check")
+                .long("check")
+                .action(ArgAction::SetTrue)
+                .help("Check the settings and print them as an INI section; don't serve")
+                .help_heading(GENERAL),
+        )
+        .arg(
+            Arg::new("app")
+                .long("app")
+                .value_name("APP")
+                .help("Built-in application: echo, or static:DIR")
+                .help_heading(GENERAL),
+        )
+        .arg(
+            Arg::new("call")
+                .long("call")
+                .action(ArgAction::SetTrue)
+                .help("MODULE:OBJECT is a factory to call for the application (Python apps)")
+                .help_heading(GENERAL),
+        )
+        .arg(
+            Arg::new("log_level")
+                .long("log-level")
+                .value_name("LEVEL")
+                .value_parser(["error", "warning", "info", "debug", "trace"])
+                .help("Least severe messages logged [default: info, or RUST_LOG]")
+                .help_heading(GENERAL),
+        )
+        .arg(
+            Arg::new("generate")
+                .long("generate")
+                .value_parser(["man"])
+                .hide(true),
+        )
+        .arg(
+            Arg::new("target")
+                .value_name("MODULE:OBJECT")
+                .help("A Python WSGI application (with the Python package)"),
+        );
+    for group in Group::ALL {
+        for key in KEYS.iter().filter(|k| k.group == group) {
+            for arg in key_args(key) {
+                cmd = cmd.arg(arg);
+            }
+        }
+    }
+    cmd
+}
+
+fn key_args(key: &'static Key) -> Vec<Arg> {
+    let long = key.name.replace('_', "-");
+    let default = if key.default.is_empty() {
+        String::new()
+    } else {
+        format!(" [default: {}]", key.default)
+    };
+    let arg = Arg::new(key.name)
+        .long(long.clone())
+        .help(format!("{}{default}", key.summary()))
+        .long_help(format!("{}{default}", key.help_text()))
+        .help_heading(key.group.heading());
+    match key.form {
+        Form::Switch => {
+            let negated = format!("no_{}", key.name);
+            vec![
+                arg.action(ArgAction::SetTrue).overrides_with(negated.clone()),
+                Arg::new(negated)
+                    .long(format!("no-{long}"))
+                    .action(ArgAction::SetTrue)
+                    .overrides_with(key.name)
+                    .hide(true),
+            ]
+        }
+        Form::Value => vec![
+            arg.value_name(key.value_name)
+                .action(ArgAction::Set)
+                .allow_negative_numbers(true),
+        ],
+        Form::Repeated => vec![
+            arg.value_name(key.value_name)
+                .action(ArgAction::Append)
+                .allow_negative_numbers(true),
+        ],
+    }
+}
+
+/// Parses a command line (the first item is the program name).
+pub fn parse<I, T>(args: I) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut cmd = command();
+    let matches = cmd.try_get_matches_from_mut(args)?;
+    let mut inv = Invocation {
+        check: matches.get_flag("check"),
+        call: matches.get_flag("call"),
+        app: matches.get_one::<String>("app").cloned(),
+        target: matches.get_one::<String>("target").cloned(),
+        log_level: matches.get_one::<String>("log_level").cloned(),
+        generate: matches.get_one::<String>("generate").cloned(),
+        section: DEFAULT_SECTION.to_owned(),
+        ..Invocation::default()
+    };
+    let mut section_from_file = None;
+    if let Some(config) = matches.get_one::<String>("config") {
+        match config.rsplit_once('#') {
+            Some((file, name)) if !name.is_empty() => {
+                inv.config = Some(PathBuf::from(file));
+                section_from_file = Some(name.to_owned());
+            }
+            _ => inv.config = Some(PathBuf::from(config)),
+        }
+    }
+    for key in KEYS {
+        let Some((value, flag)) = flag_value(&matches, key) else {
+            continue;
+        };
+        // pserve's --server-name picks the section; waitress-serve's sets SERVER_NAME. With a
+        // config file the flag means the former, so `pserve`-style command lines keep working.
+        if key.name == "server_name" && inv.config.is_some() {
+            if section_from_file.as_ref().is_some_and(|s| *s != value) {
+                return Err(cmd.error(
+                    clap::error::ErrorKind::ArgumentConflict,
+                    format!(
+                        "--config names section [server:{}] but --server-name names [server:{value}]",
+                        section_from_file.unwrap_or_default()
+                    ),
+                ));
+            }
+            section_from_file = Some(value);
+            continue;
+        }
+        inv.settings.push((key, value, Source::Flag(flag)));
+    }
+    if let Some(section) = section_from_file {
+        inv.section = section;
+    }
+    Ok(inv)
+}
+
+/// The value the command line gives `key`, and the flag that gave it.
+fn flag_value(matches: &ArgMatches, key: &'static Key) -> Option<(String, String)> {
+    let from_cli = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+    let long = key.name.replace('_', "-");
+    match key.form {
+        Form::Switch => {
+            let negated = format!("no_{}", key.name);
+            if from_cli(key.name) && matches.get_flag(key.name) {
+                Some(("true".to_owned(), format!("--{long}")))
+            } else if from_cli(&negated) && matches.get_flag(&negated) {
+                Some(("false".to_owned(), format!("--no-{long}")))
+            } else {
+                None
+            }
+        }
+        Form::Value => from_cli(key.name)
+            .then(|| matches.get_one::<String>(key.name).cloned())
+            .flatten()
+            .map(|v| (v, format!("--{long}"))),
+        Form::Repeated => from_cli(key.name).then(|| {
+            let values: Vec<&String> = matches.get_many::<String>(key.name).into_iter().flatten().collect();
+            let joined = values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(" ");
+            (joined, format!("--{long}"))
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(args: &[&str]) -> Vec<(String, String, String)> {
+        let mut all = vec!["waitress-rs"];
+        all.extend_from_slice(args);
+        parse(all)
+            .unwrap()
+            .settings
+            .into_iter()
+            .map(|(k, v, s)| (k.name.to_owned(), v, s.to_string()))
+            .collect()
+    }
+
+    fn one(name: &str, value: &str, flag: &str) -> (String, String, String) {
+        (name.to_owned(), value.to_owned(), flag.to_owned())
+    }
+
+    #[test]
+    fn values_take_both_spellings_and_the_last_wins() {
+        assert_eq!(values(&["--threads", "8"]), [one("threads", "8", "--threads")]);
+        assert_eq!(values(&["--threads=8", "--threads=9"]), [one("threads", "9", "--threads")]);
+    }
+
+    #[test]
+    fn switches_have_negations_and_the_last_wins() {
+        assert_eq!(values(&["--ipv6", "--no-ipv6"]), [one("ipv6", "false", "--no-ipv6")]);
+        assert_eq!(values(&["--no-ipv6", "--ipv6"]), [one("ipv6", "true", "--ipv6")]);
+        assert!(parse(["waitress-rs", "--ipv4=yes"]).is_err());
+    }
+
+    #[test]
+    fn listen_adds_up() {
+        assert_eq!(
+            values(&["--listen", "a:1 b:2", "--listen=c:3"]),
+            [one("listen", "a:1 b:2 c:3", "--listen")]
+        );
+    }
+
+    #[test]
+    fn unique_prefixes_work_and_ambiguous_ones_do_not() {
+        assert_eq!(values(&["--thr=8"]), [one("threads", "8", "--threads")]);
+        assert!(parse(["waitress-rs", "--u=1"]).is_err());
+        assert!(parse(["waitress-rs", "--no-host"]).is_err());
+    }
+
+    #[test]
+    fn negative_numbers_reach_validation() {
+        assert_eq!(values(&["--port", "-1"]), [one("port", "-1", "--port")]);
+    }
+
+    #[test]
+    fn server_name_selects_the_section_only_with_a_config() {
+        assert_eq!(
+            values(&["--server-name", "example.com"]),
+            [one("server_name", "example.com", "--server-name")]
+        );
+        let inv = parse(["waitress-rs", "--config", "a.ini", "--server-name", "alt"]).unwrap();
+        assert_eq!(inv.section, "alt");
+        assert!(inv.settings.is_empty());
+        let inv = parse(["waitress-rs", "--config", "a.ini#other"]).unwrap();
+        assert_eq!(inv.section, "other");
+        assert_eq!(inv.config, Some(PathBuf::from("a.ini")));
+        assert!(parse(["waitress-rs", "--config", "a.ini#x", "--server-name", "y"]).is_err());
+    }
+
+    #[test]
+    fn waitress_serve_spellings_are_accepted() {
+        let inv = parse([
+            "waitress-rs",
+            "--unix-socket-perms=660",
+            "--no-ipv6",
+            "--ident=x",
+            "--asyncore-use-poll",
+            "--call",
+            "app:main",
+        ])
+        .unwrap();
+        assert!(inv.call);
+        assert_eq!(inv.target.as_deref(), Some("app:main"));
+        assert_eq!(inv.settings.len(), 4);
+    }
+}

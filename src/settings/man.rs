@@ -1,0 +1,105 @@
+//! The man page, generated from the same command and table as `--help`.
+
+use std::io::{self, Write};
+
+use super::cli::command;
+use super::table::{Group, KEYS};
+
+/// Exit statuses, for the man page's EXIT STATUS section (and used by the binary).
+pub const EXIT_STATUSES: [(u8, &str); 6] = [
+    (0, "Served and shut down cleanly, or --check found the configuration valid."),
+    (1, "A runtime failure while serving."),
+    (2, "A usage error: an unknown flag, a missing value, or no application named."),
+    (69, "A listen address is already in use (EX_UNAVAILABLE)."),
+    (77, "Permission denied binding a listen address or Unix socket (EX_NOPERM)."),
+    (78, "The configuration is invalid (EX_CONFIG); one line per error on stderr."),
+];
+
+/// Escapes text for roff: backslashes, hyphens (so they are not hyphenation points), and a
+/// leading dot or quote (which would start a request).
+fn roff(text: &str) -> String {
+    let escaped = text.replace('\\', "\\e").replace('-', "\\-");
+    if escaped.starts_with(['.', '\'']) {
+        format!("\\&{escaped}")
+    } else {
+        escaped
+    }
+}
+
+/// Writes the whole man page.
+pub fn render(w: &mut dyn Write) -> io::Result<()> {
+    let man = clap_mangen::Man::new(command())
+        .source(format!("waitress-rs {}", env!("CARGO_PKG_VERSION")))
+        .manual("User Commands");
+    man.render_title(w)?;
+    man.render_name_section(w)?;
+    man.render_synopsis_section(w)?;
+    man.render_description_section(w)?;
+    man.render_options_section(w)?;
+
+    writeln!(w, ".SH CONFIGURATION")?;
+    writeln!(
+        w,
+        "Settings come from the [server:main] section of a PasteDeploy INI file given with \
+         \\fB\\-\\-config\\fR, then from flags, which win. The INI key is the flag name with \
+         underscores. A section may start with \\fBuse = egg:waitress#main\\fR or \
+         \\fBuse = egg:waitress\\-rs#main\\fR; [DEFAULT], %(here)s and %(name)s interpolation \
+         work as in PasteDeploy, which also means a key that [DEFAULT] defines is ignored in \
+         the server section unless brought in with \\fBget key = name\\fR."
+    )?;
+    for group in Group::ALL {
+        writeln!(w, ".SS {}", roff(group.heading()))?;
+        for key in KEYS.iter().filter(|k| k.group == group) {
+            writeln!(w, ".TP")?;
+            let default = if key.default.is_empty() {
+                "(empty)".to_owned()
+            } else {
+                roff(key.default)
+            };
+            writeln!(w, "\\fB{}\\fR = {}", roff(key.name), default)?;
+            writeln!(w, "{} (\\fB{}\\fR)", roff(&key.help_text()), roff(&key.flag()))?;
+        }
+    }
+
+    writeln!(w, ".SH EXIT STATUS")?;
+    for (code, meaning) in EXIT_STATUSES {
+        writeln!(w, ".TP\n\\fB{code}\\fR\n{}", roff(meaning))?;
+    }
+
+    writeln!(w, ".SH ENVIRONMENT")?;
+    for (name, meaning) in [
+        ("RUST_LOG", "Log filter when --log-level is not given, e.g. info or waitress=debug."),
+        ("LISTEN_FDS, LISTEN_PID", "Sockets passed by systemd socket activation, used with sockets = systemd."),
+        ("NOTIFY_SOCKET", "Set by systemd for Type=notify services; readiness is reported there."),
+        ("TMPDIR", "Where request bodies and responses past the overflow sizes are spooled."),
+    ] {
+        writeln!(w, ".TP\n\\fB{}\\fR\n{}", roff(name), roff(meaning))?;
+    }
+
+    writeln!(w, ".SH FILES")?;
+    writeln!(
+        w,
+        ".TP\n\\fIetc/*.ini\\fR\nExample configurations shipped with the source: production, \
+         development, behind a reverse proxy, and on a Unix socket."
+    )?;
+
+    writeln!(w, ".SH EXAMPLES")?;
+    for (what, example) in [
+        ("Serve files from a directory on every interface:", "waitress-rs --listen \"*:8080\" --app static:/srv/www"),
+        ("Use the server section of a Pyramid production.ini:", "waitress-rs --config production.ini"),
+        ("Check a configuration without serving, printing the effective settings:", "waitress-rs --check --config production.ini"),
+        ("Show what an application behind a proxy would see:", "waitress-rs --app echo --trusted-proxy 127.0.0.1 --trusted-proxy-headers \"x-forwarded-for x-forwarded-proto\""),
+    ] {
+        writeln!(w, ".PP\n{}\n.PP\n.RS 4\n.nf\n{}\n.fi\n.RE", roff(what), roff(example))?;
+    }
+    man.render_version_section(w)?;
+    Ok(())
+}
+
+/// The man page as a string.
+pub fn to_string() -> String {
+    let mut buf = Vec::new();
+    // Writing to a Vec cannot fail.
+    let _ = render(&mut buf);
+    String::from_utf8_lossy(&buf).into_owned()
+}

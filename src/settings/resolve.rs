@@ -1,0 +1,174 @@
+//! From strings to a validated [`Settings`]: convert every key, then apply waitress's rules
+//! between keys (exclusive binding keys, proxy dependencies), then resolve where to listen.
+
+use super::ProxyHeader;
+use super::convert::Sockets;
+use super::error::{ConfigError, Origin};
+use super::listen::{self, Bind, Families};
+use super::raw::{RawSettings, Source};
+use super::table::{Converted, Settings};
+
+/// Pairs of keys waitress refuses together, in its order, with its messages. The check is on
+/// whether each key was given at all, whatever its value, as waitress checks `key in kw`.
+const EXCLUSIVE: [(&[&str], &[&str], &str); 6] = [
+    (&["listen"], &["host", "port"], "host or port may not be set if listen is set."),
+    (&["listen"], &["sockets"], "socket may not be set if listen is set."),
+    (&["sockets"], &["host", "port"], "host or port may not be set if sockets is set."),
+    (&["sockets"], &["unix_socket"], "unix_socket may not be set if sockets is set"),
+    (&["unix_socket"], &["host", "port"], "unix_socket may not be set if host or port is set"),
+    (&["unix_socket"], &["listen"], "unix_socket may not be set if listen is set"),
+];
+
+/// A validated configuration and the warnings found on the way.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    /// The settings.
+    pub settings: Settings,
+    /// Things that work but are probably not what was meant; `--check` prints them.
+    pub warnings: Vec<String>,
+}
+
+impl Settings {
+    /// Converts and checks `raw`. Every problem found is reported, not just the first.
+    pub fn resolve(raw: &RawSettings) -> Result<Resolved, Vec<ConfigError>> {
+        let mut errors = Vec::new();
+        let mut warnings: Vec<String> = raw.notes().to_vec();
+        let given = |key: &'static str| {
+            raw.get(key).map(|v| Origin {
+                key,
+                source: v.source.clone(),
+            })
+        };
+
+        for (firsts, seconds, message) in EXCLUSIVE {
+            let first = firsts.iter().find_map(|k| given(k));
+            let second = seconds.iter().find_map(|k| given(k));
+            if let (Some(first), Some(second)) = (first, second) {
+                errors.push(ConfigError::Conflict {
+                    first,
+                    second,
+                    message,
+                });
+            }
+        }
+
+        let converted = Converted::from_raw(raw, &mut errors);
+        let Some(mut c) = converted else {
+            return Err(errors);
+        };
+
+        if c.trusted_proxy.is_none() {
+            if let Some(setting) = given("trusted_proxy_count") {
+                errors.push(ConfigError::Requires {
+                    setting,
+                    message: "trusted_proxy_count has no meaning without setting trusted_proxy",
+                });
+            }
+            if let Some(setting) = given("trusted_proxy_headers").filter(|_| !c.trusted_proxy_headers.is_empty()) {
+                errors.push(ConfigError::Requires {
+                    setting,
+                    message: "trusted_proxy_headers has no meaning without setting trusted_proxy",
+                });
+            }
+        } else if c.trusted_proxy_headers.is_empty() {
+            warnings.push(
+                "trusted_proxy is set but trusted_proxy_headers is not: trusting \
+                 X-Forwarded-Proto only, as waitress does (set trusted_proxy_headers to say so)"
+                    .to_owned(),
+            );
+            c.trusted_proxy_headers.insert(ProxyHeader::XForwardedProto);
+        }
+        if c.trusted_proxy_headers.contains(&ProxyHeader::Forwarded) && c.trusted_proxy_headers.len() > 1 {
+            errors.push(ConfigError::Requires {
+                setting: given("trusted_proxy_headers").unwrap_or(Origin {
+                    key: "trusted_proxy_headers",
+                    source: Source::Default,
+                }),
+                message: "The Forwarded proxy header and the X-Forwarded-{By,Host,Proto,Port,For} \
+                          headers are mutually exclusive. Can't trust both!",
+            });
+        }
+        if !c.ipv4 && !c.ipv6 {
+            errors.push(ConfigError::Requires {
+                setting: given("ipv4").or_else(|| given("ipv6")).unwrap_or(Origin {
+                    key: "ipv4",
+                    source: Source::Default,
+                }),
+                message: "ipv4 and ipv6 are both off, so no address can be used \
+                          (waitress silently uses both)",
+            });
+        }
+
+        for (key, note) in [
+            ("send_bytes", "send_bytes has no effect in waitress-rs (output is sent as soon as the socket accepts it)"),
+            ("asyncore_use_poll", "asyncore_use_poll has no effect in waitress-rs (the event loop always uses the system's best poller)"),
+        ] {
+            if let Some(origin) = given(key) {
+                warnings.push(format!("{note}; set at {}", origin.source));
+            }
+        }
+
+        let bind = if !matches!(c.sockets, Sockets::None) {
+            Some(Bind::Inherited(c.sockets.clone()))
+        } else if let Some(path) = &c.unix_socket {
+            Some(Bind::Unix(path.clone()))
+        } else if c.ipv4 || c.ipv6 {
+            resolve_listen(raw, &mut c, &mut errors)
+        } else {
+            None
+        };
+
+        match bind {
+            Some(bind) if errors.is_empty() => Ok(Resolved {
+                settings: c.into_settings(bind),
+                warnings,
+            }),
+            _ => Err(errors),
+        }
+    }
+}
+
+/// Works out the TCP addresses: `listen` if given, else `host:port`, as waitress builds it.
+fn resolve_listen(raw: &RawSettings, c: &mut Converted, errors: &mut Vec<ConfigError>) -> Option<Bind> {
+    let (entries, key, source) = match raw.get("listen") {
+        Some(given) => (c.listen.clone(), "listen", given.source.clone()),
+        None => {
+            let host = if c.host.contains(':') && !c.host.starts_with('[') {
+                format!("[{}]", c.host)
+            } else {
+                c.host.clone()
+            };
+            let origin = raw.get("host").or_else(|| raw.get("port"));
+            let (key, source) = origin.map_or(("host", Source::Default), |v| (v.key.name, v.source.clone()));
+            (vec![format!("{host}:{}", c.port)], key, source)
+        }
+    };
+    if entries.is_empty() {
+        errors.push(ConfigError::Invalid {
+            key: "listen",
+            value: raw.get("listen").map(|v| v.value.clone()).unwrap_or_default(),
+            at: source,
+            reason: "no address to listen on (waitress would start and serve nothing)".into(),
+        });
+        return None;
+    }
+    let families = Families {
+        ipv4: c.ipv4,
+        ipv6: c.ipv6,
+    };
+    match listen::resolve(&entries, c.port, families) {
+        Ok(resolved) => {
+            c.listen = resolved.iter().map(|e| e.canonical.clone()).collect();
+            Some(Bind::Tcp(resolved))
+        }
+        Err(e) => {
+            errors.push(ConfigError::Invalid {
+                key,
+                value: e.entry,
+                at: source,
+                reason: e.reason,
+            });
+            None
+        }
+    }
+}
