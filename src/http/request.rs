@@ -779,3 +779,774 @@ fn resolve_framing(
         Framing::Length(length)
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_header_size: usize, max_body_size: u64) -> Limits {
+        Limits {
+            max_header_size,
+            max_body_size,
+        }
+    }
+
+    /// Scans `raw` whole and parses the head it finds.
+    fn parse_with(raw: &[u8], limits: &Limits) -> Result<Head, HttpError> {
+        let mut scanner = HeadScanner::new();
+        match scanner.scan(raw, limits)? {
+            HeadStatus::Complete { start, end } => parse_head(&raw[start..end], limits),
+            HeadStatus::Partial => panic!("head incomplete: {raw:?}"),
+        }
+    }
+
+    fn parse(raw: &[u8]) -> Result<Head, HttpError> {
+        parse_with(raw, &Limits::default())
+    }
+
+    /// `(status, detail)` of a refused request.
+    fn refused(raw: &[u8]) -> (u16, String) {
+        match parse(raw) {
+            Ok(head) => panic!("accepted {raw:?}: {head:?}"),
+            Err(e) => (e.status, e.detail.into_owned()),
+        }
+    }
+
+    fn post(extra: &str) -> Vec<u8> {
+        format!("POST / HTTP/1.1\r\nHost: a\r\n{extra}\r\n").into_bytes()
+    }
+
+    #[test]
+    fn simple_get() {
+        let h = parse(b"GET /a%20b/?q=1&r=%41#frag HTTP/1.1\r\nHost: example.com:9000\r\nX-Multi: a\r\nx-multi: b\r\n\r\n").unwrap();
+        assert_eq!(h.method, "GET");
+        assert_eq!(h.target, "/a%20b/?q=1&r=%41#frag");
+        assert_eq!(h.form, TargetForm::Origin);
+        assert_eq!(h.path, "/a%20b/");
+        assert_eq!(h.query, "q=1&r=%41");
+        assert_eq!(h.authority, None);
+        assert_eq!(h.version, Version::Http11);
+        assert_eq!(h.host.as_deref(), Some("example.com:9000"));
+        assert_eq!(h.header("HOST"), Some("example.com:9000"));
+        assert_eq!(h.header("X_MULTI"), Some("a, b"));
+        assert_eq!(h.framing, Framing::None);
+        assert!(h.keep_alive);
+        assert!(!h.expect_continue);
+    }
+
+    // ---- Content-Length (http-hardening.md §2, "strict" column) ----
+
+    #[test]
+    fn content_length_table() {
+        let cases: &[(&str, &[u8], Result<u64, u16>)] = &[
+            (
+                "CL-01",
+                b"Content-Length: 1\r\nContent-Length: 2\r\n",
+                Err(400),
+            ),
+            ("CL-02", b"Content-Length: 1, 2\r\n", Err(400)),
+            (
+                "CL-03",
+                b"Content-Length: 3\r\nContent-Length: 3\r\n",
+                Ok(3),
+            ),
+            ("CL-03b", b"Content-Length: 3, 3\r\n", Ok(3)),
+            ("CL-04", b"Content-Length: +3\r\n", Err(400)),
+            ("CL-05", b"Content-Length: -1\r\n", Err(400)),
+            ("CL-06", b"Content-Length: 0x3\r\n", Err(400)),
+            ("CL-07", b"Content-Length: 1Z\r\n", Err(400)),
+            ("CL-08", b"Content-Length: 1_0\r\n", Err(400)),
+            ("CL-09", b"Content-Length: \r\n", Err(400)),
+            ("CL-10", b"Content-Length: 4 2\r\n", Err(400)),
+            (
+                "CL-11",
+                b"Content-Length: 1000000000000000000000\r\n",
+                Err(400),
+            ),
+            ("CL-12", b"Content-Length: 3e0\r\n", Err(400)),
+            ("CL-12b", b"Content-Length: 3.0\r\n", Err(400)),
+            ("CL-13", b"Content-Length: 003\r\n", Ok(3)),
+            ("CL-14", b"Content-Length : 3\r\n", Err(400)),
+            ("CL-15", b"Content-Length:\x0b3\r\n", Err(400)),
+            ("CL-16", b"Content-Length: 1073741824\r\n", Err(413)),
+            ("empty element", b"Content-Length: 3,\r\n", Err(400)),
+            ("trailing VT", b"Content-Length: 3\x0b\r\n", Err(400)),
+            ("NBSP", b"Content-Length: \xa03\r\n", Err(400)),
+            ("tab trimmed", b"Content-Length:\t3\t\r\n", Ok(3)),
+            ("zero", b"Content-Length: 0\r\n", Ok(0)),
+            (
+                "just under",
+                b"Content-Length: 1073741823\r\n",
+                Ok(1_073_741_823),
+            ),
+        ];
+        for (id, line, want) in cases {
+            let mut raw = b"POST / HTTP/1.1\r\nHost: a\r\n".to_vec();
+            raw.extend_from_slice(line);
+            raw.extend_from_slice(b"\r\n");
+            match (parse(&raw), want) {
+                (Ok(h), Ok(n)) => {
+                    let want_framing = if *n == 0 {
+                        Framing::None
+                    } else {
+                        Framing::Length(*n)
+                    };
+                    assert_eq!(h.framing, want_framing, "{id}");
+                }
+                (Err(e), Err(status)) => {
+                    assert_eq!(e.status, *status, "{id}: {e}");
+                    assert_eq!(e.version, Some(Version::Http11), "{id}");
+                    // CL-14/15 and the control-character cases fail as field syntax, before CL.
+                    if *status == 400 && !matches!(*id, "CL-14" | "CL-15" | "trailing VT") {
+                        assert_eq!(e.detail, "Content-Length is invalid", "{id}");
+                    }
+                }
+                (got, _) => panic!("{id}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_content_length_is_shown_once() {
+        let h = parse(&post("Content-Length: 3\r\nContent-Length: 3\r\n")).unwrap();
+        assert_eq!(h.header("CONTENT_LENGTH"), Some("3"));
+        let h = parse(&post("Content-Length: 003\r\n")).unwrap();
+        assert_eq!(h.header("CONTENT_LENGTH"), Some("003"));
+    }
+
+    #[test]
+    fn body_limit_413_boundary() {
+        let l = limits(262_144, 1000);
+        let err = parse_with(&post("Content-Length: 1000\r\n"), &l).unwrap_err();
+        assert_eq!(err.status, 413);
+        assert_eq!(err.detail, "exceeds max_body of 1000");
+        assert_eq!(err.version, Some(Version::Http11));
+        let h = parse_with(&post("Content-Length: 999\r\n"), &l).unwrap();
+        assert_eq!(h.framing, Framing::Length(999));
+        // CL 0 never hits the limit, even a limit of 0.
+        let h = parse_with(&post("Content-Length: 0\r\n"), &limits(1000, 0)).unwrap();
+        assert_eq!(h.framing, Framing::None);
+    }
+
+    // ---- Transfer-Encoding ----
+
+    #[test]
+    fn transfer_encoding_table() {
+        let cases: &[(&[u8], Result<(), u16>)] = &[
+            (b"Transfer-Encoding: chunked\r\n", Ok(())),
+            (b"Transfer-Encoding: CHUNKED\r\n", Ok(())),
+            (b"Transfer-Encoding: ,chunked\r\n", Ok(())),
+            (b"Transfer-Encoding: chunked,\r\n", Ok(())),
+            (b"Transfer-Encoding: \t chunked \t\r\n", Ok(())),
+            (b"Transfer-Encoding: chunked, ,\r\n", Ok(())),
+            (
+                b"Transfer-Encoding:\r\nTransfer-Encoding: chunked\r\n",
+                Ok(()),
+            ),
+            (b"Transfer-Encoding: gzip, chunked\r\n", Err(501)),
+            (
+                b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+                Err(501),
+            ),
+            (b"Transfer-Encoding: identity\r\n", Err(501)),
+            (b"Transfer-Encoding: gzip\r\n", Err(501)),
+            (b"Transfer-Encoding: \x85chunked\r\n", Err(501)),
+            (b"Transfer-Encoding: chunked\xa0\r\n", Err(501)),
+            (b"Transfer-Encoding: chun\xe2\x84\xaaed\r\n", Err(501)),
+            (b"Transfer-Encoding: chunked;q=1\r\n", Err(501)),
+            (b"Transfer-Encoding: xchunked\r\n", Err(501)),
+            (b"Transfer-Encoding: chunked, chunked\r\n", Err(400)),
+            (
+                b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                Err(400),
+            ),
+            (b"Transfer-Encoding: chunked, gzip\r\n", Err(400)),
+            (b"Transfer-Encoding: \r\n", Err(400)),
+            (b"Transfer-Encoding: , ,\r\n", Err(400)),
+            (b"Transfer-Encoding:\x0bchunked\r\n", Err(400)),
+            (b"Transfer-Encoding : chunked\r\n", Err(400)),
+            (
+                b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+                Err(400),
+            ),
+            (
+                b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+                Err(400),
+            ),
+            (
+                b"Transfer-Encoding: gzip\r\nContent-Length: 3\r\n",
+                Err(400),
+            ),
+            (b"Transfer-Encoding: chunked\r\n folded\r\n", Err(400)),
+        ];
+        for (line, want) in cases {
+            let mut raw = b"POST / HTTP/1.1\r\nHost: a\r\n".to_vec();
+            raw.extend_from_slice(line);
+            raw.extend_from_slice(b"\r\n");
+            match (parse(&raw), want) {
+                (Ok(h), Ok(())) => {
+                    assert_eq!(h.framing, Framing::Chunked, "{line:?}");
+                    assert_eq!(h.header("TRANSFER_ENCODING"), None);
+                }
+                (Err(e), Err(status)) => {
+                    assert_eq!(e.status, *status, "{line:?}: {e}");
+                    if *status == 501 {
+                        assert_eq!(e.detail, "Transfer-Encoding requested is not supported.");
+                    }
+                }
+                (got, _) => panic!("{line:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn transfer_encoding_on_http10_is_refused() {
+        let (status, _) =
+            refused(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n");
+        assert_eq!(status, 400);
+        let (status, _) = refused(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!(status, 400);
+    }
+
+    // ---- Request line ----
+
+    #[test]
+    fn request_line_table() {
+        let cases: &[(&[u8], u16, &str)] = &[
+            (b"GARBAGE", 400, "Start line is invalid"),
+            (b"GET  / HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET /  HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET / HTTP/1.1 ", 400, "Start line is invalid"),
+            (b" GET / HTTP/1.1", 400, "Start line is invalid"),
+            (b"\x0bGET / HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET\t/ HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET /", 400, "Start line is invalid"),
+            (b"GET / HTTP/1.10", 400, "Start line is invalid"),
+            (b"GET / http/1.1", 400, "Start line is invalid"),
+            (b"GET / HTTP/1", 400, "Start line is invalid"),
+            (b"GET / HTTP/a.1", 400, "Start line is invalid"),
+            (b"GET / HTTP/1.1x", 400, "Start line is invalid"),
+            (b"G@T / HTTP/1.1", 400, "Start line is invalid"),
+            (b"\x00 / HTTP/1.1", 400, "Start line is invalid"),
+            (
+                b"GET / HTTP/............0596.7407.",
+                400,
+                "Start line is invalid",
+            ),
+            (b"get / HTTP/1.1", 400, "Malformed HTTP method \"get\""),
+            (b"Get / HTTP/1.1", 400, "Malformed HTTP method \"Get\""),
+            (b"GET /a b HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET /caf\xc3\xa9 HTTP/1.1", 400, "Bad URI"),
+            (b"GET /\x7f HTTP/1.1", 400, "Bad URI"),
+            (b"GET /\x01 HTTP/1.1", 400, "Bad URI"),
+            (b"GET * HTTP/1.1", 400, "Bad URI"),
+            (b"GET a.com:80 HTTP/1.1", 400, "Bad URI"),
+            (b"GET a HTTP/1.1", 400, "Bad URI"),
+            (b"GET ftp://a/ HTTP/1.1", 400, "Bad URI"),
+            (b"GET http://u@a/ HTTP/1.1", 400, "Bad URI"),
+            (b"GET http:///p HTTP/1.1", 400, "Bad URI"),
+            (b"GET http://[::1/ HTTP/1.1", 400, "Bad URI"),
+            (b"GET http://a:99999/ HTTP/1.1", 400, "Bad URI"),
+            (b"CONNECT / HTTP/1.1", 400, "Bad URI"),
+            (b"CONNECT a.com HTTP/1.1", 400, "Bad URI"),
+            (b"GET / HTTP/2.0", 505, ""),
+            (b"GET / HTTP/3.0", 505, ""),
+            (b"GET / HTTP/0.9", 505, ""),
+            (b"GET / HTTP/9.9", 505, ""),
+        ];
+        for (line, status, detail) in cases {
+            let mut raw = line.to_vec();
+            raw.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+            let err = parse(&raw).unwrap_err();
+            assert_eq!(err.status, *status, "{line:?}: {err}");
+            if !detail.is_empty() {
+                assert_eq!(err.detail, *detail, "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn error_version_follows_the_request_line() {
+        // Not understood: answered as HTTP/1.0 (None).
+        assert_eq!(parse(b"GARBAGE\r\n\r\n").unwrap_err().version, None);
+        assert_eq!(
+            parse(b"get / HTTP/1.1\r\nHost: a\r\n\r\n")
+                .unwrap_err()
+                .version,
+            None
+        );
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\rX: y\r\n\r\n").unwrap_err().version,
+            None
+        );
+        // Understood: the request's version.
+        let err = parse(b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n").unwrap_err();
+        assert_eq!(err.version, Some(Version::Http11));
+        let err = parse(b"GET / HTTP/1.0\r\nX-Ctl: a\x01b\r\n\r\n").unwrap_err();
+        assert_eq!(err.version, Some(Version::Http10));
+    }
+
+    #[test]
+    fn versions() {
+        let v = |line: &[u8]| {
+            let mut raw = line.to_vec();
+            raw.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+            parse(&raw).unwrap().version
+        };
+        assert_eq!(v(b"GET / HTTP/1.0"), Version::Http10);
+        assert_eq!(v(b"GET / HTTP/1.1"), Version::Http11);
+        assert_eq!(v(b"GET / HTTP/1.2"), Version::Http11);
+        assert_eq!(v(b"GET / HTTP/1.9"), Version::Http11);
+    }
+
+    #[test]
+    fn target_forms() {
+        let h = parse(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!((h.form, h.path.as_str()), (TargetForm::Asterisk, "*"));
+
+        let h =
+            parse(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").unwrap();
+        assert_eq!(h.form, TargetForm::Authority);
+        assert_eq!(h.path, "");
+        assert_eq!(h.authority.as_deref(), Some("example.com:443"));
+
+        let h = parse(b"GET //double//slash HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!(h.path, "//double//slash");
+
+        let h = parse(b"GET /p?a?b HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!((h.path.as_str(), h.query.as_str()), ("/p", "a?b"));
+    }
+
+    #[test]
+    fn absolute_form_takes_the_host_from_the_target() {
+        let h = parse(b"GET http://h:81/p?q#f HTTP/1.1\r\nHost: other\r\n\r\n").unwrap();
+        assert_eq!(h.form, TargetForm::Absolute);
+        assert_eq!(h.authority.as_deref(), Some("h:81"));
+        assert_eq!(h.host.as_deref(), Some("h:81"));
+        assert_eq!(h.header("HOST"), Some("h:81"));
+        assert_eq!((h.path.as_str(), h.query.as_str()), ("/p", "q"));
+
+        let h = parse(b"GET HTTPS://[::1]:8443 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(h.host.as_deref(), Some("[::1]:8443"));
+        assert_eq!(h.path, "/");
+
+        let h = parse(b"GET http://h/?x HTTP/1.0\r\n\r\n").unwrap();
+        assert_eq!(h.host.as_deref(), Some("h"));
+
+        // The Host header is still required on HTTP/1.1 (RFC 9112 §3.2).
+        let (status, detail) = refused(b"GET http://h/ HTTP/1.1\r\n\r\n");
+        assert_eq!((status, detail.as_str()), (400, "Missing Host header"));
+    }
+
+    #[test]
+    fn target_length_cap_is_414() {
+        let mut raw = b"GET /".to_vec();
+        raw.extend(std::iter::repeat_n(b'a', MAX_TARGET_LEN));
+        raw.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+        let err = parse(&raw).unwrap_err();
+        assert_eq!((err.status, err.version), (414, Some(Version::Http11)));
+
+        let mut raw = b"GET /".to_vec();
+        raw.extend(std::iter::repeat_n(b'a', MAX_TARGET_LEN - 1));
+        raw.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(parse(&raw).is_ok());
+    }
+
+    #[test]
+    fn overlong_method_is_501() {
+        let mut raw = vec![b'X'; MAX_METHOD_LEN + 1];
+        raw.extend_from_slice(b" / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(parse(&raw).unwrap_err().status, 501);
+    }
+
+    // ---- Header fields ----
+
+    #[test]
+    fn header_field_table() {
+        let bad: &[(&[u8], &str)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\rX: y\r\nHost: a\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\nHost: a\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\rb\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            // CVE-2019-16785: a bare LF hiding a second Content-Length.
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\nX-Header: x\nContent-Length: 0\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", "Obsolete line folding is not allowed"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", "Obsolete line folding is not allowed"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n", "Obsolete line folding is not allowed"),
+            (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\n: novalue\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX@Bad: a\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX-Ctl: a\x01b\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX-Del: a\x7fb\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX-Nul: a\x00b\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nfoo:\x0bbar\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nfoo: \x0cbaz\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nfoo: \t\x0bbaz\r\n\r\n", "Invalid header"),
+            // CVE-2020-5236: must be a fast 400, not backtracking.
+            (b"GET / HTTP/1.1\r\nHost: a\r\nBad-header: xxxxxxxxxxxxxxx\x10\r\n\r\n", "Invalid header"),
+            // Header names with `_` are still validated before being dropped.
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX_Y: a\x00\r\n\r\n", "Invalid header"),
+        ];
+        for (raw, detail) in bad {
+            let (status, got) = refused(raw);
+            assert_eq!((status, got.as_str()), (400, *detail), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn header_values_and_names() {
+        let h = parse(
+            b"GET / HTTP/1.1\r\nHost: a\r\nUser: \x85admin\xa0\r\nX-Hi: \xe9\xff\r\nX.Dot: 1\r\nX!Bang: 2\r\nX-Tab: \t a \t b \t\r\nX-Empty:\r\nX_Under: dropped\r\nContent_Length: 5\r\nx-multi: a\r\nX-MULTI: b\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(h.header("USER"), Some("\u{85}admin\u{a0}"));
+        assert_eq!(h.header("X_HI"), Some("\u{e9}\u{ff}"));
+        assert_eq!(h.header("X.DOT"), Some("1"));
+        assert_eq!(h.header("X!BANG"), Some("2"));
+        assert_eq!(h.header("X_TAB"), Some("a \t b"));
+        assert_eq!(h.header("X_EMPTY"), Some(""));
+        assert_eq!(h.header("X_UNDER"), None);
+        assert_eq!(h.header("CONTENT_LENGTH"), None);
+        assert_eq!(h.framing, Framing::None, "Content_Length must not frame");
+        assert_eq!(h.header("X_MULTI"), Some("a, b"));
+        let names: Vec<&str> = h.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "HOST", "USER", "X_HI", "X.DOT", "X!BANG", "X_TAB", "X_EMPTY", "X_MULTI"
+            ]
+        );
+    }
+
+    #[test]
+    fn header_line_cap_is_431() {
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        for i in 0..MAX_HEADER_LINES {
+            raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        let err = parse(&raw).unwrap_err();
+        assert_eq!((err.status, err.version), (431, Some(Version::Http11)));
+
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        for i in 0..MAX_HEADER_LINES - 1 {
+            raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        assert!(parse(&raw).is_ok());
+    }
+
+    // ---- Host ----
+
+    /// The host a request resolves to, or the detail of its 400.
+    type HostOutcome = Result<Option<&'static str>, &'static str>;
+
+    #[test]
+    fn host_table() {
+        let cases: &[(&[u8], HostOutcome)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Ok(Some("a"))),
+            (
+                b"GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+                Ok(Some("example.com:8080")),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                Ok(Some("127.0.0.1")),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: [2001:db8::1]:80\r\n\r\n",
+                Ok(Some("[2001:db8::1]:80")),
+            ),
+            (b"GET / HTTP/1.1\r\nHost: a%41b\r\n\r\n", Ok(Some("a%41b"))),
+            (b"GET / HTTP/1.1\r\nhOsT: a\r\n\r\n", Ok(Some("a"))),
+            (b"GET / HTTP/1.0\r\n\r\n", Ok(None)),
+            (b"GET / HTTP/1.0\r\nHost:\r\n\r\n", Ok(None)),
+            (b"GET / HTTP/1.0\r\nHost: b\r\n\r\n", Ok(Some("b"))),
+            (b"GET / HTTP/1.1\r\n\r\n", Err("Missing Host header")),
+            (
+                b"GET / HTTP/1.1\r\nHost_: a\r\n\r\n",
+                Err("Missing Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                Err("Duplicate header: Host"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+                Err("Duplicate header: Host"),
+            ),
+            (
+                b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+                Err("Duplicate header: Host"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost:\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: evil.com/../x\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a:b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a:\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a:65536\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: []\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a%4\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: \xe9\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+        ];
+        for (raw, want) in cases {
+            match (parse(raw), want) {
+                (Ok(h), Ok(host)) => assert_eq!(h.host.as_deref(), *host, "{raw:?}"),
+                (Err(e), Err(detail)) => {
+                    assert_eq!((e.status, &*e.detail), (400, *detail), "{raw:?}");
+                }
+                (got, _) => panic!("{raw:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    // ---- Connection and Expect ----
+
+    #[test]
+    fn keep_alive_table() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("1.1", "", true),
+            ("1.1", "Connection: close\r\n", false),
+            ("1.1", "Connection: CLOSE\r\n", false),
+            ("1.1", "Connection: keep-alive, close\r\n", false),
+            ("1.1", "Connection: foo,\t close \r\n", false),
+            ("1.1", "Connection: foo\r\nConnection: close\r\n", false),
+            ("1.1", "Connection: closed\r\n", true),
+            ("1.1", "Connection: keep-alive\r\n", true),
+            ("1.0", "", false),
+            ("1.0", "Connection: keep-alive\r\n", true),
+            ("1.0", "Connection: Keep-Alive\r\n", true),
+            ("1.0", "Connection: upgrade, keep-alive\r\n", true),
+            ("1.0", "Connection: keep-alive, close\r\n", false),
+            ("1.0", "Connection: keep-alives\r\n", false),
+        ];
+        for (v, extra, want) in cases {
+            let raw = format!("GET / HTTP/{v}\r\nHost: a\r\n{extra}\r\n");
+            let h = parse(raw.as_bytes()).unwrap();
+            assert_eq!(h.keep_alive, *want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn expect_continue_table() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("1.1", "Expect: 100-continue\r\nContent-Length: 5\r\n", true),
+            (
+                "1.1",
+                "Expect: 100-Continue\r\nTransfer-Encoding: chunked\r\n",
+                true,
+            ),
+            ("1.1", "Expect: 100-continue\r\n", false),
+            (
+                "1.1",
+                "Expect: 100-continue\r\nContent-Length: 0\r\n",
+                false,
+            ),
+            (
+                "1.0",
+                "Expect: 100-continue\r\nContent-Length: 5\r\n",
+                false,
+            ),
+            ("1.1", "Expect: 200-ok\r\nContent-Length: 5\r\n", false),
+        ];
+        for (v, extra, want) in cases {
+            let raw = format!("POST / HTTP/{v}\r\nHost: a\r\n{extra}\r\n");
+            let h = parse(raw.as_bytes()).unwrap();
+            assert_eq!(h.expect_continue, *want, "{raw:?}");
+        }
+    }
+
+    // ---- The head scanner and the 431 boundary ----
+
+    /// A head of exactly `len` bytes.
+    fn head_of_len(len: usize) -> Vec<u8> {
+        let base = b"GET / HTTP/1.1\r\nHost: a\r\nX: \r\n\r\n".len();
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+        raw.extend(std::iter::repeat_n(b'v', len - base));
+        raw.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(raw.len(), len);
+        raw
+    }
+
+    #[test]
+    fn header_limit_boundary_999_vs_1000() {
+        let l = limits(1000, 1000);
+        let raw = head_of_len(999);
+        assert_eq!(
+            HeadScanner::new().scan(&raw, &l),
+            Ok(HeadStatus::Complete { start: 0, end: 999 })
+        );
+        let err = HeadScanner::new().scan(&head_of_len(1000), &l).unwrap_err();
+        assert_eq!((err.status, err.version), (431, None));
+        assert_eq!(err.detail, "exceeds max_header of 1000");
+
+        // Without a terminator: 431 as soon as 1000 bytes are buffered.
+        let mut s = HeadScanner::new();
+        assert_eq!(s.scan(&[b'a'; 999], &l), Ok(HeadStatus::Partial));
+        assert_eq!(s.scan(&[b'a'; 1000], &l).unwrap_err().status, 431);
+
+        // Leading CRLFs count toward the limit.
+        let mut raw = b"\r\n\r\n".to_vec();
+        raw.extend_from_slice(&head_of_len(996));
+        assert_eq!(HeadScanner::new().scan(&raw, &l).unwrap_err().status, 431);
+    }
+
+    #[test]
+    fn pipelined_bytes_after_the_head_do_not_count() {
+        let l = limits(1000, 1000);
+        let mut raw = head_of_len(500);
+        raw.extend_from_slice(&[b'x'; 2000]);
+        assert_eq!(
+            HeadScanner::new().scan(&raw, &l),
+            Ok(HeadStatus::Complete { start: 0, end: 500 })
+        );
+    }
+
+    #[test]
+    fn scanner_skips_leading_empty_lines_and_works_byte_by_byte() {
+        let raw = b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nNEXT";
+        let l = Limits::default();
+        let mut s = HeadScanner::new();
+        let mut found = None;
+        for n in 0..=raw.len() {
+            if let HeadStatus::Complete { start, end } = s.scan(&raw[..n], &l).unwrap() {
+                found = Some((n, start, end));
+                break;
+            }
+        }
+        let (n, start, end) = found.unwrap();
+        assert_eq!((n, start, end), (raw.len() - 4, 4, raw.len() - 4));
+        let h = parse_head(&raw[start..end], &l).unwrap();
+        assert_eq!(h.method, "GET");
+
+        s.reset();
+        assert_eq!(
+            s.scan(b"GET / HTTP/1.1\r\n\r\n", &l),
+            Ok(HeadStatus::Complete { start: 0, end: 18 })
+        );
+    }
+
+    #[test]
+    fn scanner_is_incremental() {
+        // Each scan only looks at the new bytes (plus 3): feeding a 200 KB head in 1-byte
+        // steps stays fast. A quadratic scanner would do ~2·10^10 byte compares here.
+        let l = Limits::default();
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+        raw.extend(std::iter::repeat_n(b'v', 200_000));
+        raw.extend_from_slice(b"\r\n\r\n");
+        let mut s = HeadScanner::new();
+        let start = std::time::Instant::now();
+        for n in 1..raw.len() {
+            assert_eq!(s.scan(&raw[..n], &l), Ok(HeadStatus::Partial));
+        }
+        assert!(matches!(s.scan(&raw, &l), Ok(HeadStatus::Complete { .. })));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn lone_cr_at_start_waits_then_goes_to_parser() {
+        let l = Limits::default();
+        let mut s = HeadScanner::new();
+        assert_eq!(s.scan(b"\r", &l), Ok(HeadStatus::Partial));
+        // `\rX` is not an empty line: it is the head, which the parser rejects as bare CR.
+        let raw = b"\rXGET / HTTP/1.1\r\n\r\n";
+        let Ok(HeadStatus::Complete { start, end }) = s.scan(raw, &l) else {
+            panic!()
+        };
+        assert_eq!(parse_head(&raw[start..end], &l).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn all_lf_request_is_refused_not_hung() {
+        // waitress waits for the timeout; here the scanner waits for CRLFCRLF too, but a head
+        // containing bare LFs is refused as soon as it is complete.
+        let err = parse(b"GET / HTTP/1.1\nHost: x\n\r\n\r\n").unwrap_err();
+        assert_eq!(err.status, 400);
+    }
+
+    #[test]
+    fn head_without_terminator_is_refused_by_parse_head() {
+        let err = parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n", &Limits::default()).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert_eq!(parse_head(b"", &Limits::default()).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn no_input_panics() {
+        // A cheap sweep over short byte strings: parse_head must answer, never panic.
+        let alphabet = b"\r\n :/?#[]@%GET1H.Tx\x00\x80";
+        let mut buf = Vec::new();
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    buf.clear();
+                    buf.extend_from_slice(b"GET ");
+                    buf.extend_from_slice(&[*a, *b, *c]);
+                    buf.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+                    buf.extend_from_slice(&[*c, *b, *a]);
+                    buf.extend_from_slice(b"\r\n\r\n");
+                    let _ = parse_head(&buf, &Limits::default());
+                    let _ = HeadScanner::new().scan(&buf, &Limits::default());
+                }
+            }
+        }
+    }
+}
