@@ -420,3 +420,326 @@ fn hex_value(b: u8) -> Option<u8> {
         _ => None,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BIG: u64 = 1 << 30;
+
+    /// Feeds `input` to a fresh decoder in pieces of `piece` bytes, as a caller would: keeping
+    /// the unconsumed rest and appending the next piece. Returns the body and the bytes consumed
+    /// once Done, `Ok(None)` if the body did not end.
+    fn run(
+        framing: Framing,
+        max_body: u64,
+        input: &[u8],
+        piece: usize,
+    ) -> Result<Option<(Vec<u8>, usize)>, HttpError> {
+        let mut dec = BodyDecoder::new(framing, max_body, Version::Http11);
+        let mut body = Vec::new();
+        let mut buf: Vec<u8> = Vec::new();
+        let mut fed = 0;
+        let mut consumed_total = 0;
+        loop {
+            let (n, step) = dec.step(&buf)?;
+            match &step {
+                Step::Data(r) => body.extend_from_slice(&buf[r.clone()]),
+                Step::Done => {
+                    assert_eq!(dec.decoded_len(), body.len() as u64);
+                    assert!(dec.is_done());
+                    return Ok(Some((body, consumed_total + n)));
+                }
+                Step::NeedMore => assert_eq!(n, buf.len(), "NeedMore consumes everything"),
+            }
+            buf.drain(..n);
+            consumed_total += n;
+            if step == Step::NeedMore {
+                if fed == input.len() {
+                    return Ok(None);
+                }
+                let end = (fed + piece).min(input.len());
+                buf.extend_from_slice(&input[fed..end]);
+                fed = end;
+            }
+        }
+    }
+
+    /// Runs whole and byte by byte; both must agree.
+    fn chunked(input: &[u8]) -> Result<Option<(Vec<u8>, usize)>, HttpError> {
+        let whole = run(Framing::Chunked, BIG, input, input.len().max(1));
+        let bytewise = run(Framing::Chunked, BIG, input, 1);
+        assert_eq!(whole, bytewise, "{input:?}");
+        whole
+    }
+
+    #[test]
+    fn valid_chunked_bodies() {
+        let cases: &[(&[u8], &[u8])] = &[
+            (b"0\r\n\r\n", b""),
+            (b"4\r\nWiki\r\n5\r\npedia\r\n0\r\n\r\n", b"Wikipedia"),
+            (
+                b"4;ext=1\r\nWiki\r\n5\r\npedia\r\n0\r\nTrailer-X: y\r\n\r\n",
+                b"Wikipedia",
+            ),
+            (b"000004\r\nWiki\r\n0000\r\n\r\n", b"Wiki"),
+            (b"A\r\n0123456789\r\n0\r\n\r\n", b"0123456789"),
+            (b"a\r\n0123456789\r\n0\r\n\r\n", b"0123456789"),
+            (b"0000000000000001\r\nx\r\n0\r\n\r\n", b"x"),
+            (b"1;a\r\nx\r\n0\r\n\r\n", b"x"),
+            (b"1;a;b\r\nx\r\n0\r\n\r\n", b"x"),
+            (b"1;a=b;c=\"d e\"\r\nx\r\n0\r\n\r\n", b"x"),
+            (b"1;a=\"q\\\"uote\"\r\nx\r\n0\r\n\r\n", b"x"),
+            (b"1;a=\"\xe9\"\r\nx\r\n0\r\n\r\n", b"x"),
+            // RFC 9112 BWS around `;` and `=` is valid (waitress rejects it).
+            (b"1 ;a = b\r\nx\r\n0\r\n\r\n", b"x"),
+            (b"1\t; a ;b\r\nx\r\n0\r\n\r\n", b"x"),
+            (b"0;last\r\n\r\n", b""),
+            (b"1\r\nx\r\n0\r\nA: 1\r\nB-2: \t\xe9 v \r\nC:\r\n\r\n", b"x"),
+            (b"3\r\n\r\n\n\r\n0\r\n\r\n", b"\r\n\n"),
+        ];
+        for (input, want) in cases {
+            let (body, consumed) = chunked(input)
+                .unwrap_or_else(|e| panic!("{input:?}: {e}"))
+                .unwrap_or_else(|| panic!("{input:?}: not done"));
+            assert_eq!(body, *want, "{input:?}");
+            assert_eq!(consumed, input.len(), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn bytes_after_the_body_are_left_alone() {
+        let input = b"1\r\nx\r\n0\r\n\r\nGET / HTTP/1.1\r\n";
+        let (body, consumed) = chunked(input).unwrap().unwrap();
+        assert_eq!((body.as_slice(), consumed), (&b"x"[..], 11));
+    }
+
+    #[test]
+    fn incomplete_bodies_ask_for_more() {
+        for input in [
+            &b""[..],
+            b"4",
+            b"4\r",
+            b"4\r\nWi",
+            b"4\r\nWiki",
+            b"4\r\nWiki\r",
+            b"4\r\nWiki\r\n0\r\n",
+            b"4\r\nWiki\r\n0\r\nX: y\r\n",
+            b"0\r\n\r",
+        ] {
+            assert_eq!(chunked(input), Ok(None), "{input:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_chunked_bodies() {
+        let size = "Invalid chunk size";
+        let ext = "Invalid chunk extension";
+        let bare = "Bare CR or LF found in HTTP message";
+        let term = "Chunk not properly terminated";
+        let cases: &[(&[u8], u16, &str)] = &[
+            // CVE-2022-24761: prefixes and signs.
+            (b"0x4\r\nWiki\r\n0\r\n\r\n", 400, size),
+            (b"+0x04\r\nWiki\r\n0\r\n\r\n", 400, size),
+            (b"x04\r\nWiki\r\n0\r\n\r\n", 400, size),
+            (b"+4\r\nWiki\r\n0\r\n\r\n", 400, size),
+            (b"-4\r\nWiki\r\n0\r\n\r\n", 400, size),
+            (b" 4\r\nWiki\r\n0\r\n\r\n", 400, size),
+            (b" 0x04\r\nWiki\r\n0\r\n\r\n", 400, size),
+            (b"4_0\r\n", 400, size),
+            (b"g\r\n", 400, size),
+            (b"4x\r\n", 400, size),
+            (b"\xef\xbc\x94\r\n", 400, size),
+            // An empty size line (httparse reads it as 0; waitress skips it).
+            (b"\r\n", 400, size),
+            (b"4\r\nWiki\r\n\r\n0\r\n\r\n", 400, size),
+            (b";a\r\n", 400, size),
+            (b"00000000000000001\r\nx\r\n", 400, size),
+            (b"fffffffffffffffff\r\n", 400, size),
+            // Whitespace after the size with no extension.
+            (b"4 \r\nWiki\r\n0\r\n\r\n", 400, ext),
+            (b"4\t\r\nWiki\r\n0\r\n\r\n", 400, ext),
+            // Extensions.
+            (b"4;\r\nWiki\r\n0\r\n\r\n", 400, ext),
+            (b"4;invalid=\r\nWiki\r\n0\r\n\r\n", 400, ext),
+            (b"4;a\x00\r\nWiki\r\n0\r\n\r\n", 400, ext),
+            (b"4;a=\x01\r\n", 400, ext),
+            (b"4;a=b c\r\n", 400, ext),
+            (b"4;a \r\n", 400, ext),
+            (b"4;a=b \r\n", 400, ext),
+            (b"4;=b\r\n", 400, ext),
+            (b"4;a==b\r\n", 400, ext),
+            (b"4;a=\"unbalanced\r\n", 400, ext),
+            (b"4;a=\"x\"y\r\n", 400, ext),
+            (b"4;a=\"\x7f\"\r\n", 400, ext),
+            (b"4;a@b\r\n", 400, ext),
+            (b"4;;a\r\n", 400, ext),
+            // Bare CR / LF in chunk lines (waitress accepts `1\n` through Python's `$`).
+            (b"1\n\r\nZ\r\n0\r\n\r\n", 400, bare),
+            (b"1;a\n\r\nZ\r\n0\r\n\r\n", 400, bare),
+            (b"1;\n\r\nZ\r\n0\r\n\r\n", 400, bare),
+            (b"4\rWiki\r\n0\r\n\r\n", 400, bare),
+            (b"4;a\rWiki\r\n0\r\n\r\n", 400, bare),
+            (b"0\n\r\n\r\n", 400, bare),
+            (b"0\r\n\n", 400, bare),
+            (b"0\r\n\r\r\n", 400, bare),
+            // Data not followed by exactly CRLF.
+            (b"4\r\nWikiX\r\n0\r\n\r\n", 400, term),
+            (b"4\r\nWiki\n0\r\n\r\n", 400, term),
+            (b"4\r\nWiki\rX0\r\n\r\n", 400, term),
+            (b"4\r\nWik\r\n0\r\n\r\n", 400, term),
+            // Trailers use field-line syntax.
+            (b"0\r\nX : y\r\n\r\n", 400, "Invalid trailer"),
+            (b"0\r\n: y\r\n\r\n", 400, "Invalid trailer"),
+            (b"0\r\nNoColon\r\n\r\n", 400, bare),
+            (b"0\r\nX: a\x00b\r\n\r\n", 400, "Invalid trailer"),
+            (b"0\r\nX: a\x7fb\r\n\r\n", 400, "Invalid trailer"),
+            (b"0\r\nX: a\nY: b\r\n\r\n", 400, bare),
+            (b"0\r\nX: a\rY: b\r\n\r\n", 400, bare),
+            (
+                b"0\r\nX: a\r\n folded\r\n\r\n",
+                400,
+                "Obsolete line folding is not allowed",
+            ),
+            (
+                b"0\r\n\tX: a\r\n\r\n",
+                400,
+                "Obsolete line folding is not allowed",
+            ),
+        ];
+        for (input, status, detail) in cases {
+            let err = chunked(input).expect_err(&format!("{input:?} accepted"));
+            assert_eq!((err.status, &*err.detail), (*status, *detail), "{input:?}");
+            assert_eq!(err.version, Some(Version::Http11));
+        }
+    }
+
+    #[test]
+    fn extension_caps() {
+        // One line: MAX_CHUNK_EXT_LINE bytes of extension pass, one more does not.
+        let mut ok = b"1;".to_vec();
+        ok.extend(std::iter::repeat_n(b'a', MAX_CHUNK_EXT_LINE - 1));
+        ok.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
+        assert!(chunked(&ok).unwrap().is_some());
+        let mut bad = b"1;".to_vec();
+        bad.extend(std::iter::repeat_n(b'a', MAX_CHUNK_EXT_LINE));
+        bad.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
+        assert_eq!(
+            chunked(&bad).unwrap_err().detail,
+            "Chunk extensions too long"
+        );
+
+        // Whole body: many lines, each under the line cap.
+        let line_ext = 1000;
+        let mut body = Vec::new();
+        for _ in 0..(MAX_CHUNK_EXT_BODY / line_ext + 1) {
+            body.extend_from_slice(b"1;");
+            body.extend(std::iter::repeat_n(b'a', line_ext - 1));
+            body.extend_from_slice(b"\r\nx\r\n");
+        }
+        body.extend_from_slice(b"0\r\n\r\n");
+        assert_eq!(
+            chunked(&body).unwrap_err().detail,
+            "Chunk extensions too long"
+        );
+    }
+
+    #[test]
+    fn trailer_cap_is_431() {
+        let mut body = b"0\r\n".to_vec();
+        while body.len() < MAX_TRAILER_SIZE + 100 {
+            body.extend_from_slice(b"X-Trailer: vvvvvvvvvvvvvvvvvvvvvvvvvvvvvv\r\n");
+        }
+        body.extend_from_slice(b"\r\n");
+        let err = chunked(&body).unwrap_err();
+        assert_eq!(err.status, 431);
+
+        let mut body = b"0\r\nX: ".to_vec();
+        body.extend(std::iter::repeat_n(b'v', MAX_TRAILER_SIZE - 10));
+        body.extend_from_slice(b"\r\n\r\n");
+        assert!(chunked(&body).unwrap().is_some());
+    }
+
+    #[test]
+    fn body_limit_is_checked_on_the_size_line() {
+        // Decoded 999 bytes pass a 1000-byte limit; 1000 do not (waitress: `>=`).
+        let mut ok = b"3E7\r\n".to_vec();
+        ok.extend(std::iter::repeat_n(b'x', 999));
+        ok.extend_from_slice(b"\r\n0\r\n\r\n");
+        assert_eq!(
+            run(Framing::Chunked, 1000, &ok, 7)
+                .unwrap()
+                .unwrap()
+                .0
+                .len(),
+            999
+        );
+
+        // 413 as soon as the size line is complete, before any data arrives.
+        let err = run(Framing::Chunked, 1000, b"3E8\r\n", 1).unwrap_err();
+        assert_eq!(
+            (err.status, &*err.detail),
+            (413, "exceeds max_body of 1000")
+        );
+
+        // Counted across chunks.
+        let mut dec = BodyDecoder::new(Framing::Chunked, 10, Version::Http10);
+        let (n, step) = dec.step(b"5\r\nhello\r\n5\r\n").unwrap();
+        assert_eq!((n, step), (8, Step::Data(3..8)));
+        let err = dec.step(b"\r\n5\r\n").unwrap_err();
+        assert_eq!((err.status, err.version), (413, Some(Version::Http10)));
+
+        // A 4 GiB claim is refused up front.
+        let err = run(Framing::Chunked, BIG, b"100000000\r\n", 64).unwrap_err();
+        assert_eq!(err.status, 413);
+    }
+
+    #[test]
+    fn a_megabyte_of_hex_digits_fails_fast() {
+        let input = vec![b'f'; 1 << 20];
+        let mut dec = BodyDecoder::new(Framing::Chunked, BIG, Version::Http11);
+        let err = dec.step(&input).unwrap_err();
+        assert_eq!((err.status, &*err.detail), (400, "Invalid chunk size"));
+        // And fed in 8 KiB reads: the error comes with the first read.
+        let mut dec = BodyDecoder::new(Framing::Chunked, BIG, Version::Http11);
+        assert_eq!(dec.step(&input[..8192]).unwrap_err().status, 400);
+        // After an error the decoder stays failed.
+        assert!(dec.step(b"0\r\n\r\n").is_err());
+    }
+
+    #[test]
+    fn byte_at_a_time_is_linear() {
+        // 100k one-byte chunks fed one byte per call: each call does O(1) work.
+        let mut input = Vec::new();
+        for _ in 0..100_000 {
+            input.extend_from_slice(b"1\r\nx\r\n");
+        }
+        input.extend_from_slice(b"0\r\n\r\n");
+        let start = std::time::Instant::now();
+        let (body, _) = run(Framing::Chunked, BIG, &input, 1).unwrap().unwrap();
+        assert_eq!(body.len(), 100_000);
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn length_bodies() {
+        let (body, consumed) = run(Framing::Length(5), BIG, b"helloNEXT", 9)
+            .unwrap()
+            .unwrap();
+        assert_eq!((body.as_slice(), consumed), (&b"hello"[..], 5));
+        let (body, _) = run(Framing::Length(5), BIG, b"hello", 1).unwrap().unwrap();
+        assert_eq!(body, b"hello");
+        assert_eq!(run(Framing::Length(5), BIG, b"hell", 1), Ok(None));
+
+        let mut dec = BodyDecoder::new(Framing::Length(3), BIG, Version::Http11);
+        assert_eq!(dec.step(b""), Ok((0, Step::NeedMore)));
+        assert_eq!(dec.step(b"ab"), Ok((2, Step::Data(0..2))));
+        assert_eq!(dec.step(b"cd"), Ok((1, Step::Data(0..1))));
+        assert_eq!(dec.step(b"d"), Ok((0, Step::Done)));
+        assert_eq!(dec.decoded_len(), 3);
+
+        let mut dec = BodyDecoder::new(Framing::None, BIG, Version::Http11);
+        assert_eq!(dec.step(b"GET"), Ok((0, Step::Done)));
+        assert!(dec.is_done());
+    }
+}
