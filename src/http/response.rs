@@ -186,3 +186,239 @@ pub fn chunk_header(len: usize, buf: &mut [u8; CHUNK_HEADER_MAX]) -> &[u8] {
     buf[count + 1] = b'\n';
     &buf[..count + 2]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DATE: &str = "Sun, 22 Nov 2026 03:46:27 GMT";
+
+    fn ctx(version: Version) -> ResponseContext {
+        ResponseContext {
+            version,
+            head_request: false,
+            keep_alive: true,
+            force_close: false,
+        }
+    }
+
+    fn hdrs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(n, v)| ((*n).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn text(plan: &Plan) -> String {
+        String::from_utf8(plan.head.clone()).unwrap()
+    }
+
+    #[test]
+    fn known_length_http11() {
+        let p = plan(
+            &ctx(Version::Http11),
+            "200 OK",
+            &hdrs(&[("content-type", "text/plain"), ("Content-Length", "14")]),
+            Some(14),
+            Some("waitress"),
+            DATE,
+        );
+        assert_eq!(
+            text(&p),
+            "HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\nContent-Length: 14\r\nDate: Sun, 22 Nov 2026 03:46:27 GMT\r\nServer: waitress\r\n\r\n"
+        );
+        assert_eq!((p.body, p.close), (BodyFraming::Length(14), false));
+    }
+
+    #[test]
+    fn content_length_added_when_the_app_gave_none() {
+        let p = plan(&ctx(Version::Http11), "200 OK", &[], Some(3), None, DATE);
+        assert_eq!(
+            text(&p),
+            "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nDate: Sun, 22 Nov 2026 03:46:27 GMT\r\n\r\n"
+        );
+    }
+
+    #[test]
+    fn unknown_length_http11_is_chunked_and_kept_open() {
+        let p = plan(&ctx(Version::Http11), "200 OK", &[], None, Some("w"), DATE);
+        assert!(text(&p).contains("\r\nTransfer-Encoding: chunked\r\n"));
+        assert!(!text(&p).contains("Connection"));
+        assert_eq!((p.body, p.close), (BodyFraming::Chunked, false));
+    }
+
+    #[test]
+    fn unknown_length_http10_is_close_delimited() {
+        let mut c = ctx(Version::Http10);
+        c.keep_alive = true;
+        let p = plan(&c, "200 OK", &[], None, Some("w"), DATE);
+        let t = text(&p);
+        assert!(t.starts_with("HTTP/1.0 200 OK\r\n"));
+        assert!(t.contains("\r\nConnection: close\r\n"));
+        assert!(!t.contains("Transfer-Encoding"));
+        assert!(!t.contains("Keep-Alive"));
+        assert_eq!((p.body, p.close), (BodyFraming::UntilClose, true));
+    }
+
+    #[test]
+    fn http10_keep_alive_with_known_length() {
+        let p = plan(&ctx(Version::Http10), "200 OK", &[], Some(2), None, DATE);
+        assert!(text(&p).contains("\r\nConnection: Keep-Alive\r\n"));
+        assert_eq!((p.body, p.close), (BodyFraming::Length(2), false));
+
+        let mut c = ctx(Version::Http10);
+        c.keep_alive = false;
+        let p = plan(&c, "200 OK", &[], Some(2), None, DATE);
+        assert!(text(&p).contains("\r\nConnection: close\r\n"));
+        assert_eq!((p.body, p.close), (BodyFraming::Length(2), true));
+    }
+
+    #[test]
+    fn close_requested_or_forced() {
+        let mut c = ctx(Version::Http11);
+        c.keep_alive = false;
+        let p = plan(&c, "200 OK", &[], Some(1), None, DATE);
+        assert!(text(&p).contains("\r\nConnection: close\r\n"));
+        assert!(p.close);
+
+        let mut c = ctx(Version::Http11);
+        c.force_close = true;
+        let p = plan(&c, "200 OK", &[], None, None, DATE);
+        assert!(text(&p).contains("\r\nConnection: close\r\n"));
+        assert_eq!((p.body, p.close), (BodyFraming::Chunked, true));
+    }
+
+    #[test]
+    fn no_body_statuses() {
+        for status in [
+            "204 No Content",
+            "304 Not Modified",
+            "100 Continue",
+            "101 Switching",
+        ] {
+            let p = plan(
+                &ctx(Version::Http11),
+                status,
+                &hdrs(&[("Content-Length", "5"), ("ETag", "\"x\"")]),
+                Some(5),
+                Some("w"),
+                DATE,
+            );
+            let t = text(&p);
+            assert!(!t.contains("Content-Length"), "{status}: {t}");
+            assert!(!t.contains("Transfer-Encoding"), "{status}");
+            assert!(!t.contains("Connection"), "{status}");
+            assert!(t.contains("\r\nETag: \"x\"\r\n"));
+            assert_eq!((p.body, p.close), (BodyFraming::None, false), "{status}");
+
+            let p = plan(&ctx(Version::Http11), status, &[], None, None, DATE);
+            assert!(!text(&p).contains("Transfer-Encoding"), "{status}");
+            assert_eq!((p.body, p.close), (BodyFraming::None, false), "{status}");
+        }
+        // Only 1xx, 204 and 304 are body-less.
+        for status in ["200 OK", "205 Reset Content", "404 Not Found", "500 Oops"] {
+            assert!(status_has_body(status), "{status}");
+        }
+    }
+
+    #[test]
+    fn head_gets_get_headers_without_body() {
+        for (version, length, want_header, close) in [
+            (Version::Http11, Some(14), "Content-Length: 14", false),
+            (Version::Http11, None, "Transfer-Encoding: chunked", false),
+            (Version::Http10, None, "Connection: close", true),
+        ] {
+            let mut c = ctx(version);
+            let get = plan(&c, "200 OK", &[], length, Some("w"), DATE);
+            c.head_request = true;
+            let head = plan(&c, "200 OK", &[], length, Some("w"), DATE);
+            assert_eq!(head.head, get.head);
+            assert!(text(&head).contains(want_header));
+            assert_eq!((head.body, head.close), (BodyFraming::None, close));
+        }
+    }
+
+    #[test]
+    fn app_date_and_server_are_kept() {
+        let p = plan(
+            &ctx(Version::Http11),
+            "200 OK",
+            &hdrs(&[
+                ("Server", "myserver/1.0"),
+                ("date", "Thu, 01 Jan 1970 00:00:00 GMT"),
+                ("x-lower-case", "v"),
+                ("X-UPPER", "v"),
+            ]),
+            Some(0),
+            Some("waitress"),
+            DATE,
+        );
+        assert_eq!(
+            text(&p),
+            "HTTP/1.1 200 OK\r\nServer: myserver/1.0\r\ndate: Thu, 01 Jan 1970 00:00:00 GMT\r\nx-lower-case: v\r\nX-UPPER: v\r\nContent-Length: 0\r\nVia: waitress\r\n\r\n"
+        );
+        // No ident: neither Server nor Via.
+        let p = plan(
+            &ctx(Version::Http11),
+            "200 OK",
+            &hdrs(&[("Server", "mine")]),
+            Some(0),
+            Some(""),
+            DATE,
+        );
+        assert!(!text(&p).contains("Via"));
+        assert!(text(&p).contains("Server: mine\r\n"));
+    }
+
+    #[test]
+    fn app_framing_headers_are_the_servers() {
+        let p = plan(
+            &ctx(Version::Http11),
+            "200 OK",
+            &hdrs(&[
+                ("Transfer-Encoding", "gzip"),
+                ("Connection", "upgrade"),
+                ("Content-Length", "9"),
+            ]),
+            None,
+            None,
+            DATE,
+        );
+        let t = text(&p);
+        assert!(
+            !t.contains("gzip") && !t.contains("upgrade") && !t.contains(": 9"),
+            "{t}"
+        );
+        assert!(t.contains("Transfer-Encoding: chunked\r\n"));
+    }
+
+    #[test]
+    fn latin1_values_go_out_as_single_bytes() {
+        let p = plan(
+            &ctx(Version::Http11),
+            "200 OK",
+            &hdrs(&[("X-Name", "caf\u{e9}")]),
+            Some(0),
+            None,
+            DATE,
+        );
+        assert!(p.head.windows(9).any(|w| w == b"X-Name: c"));
+        assert!(p.head.windows(5).any(|w| w == b"caf\xe9\r"));
+    }
+
+    #[test]
+    fn chunk_headers() {
+        let mut buf = [0u8; CHUNK_HEADER_MAX];
+        for (len, want) in [
+            (0usize, &b"0\r\n"[..]),
+            (1, b"1\r\n"),
+            (10, b"A\r\n"),
+            (255, b"FF\r\n"),
+            (8192, b"2000\r\n"),
+            (usize::MAX, b"FFFFFFFFFFFFFFFF\r\n"),
+        ] {
+            assert_eq!(chunk_header(len, &mut buf), want, "{len}");
+        }
+        assert_eq!(LAST_CHUNK, b"0\r\n\r\n");
+        assert_eq!(CONTINUE, b"HTTP/1.1 100 Continue\r\n\r\n");
+    }
+}
