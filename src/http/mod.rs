@@ -1,1 +1,113 @@
 //! HTTP/1.1 on the wire: request heads, body framing, response heads. No I/O happens here.
+//!
+//! Everything in this module is sans-IO: the server feeds it bytes and gets typed results back.
+//! Parsing is byte-level and strict (RFC 9112), because every lenient shortcut (`str::parse`,
+//! `trim()`, `to_lowercase()`) has reintroduced a request-smuggling CVE in waitress at some point.
+//!
+//! - [`request`]: finding the end of a request head ([`request::HeadScanner`]) and parsing it
+//!   ([`request::parse_head`]) into a [`request::Head`] with its body [`request::Framing`].
+//! - [`body`]: decoding a `Content-Length` or chunked body without copying it.
+//! - [`response`]: choosing the response framing and writing the response head.
+//! - [`error`]: the errors the parser answers with, and waitress's error response format.
+//! - [`date`]: the cached `Date` header value.
+
+pub mod body;
+pub mod date;
+pub mod error;
+pub mod request;
+pub mod response;
+
+pub use error::HttpError;
+pub use request::Version;
+
+/// RFC 9110 §5.6.2 `tchar`: the bytes allowed in a token (method, header name, coding name).
+pub(crate) fn is_tchar(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
+}
+
+/// Bytes allowed in a field value once the surrounding SP/HTAB are removed (RFC 9110 §5.5:
+/// `field-vchar = VCHAR / obs-text`, with SP and HTAB between them). Excludes NUL, CR, LF, the
+/// other controls and DEL.
+pub(crate) fn is_field_value_byte(b: u8) -> bool {
+    b == b'\t' || b == b' ' || (0x21..=0x7e).contains(&b) || b >= 0x80
+}
+
+/// RFC 9110 §5.6.3 OWS: SP and HTAB only (never VT, FF, NEL or NBSP; see CVE-2019-16789).
+pub(crate) fn is_ows(b: u8) -> bool {
+    b == b' ' || b == b'\t'
+}
+
+/// Removes leading and trailing SP/HTAB, and nothing else.
+pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
+    while let [first, rest @ ..] = s {
+        if is_ows(*first) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    while let [rest @ .., last] = s {
+        if is_ows(*last) {
+            s = rest;
+        } else {
+            break;
+        }
+    }
+    s
+}
+
+/// RFC 9110 §8.6 `1*DIGIT` as a u64: no sign, no whitespace, no `_`, no radix prefix, and
+/// `None` on overflow rather than wrapping.
+pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<u64> {
+    if bytes.is_empty() {
+        return None;
+    }
+    bytes.iter().try_fold(0u64, |acc, &b| {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
+    })
+}
+
+/// Decodes latin-1 bytes: each byte becomes the code point of the same value, so obs-text
+/// (0x80-0xFF) survives byte-exact, as waitress's `value.decode("latin-1")` does.
+pub(crate) fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trim_ows_only_strips_sp_and_htab() {
+        assert_eq!(trim_ows(b" \tab c\t "), b"ab c");
+        assert_eq!(trim_ows(b"\x0bx\x0c"), b"\x0bx\x0c");
+        assert_eq!(trim_ows(b"\x85x\xa0"), b"\x85x\xa0");
+        assert_eq!(trim_ows(b"  "), b"");
+    }
+
+    #[test]
+    fn parse_decimal_is_strict() {
+        assert_eq!(parse_decimal(b"003"), Some(3));
+        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
+        for bad in [
+            &b""[..],
+            b"+1",
+            b"-1",
+            b"0x1",
+            b"1_0",
+            b" 1",
+            b"1 ",
+            b"18446744073709551616",
+        ] {
+            assert_eq!(parse_decimal(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn latin1_maps_bytes_to_code_points() {
+        assert_eq!(latin1(b"a\xe9\xff"), "a\u{e9}\u{ff}");
+    }
+}

@@ -1,0 +1,1552 @@
+//! The request head: finding where it ends ([`HeadScanner`]) and parsing it ([`parse_head`]).
+//!
+//! The request line is parsed by hand, as are the header lines: httparse accepts bare LF line
+//! ends and refuses `HTTP/1.2` and non-UTF-8 targets, none of which match the rules here.
+
+use super::error::HttpError;
+use super::{is_field_value_byte, is_ows, is_tchar, latin1, parse_decimal, trim_ows};
+
+/// The per-request limits, from the waitress settings of the same names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `max_request_header_size` (default 262144): a head of this many bytes or more is 431.
+    pub max_header_size: usize,
+    /// `max_request_body_size` (default 1073741824): a body of this many bytes or more is 413.
+    pub max_body_size: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_header_size: 262_144,
+            max_body_size: 1_073_741_824,
+        }
+    }
+}
+
+/// Longest request-target parsed; longer ones get 414 (RFC 9112 §3: "A server that receives a
+/// request-target longer than any URI it wishes to parse MUST respond with a 414"). 64 KiB, in
+/// line with hyper's 65534.
+pub const MAX_TARGET_LEN: usize = 64 * 1024;
+
+/// Longest method accepted; longer ones get 501 (RFC 9112 §3: "A server that receives a method
+/// longer than any that it implements SHOULD respond with a 501"). The longest registered
+/// method (`UPDATEREDIRECTREF`) has 17 bytes.
+pub const MAX_METHOD_LEN: usize = 64;
+
+/// Most header lines accepted in one head; more get 431 (RFC 6585 §5). Bounds the work spent on
+/// joining duplicates, as hyper's 100-header default does.
+pub const MAX_HEADER_LINES: usize = 256;
+
+/// The request's HTTP version. `HTTP/1.x` with x >= 2 is treated as 1.1 (RFC 9110 §2.5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// HTTP/1.0
+    Http10,
+    /// HTTP/1.1 (or a higher 1.x minor)
+    Http11,
+}
+
+impl Version {
+    /// The version as written in a status line: `HTTP/1.0` or `HTTP/1.1`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+/// The form of the request-target (RFC 9112 §3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetForm {
+    /// `/path?query`
+    Origin,
+    /// `http://host:port/path?query`
+    Absolute,
+    /// `host:port`, for CONNECT only.
+    Authority,
+    /// `*`, for OPTIONS only.
+    Asterisk,
+}
+
+/// How the request body is delimited (RFC 9112 §6.3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Framing {
+    /// No body.
+    None,
+    /// `Content-Length: n`, n > 0.
+    Length(u64),
+    /// `Transfer-Encoding: chunked`.
+    Chunked,
+}
+
+/// A parsed request head.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Head {
+    /// The method, a token of upper-case letters and other tchars.
+    pub method: String,
+    /// The request-target as sent (ASCII visible characters only).
+    pub target: String,
+    /// Which form `target` has.
+    pub form: TargetForm,
+    /// The raw, still %-encoded path: `*` for asterisk-form, empty for authority-form.
+    pub path: String,
+    /// The raw query, without `?`; any fragment is dropped.
+    pub query: String,
+    /// The authority of an absolute-form or authority-form target.
+    pub authority: Option<String>,
+    /// The request's version.
+    pub version: Version,
+    /// Header fields in arrival order, names in waitress's CGI form (`CONTENT_TYPE`), values
+    /// latin-1 decoded with SP/HTAB trimmed; duplicates joined with `", "`; names containing `_`
+    /// dropped; `Transfer-Encoding` left out (it is described by `framing`).
+    pub headers: Vec<(String, String)>,
+    /// The target's authority for an absolute-form target, else the `Host` header.
+    pub host: Option<String>,
+    /// How the body is delimited.
+    pub framing: Framing,
+    /// An HTTP/1.1 `Expect: 100-continue` with a body to wait for.
+    pub expect_continue: bool,
+    /// Whether the connection may stay open after this request, as far as the client is
+    /// concerned.
+    pub keep_alive: bool,
+}
+
+impl Head {
+    /// The value of a header by its normalised name (`CONTENT_TYPE`).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What [`HeadScanner::scan`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeadStatus {
+    /// The head has not ended yet: read more and scan again.
+    Partial,
+    /// The head is `buf[start..end]`: `start` skips leading empty lines, `end` is just past the
+    /// `\r\n\r\n`. The bytes from `end` on belong to the body or the next request.
+    Complete {
+        /// Where the request line starts.
+        start: usize,
+        /// One past the final `\r\n\r\n`.
+        end: usize,
+    },
+}
+
+/// Where the scanner is in the head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ScanPhase {
+    /// Skipping the empty lines (CRLF) a client may send before the request line
+    /// (RFC 9112 §2.2: SHOULD ignore at least one).
+    Leading,
+    /// Looking for the `\r\n\r\n` that ends the head.
+    Head,
+}
+
+/// Finds the end of a request head in a growing buffer, looking at each byte a bounded number
+/// of times, so a client that sends its head one byte per read costs O(n) in total rather than
+/// O(n²) (waitress rescans the whole buffer on every read).
+///
+/// The buffer passed to [`scan`](Self::scan) must start where the request starts and only grow
+/// between calls; call [`reset`](Self::reset) before scanning the next request.
+#[derive(Debug, Clone, Default)]
+pub struct HeadScanner {
+    /// Start of the request line: the number of leading CRLF bytes skipped so far.
+    start: usize,
+    /// Bytes before this index hold no terminator start (apart from the last 3, rescanned).
+    scanned: usize,
+    /// Whether leading empty lines are still being skipped.
+    in_head: bool,
+}
+
+impl HeadScanner {
+    /// A scanner at the start of a request.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Forgets the previous request, for the next one on the connection.
+    pub fn reset(&mut self) {
+        *self = Self::default();
+    }
+
+    fn phase(&self) -> ScanPhase {
+        if self.in_head {
+            ScanPhase::Head
+        } else {
+            ScanPhase::Leading
+        }
+    }
+
+    /// Looks at the bytes added since the last call.
+    ///
+    /// 431 `exceeds max_header of N` when the head (leading CRLFs, request line, headers and
+    /// the final CRLFCRLF) is `max_header_size` bytes or more, or when that many bytes have
+    /// arrived without a terminator (waitress: a 999-byte head passes a limit of 1000, a
+    /// 1000-byte one does not).
+    pub fn scan(&mut self, buf: &[u8], limits: &Limits) -> Result<HeadStatus, HttpError> {
+        let max = limits.max_header_size;
+        if self.phase() == ScanPhase::Leading {
+            loop {
+                match buf.get(self.start..self.start + 2) {
+                    Some(b"\r\n") => self.start += 2,
+                    Some(_) => {
+                        self.in_head = true;
+                        self.scanned = self.start;
+                        break;
+                    }
+                    // A lone `\r` may be the start of another empty line: wait for its pair.
+                    None if buf.get(self.start).is_none_or(|&b| b == b'\r') => {
+                        return self.partial(buf, max);
+                    }
+                    None => {
+                        self.in_head = true;
+                        self.scanned = self.start;
+                        break;
+                    }
+                }
+            }
+        }
+        // The terminator may straddle the previous end of the buffer: back up 3 bytes.
+        let from = self.scanned.saturating_sub(3).max(self.start);
+        let window = buf.get(from..).unwrap_or_default();
+        match window.windows(4).position(|w| w == b"\r\n\r\n") {
+            Some(pos) => {
+                let end = from + pos + 4;
+                if end >= max {
+                    return Err(HttpError::header_too_large(max));
+                }
+                Ok(HeadStatus::Complete {
+                    start: self.start,
+                    end,
+                })
+            }
+            None => {
+                self.scanned = buf.len();
+                self.partial(buf, max)
+            }
+        }
+    }
+
+    fn partial(&self, buf: &[u8], max: usize) -> Result<HeadStatus, HttpError> {
+        if buf.len() >= max {
+            Err(HttpError::header_too_large(max))
+        } else {
+            Ok(HeadStatus::Partial)
+        }
+    }
+}
+
+/// Parses a complete request head: the request line, the header lines and the empty line
+/// (`\r\n\r\n`) that ends them, as delimited by [`HeadScanner`]. Leading empty lines are
+/// skipped.
+pub fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
+    let mut head = head;
+    while let Some(rest) = head.strip_prefix(b"\r\n") {
+        head = rest;
+    }
+    // RFC 9112 §2.2: a bare CR MUST be rejected (or replaced); a bare LF MAY be accepted but is
+    // how CVE-2019-16785 smuggled a second Content-Length past a front end. CRLF only.
+    check_line_ends(head)?;
+    let body = head
+        .strip_suffix(b"\r\n\r\n")
+        .ok_or_else(|| HttpError::bad_request("HTTP message header invalid"))?;
+    let mut lines = body.split(|&b| b == b'\n').map(|l| {
+        // Every LF is preceded by CR (checked above); the last line lost its CRLF to
+        // strip_suffix, so it has no CR to drop.
+        l.strip_suffix(b"\r").unwrap_or(l)
+    });
+    let request_line = lines.next().unwrap_or_default();
+    let line = parse_request_line(request_line)?;
+    let version = line.version;
+    parse_fields(line, lines, limits).map_err(|e| e.with_version(version))
+}
+
+/// Rejects any CR not followed by LF and any LF not preceded by CR.
+fn check_line_ends(head: &[u8]) -> Result<(), HttpError> {
+    let mut prev = 0u8;
+    let mut iter = head.iter().peekable();
+    while let Some(&b) = iter.next() {
+        let bare = match b {
+            b'\r' => iter.peek() != Some(&&b'\n'),
+            b'\n' => prev != b'\r',
+            _ => false,
+        };
+        if bare {
+            return Err(HttpError::bad_request(
+                "Bare CR or LF found in HTTP message",
+            ));
+        }
+        prev = b;
+    }
+    Ok(())
+}
+
+/// The parts of a request line.
+struct RequestLine {
+    method: String,
+    target: String,
+    form: TargetForm,
+    path: String,
+    query: String,
+    authority: Option<String>,
+    version: Version,
+}
+
+fn start_line_invalid() -> HttpError {
+    HttpError::bad_request("Start line is invalid")
+}
+
+fn bad_uri() -> HttpError {
+    HttpError::bad_request("Bad URI")
+}
+
+/// `method SP request-target SP HTTP-version`, single spaces, nothing else (RFC 9112 §3).
+fn parse_request_line(line: &[u8]) -> Result<RequestLine, HttpError> {
+    let mut parts = line.splitn(3, |&b| b == b' ');
+    let method = parts.next().unwrap_or_default();
+    let target = parts.next().ok_or_else(start_line_invalid)?;
+    let version = parts.next().ok_or_else(start_line_invalid)?;
+    if method.is_empty() || !method.iter().all(|&b| is_tchar(b)) {
+        return Err(start_line_invalid());
+    }
+    // Checked before the target so that an HTTP/2 preface-like line gets 505, not 400.
+    let version = parse_version(version)?;
+    let with_version = |e: HttpError| e.with_version(version);
+    if method.iter().any(u8::is_ascii_lowercase) {
+        // waitress: `method != method.upper()`, answered as HTTP/1.0 like waitress does.
+        return Err(HttpError::bad_request(format!(
+            "Malformed HTTP method \"{}\"",
+            latin1(method)
+        )));
+    }
+    if method.len() > MAX_METHOD_LEN {
+        return Err(with_version(HttpError::not_implemented(
+            "Method name too long",
+        )));
+    }
+    if target.is_empty() {
+        return Err(with_version(start_line_invalid()));
+    }
+    if target.len() > MAX_TARGET_LEN {
+        return Err(with_version(HttpError::uri_too_long(format!(
+            "Request-target exceeds {MAX_TARGET_LEN} bytes"
+        ))));
+    }
+    // RFC 3986 allows only ASCII visible characters in a URI; waitress answers `Bad URI`.
+    if !target.iter().all(|&b| (0x21..=0x7e).contains(&b)) {
+        return Err(with_version(bad_uri()));
+    }
+    let method = latin1(method);
+    let parsed = parse_target(&method, target).map_err(with_version)?;
+    Ok(RequestLine {
+        target: latin1(target),
+        method,
+        form: parsed.form,
+        path: parsed.path,
+        query: parsed.query,
+        authority: parsed.authority,
+        version,
+    })
+}
+
+/// `HTTP/d.d`: 1.0, 1.1 and 1.x (as 1.1) are served; other majors are 505.
+fn parse_version(v: &[u8]) -> Result<Version, HttpError> {
+    let [b'H', b'T', b'T', b'P', b'/', major, b'.', minor] = v else {
+        return Err(start_line_invalid());
+    };
+    if !major.is_ascii_digit() || !minor.is_ascii_digit() {
+        return Err(start_line_invalid());
+    }
+    match (major, minor) {
+        (b'1', b'0') => Ok(Version::Http10),
+        (b'1', _) => Ok(Version::Http11),
+        _ => Err(HttpError::version_not_supported(format!(
+            "HTTP/{}.{} is not supported",
+            char::from(*major),
+            char::from(*minor)
+        ))),
+    }
+}
+
+struct Target {
+    form: TargetForm,
+    path: String,
+    query: String,
+    authority: Option<String>,
+}
+
+/// Splits a request-target into its form, path, query and authority (RFC 9112 §3.2).
+fn parse_target(method: &str, target: &[u8]) -> Result<Target, HttpError> {
+    if method == "CONNECT" {
+        // RFC 9110 §9.3.6: CONNECT takes `uri-host ":" port` and nothing else.
+        if !valid_authority(target, true) {
+            return Err(bad_uri());
+        }
+        return Ok(Target {
+            form: TargetForm::Authority,
+            path: String::new(),
+            query: String::new(),
+            authority: Some(latin1(target)),
+        });
+    }
+    if target == b"*" {
+        if method != "OPTIONS" {
+            return Err(bad_uri());
+        }
+        return Ok(Target {
+            form: TargetForm::Asterisk,
+            path: "*".to_owned(),
+            query: String::new(),
+            authority: None,
+        });
+    }
+    if target.first() == Some(&b'/') {
+        let (path, query) = split_path_query(target);
+        return Ok(Target {
+            form: TargetForm::Origin,
+            path: latin1(path),
+            query: latin1(query),
+            authority: None,
+        });
+    }
+    // absolute-form: `scheme "://" authority path-abempty [ "?" query ]`. Only http and https
+    // name something this server can be the origin for.
+    let rest = strip_prefix_ignore_case(target, b"http://")
+        .or_else(|| strip_prefix_ignore_case(target, b"https://"))
+        .ok_or_else(bad_uri)?;
+    let auth_end = rest
+        .iter()
+        .position(|&b| matches!(b, b'/' | b'?' | b'#'))
+        .unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(auth_end);
+    // userinfo (`user@host`) fails here: RFC 9110 §4.2.4 says to treat it as an error.
+    if !valid_authority(authority, false) {
+        return Err(bad_uri());
+    }
+    let (path, query) = split_path_query(tail);
+    Ok(Target {
+        form: TargetForm::Absolute,
+        // RFC 9112 §3.2.1: an empty path is sent as `/`.
+        path: if path.is_empty() {
+            "/".to_owned()
+        } else {
+            latin1(path)
+        },
+        query: latin1(query),
+        authority: Some(latin1(authority)),
+    })
+}
+
+fn strip_prefix_ignore_case<'a>(s: &'a [u8], prefix: &[u8]) -> Option<&'a [u8]> {
+    let head = s.get(..prefix.len())?;
+    if head.eq_ignore_ascii_case(prefix) {
+        s.get(prefix.len()..)
+    } else {
+        None
+    }
+}
+
+/// Splits `path?query#fragment` into path and query, dropping the fragment.
+fn split_path_query(s: &[u8]) -> (&[u8], &[u8]) {
+    let s = match s.iter().position(|&b| b == b'#') {
+        Some(i) => s.get(..i).unwrap_or_default(),
+        None => s,
+    };
+    match s.iter().position(|&b| b == b'?') {
+        Some(i) => (
+            s.get(..i).unwrap_or_default(),
+            s.get(i + 1..).unwrap_or_default(),
+        ),
+        None => (s, b""),
+    }
+}
+
+/// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2): a bracketed IPv6 literal, or a
+/// non-empty reg-name (which covers IPv4), then an optional port of 1 to 5 digits. With
+/// `port_required` the port must be there (authority-form for CONNECT).
+pub fn valid_authority(s: &[u8], port_required: bool) -> bool {
+    let (host, port) = if let Some(rest) = s.strip_prefix(b"[") {
+        let Some(close) = rest.iter().position(|&b| b == b']') else {
+            return false;
+        };
+        let (literal, after) = rest.split_at(close);
+        let after = after.get(1..).unwrap_or_default();
+        if literal.is_empty()
+            || !literal
+                .iter()
+                .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+        {
+            return false;
+        }
+        match after {
+            [] => (literal, None),
+            [b':', port @ ..] => (literal, Some(port)),
+            _ => return false,
+        }
+    } else {
+        match s.iter().position(|&b| b == b':') {
+            Some(i) => (
+                s.get(..i).unwrap_or_default(),
+                Some(s.get(i + 1..).unwrap_or_default()),
+            ),
+            None => (s, None),
+        }
+    };
+    if host.is_empty() || !valid_reg_name_or_literal(host, s.first() == Some(&b'[')) {
+        return false;
+    }
+    match port {
+        None => !port_required,
+        Some(p) => !p.is_empty() && p.len() <= 5 && parse_decimal(p).is_some_and(|n| n <= 65_535),
+    }
+}
+
+fn valid_reg_name_or_literal(host: &[u8], bracketed: bool) -> bool {
+    if bracketed {
+        return true; // checked by the caller
+    }
+    // reg-name = *( unreserved / pct-encoded / sub-delims )
+    let mut i = 0;
+    while let Some(&b) = host.get(i) {
+        if b == b'%' {
+            let ok = host.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                && host.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
+            if !ok {
+                return false;
+            }
+            i += 3;
+            continue;
+        }
+        let ok = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b);
+        if !ok {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The header fields with special meaning, collected while the lines are read.
+#[derive(Default)]
+struct Special<'a> {
+    hosts: Vec<&'a [u8]>,
+    content_lengths: Vec<&'a [u8]>,
+    transfer_encodings: Vec<&'a [u8]>,
+    connection: Vec<&'a [u8]>,
+    expect: Vec<&'a [u8]>,
+}
+
+fn parse_fields<'a>(
+    line: RequestLine,
+    lines: impl Iterator<Item = &'a [u8]>,
+    limits: &Limits,
+) -> Result<Head, HttpError> {
+    let version = line.version;
+    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut special = Special::default();
+    for (count, raw) in lines.enumerate() {
+        if count >= MAX_HEADER_LINES {
+            return Err(HttpError::header_fields_too_large(format!(
+                "more than {MAX_HEADER_LINES} header lines"
+            )));
+        }
+        let (name, value) = split_field_line(raw)?;
+        if name.eq_ignore_ascii_case(b"host") {
+            special.hosts.push(value);
+        } else if name.eq_ignore_ascii_case(b"content-length") {
+            special.content_lengths.push(value);
+        } else if name.eq_ignore_ascii_case(b"transfer-encoding") {
+            special.transfer_encodings.push(value);
+            continue; // described by `framing`, never shown to the app
+        } else if name.eq_ignore_ascii_case(b"connection") {
+            special.connection.push(value);
+        } else if name.eq_ignore_ascii_case(b"expect") {
+            special.expect.push(value);
+        }
+        // waitress (1.0.0, PR #80): `X_Foo` and `X-Foo` would both become HTTP_X_FOO, so
+        // names containing `_` are dropped to stop one spoofing the other.
+        if name.contains(&b'_') {
+            continue;
+        }
+        let key: String = name
+            .iter()
+            .map(|&b| match b {
+                b'-' => '_',
+                _ => char::from(b.to_ascii_uppercase()),
+            })
+            .collect();
+        let value = latin1(value);
+        match headers.iter_mut().find(|(n, _)| *n == key) {
+            Some((_, existing)) => {
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            None => headers.push((key, value)),
+        }
+    }
+
+    let host = resolve_host(&line, &special, &mut headers)?;
+    let framing = resolve_framing(version, &special, limits, &mut headers)?;
+    let keep_alive = {
+        let has = |token: &[u8]| {
+            special
+                .connection
+                .iter()
+                .flat_map(|v| list_elements(v))
+                .any(|e| e.eq_ignore_ascii_case(token))
+        };
+        match version {
+            Version::Http11 => !has(b"close"),
+            Version::Http10 => has(b"keep-alive") && !has(b"close"),
+        }
+    };
+    // RFC 9110 §10.1.1: ignore 100-continue from HTTP/1.0; and with no body there is nothing
+    // to wait for (waitress sends the 100 and then hangs).
+    let expect_continue = version == Version::Http11
+        && framing != Framing::None
+        && special
+            .expect
+            .iter()
+            .any(|v| v.eq_ignore_ascii_case(b"100-continue"));
+
+    Ok(Head {
+        method: line.method,
+        target: line.target,
+        form: line.form,
+        path: line.path,
+        query: line.query,
+        authority: line.authority,
+        version,
+        headers,
+        host,
+        framing,
+        expect_continue,
+        keep_alive,
+    })
+}
+
+fn invalid_header() -> HttpError {
+    HttpError::bad_request("Invalid header")
+}
+
+/// `field-name ":" OWS field-value OWS` (RFC 9112 §5): the name a token with nothing before the
+/// colon, the value SP/HTAB-trimmed and free of NUL, CTLs and DEL.
+fn split_field_line(raw: &[u8]) -> Result<(&[u8], &[u8]), HttpError> {
+    if raw.first().is_some_and(|&b| is_ows(b)) {
+        // RFC 9112 §5.2: obs-fold in a request is rejected (or replaced; we reject).
+        return Err(HttpError::bad_request(
+            "Obsolete line folding is not allowed",
+        ));
+    }
+    let colon = raw
+        .iter()
+        .position(|&b| b == b':')
+        .ok_or_else(invalid_header)?;
+    let (name, rest) = raw.split_at(colon);
+    let value = trim_ows(rest.get(1..).unwrap_or_default());
+    // RFC 9112 §5.1: whitespace between the name and the colon MUST get 400.
+    if name.is_empty() || !name.iter().all(|&b| is_tchar(b)) {
+        return Err(invalid_header());
+    }
+    if !value.iter().all(|&b| is_field_value_byte(b)) {
+        return Err(invalid_header());
+    }
+    Ok((name, value))
+}
+
+/// The elements of a comma-separated list (RFC 9110 §5.6.1): SP/HTAB trimmed, empty ones
+/// skipped.
+fn list_elements(v: &[u8]) -> impl Iterator<Item = &[u8]> {
+    v.split(|&b| b == b',')
+        .map(trim_ows)
+        .filter(|e| !e.is_empty())
+}
+
+/// RFC 9112 §3.2: exactly one valid Host on HTTP/1.1; §3.2.2: an absolute-form target's
+/// authority replaces it.
+fn resolve_host(
+    line: &RequestLine,
+    special: &Special<'_>,
+    headers: &mut [(String, String)],
+) -> Result<Option<String>, HttpError> {
+    let header_host = match special.hosts.as_slice() {
+        [] if line.version == Version::Http11 => {
+            return Err(HttpError::bad_request("Missing Host header"));
+        }
+        [] => None,
+        [value] => {
+            if value.is_empty() && line.version == Version::Http10 {
+                None
+            } else if valid_authority(value, false) {
+                Some(latin1(value))
+            } else {
+                return Err(HttpError::bad_request("Invalid Host header"));
+            }
+        }
+        _ => return Err(HttpError::bad_request("Duplicate header: Host")),
+    };
+    if line.form == TargetForm::Absolute {
+        if let Some(authority) = &line.authority {
+            // The app must see the same host the server routes by.
+            if let Some((_, v)) = headers.iter_mut().find(|(n, _)| n == "HOST") {
+                v.clone_from(authority);
+            }
+            return Ok(Some(authority.clone()));
+        }
+    }
+    Ok(header_host)
+}
+
+fn resolve_framing(
+    version: Version,
+    special: &Special<'_>,
+    limits: &Limits,
+    headers: &mut [(String, String)],
+) -> Result<Framing, HttpError> {
+    let cl_invalid = || HttpError::bad_request("Content-Length is invalid");
+    if !special.transfer_encodings.is_empty() {
+        // RFC 9112 §6.1: TE on HTTP/1.0 means faulty framing.
+        if version == Version::Http10 {
+            return Err(HttpError::bad_request(
+                "Transfer-Encoding is not allowed in HTTP/1.0",
+            ));
+        }
+        // RFC 9112 §6.3(3): TE with CL is a smuggling attempt or a broken proxy.
+        if !special.content_lengths.is_empty() {
+            return Err(HttpError::bad_request(
+                "Content-Length with Transfer-Encoding",
+            ));
+        }
+        let codings: Vec<&[u8]> = special
+            .transfer_encodings
+            .iter()
+            .flat_map(|v| list_elements(v))
+            .collect();
+        let Some((last, before)) = codings.split_last() else {
+            return Err(HttpError::bad_request("Transfer-Encoding is empty"));
+        };
+        let is_chunked = |c: &&[u8]| c.eq_ignore_ascii_case(b"chunked");
+        // RFC 9112 §6.1: chunked MUST NOT be applied more than once; §6.3(3): it must be last.
+        if before.iter().any(is_chunked) {
+            return Err(HttpError::bad_request(if is_chunked(last) {
+                "Transfer-Encoding: chunked applied twice"
+            } else {
+                "Transfer-Encoding: chunked is not the final coding"
+            }));
+        }
+        if !before.is_empty() || !is_chunked(last) {
+            return Err(HttpError::not_implemented(
+                "Transfer-Encoding requested is not supported.",
+            ));
+        }
+        return Ok(Framing::Chunked);
+    }
+    if special.content_lengths.is_empty() {
+        return Ok(Framing::None);
+    }
+    // RFC 9112 §6.3(5): every element must be 1*DIGIT and all must agree.
+    let mut length: Option<u64> = None;
+    for value in &special.content_lengths {
+        for element in value.split(|&b| b == b',') {
+            let n = parse_decimal(trim_ows(element)).ok_or_else(cl_invalid)?;
+            match length {
+                Some(prev) if prev != n => return Err(cl_invalid()),
+                _ => length = Some(n),
+            }
+        }
+    }
+    let length = length.ok_or_else(cl_invalid)?;
+    if special.content_lengths.len() > 1
+        || special.content_lengths.iter().any(|v| v.contains(&b','))
+    {
+        // The app sees one value, not "3, 3".
+        if let Some((_, v)) = headers.iter_mut().find(|(n, _)| n == "CONTENT_LENGTH") {
+            *v = length.to_string();
+        }
+    }
+    if length > 0 && length >= limits.max_body_size {
+        return Err(HttpError::entity_too_large(limits.max_body_size));
+    }
+    Ok(if length == 0 {
+        Framing::None
+    } else {
+        Framing::Length(length)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn limits(max_header_size: usize, max_body_size: u64) -> Limits {
+        Limits {
+            max_header_size,
+            max_body_size,
+        }
+    }
+
+    /// Scans `raw` whole and parses the head it finds.
+    fn parse_with(raw: &[u8], limits: &Limits) -> Result<Head, HttpError> {
+        let mut scanner = HeadScanner::new();
+        match scanner.scan(raw, limits)? {
+            HeadStatus::Complete { start, end } => parse_head(&raw[start..end], limits),
+            HeadStatus::Partial => panic!("head incomplete: {raw:?}"),
+        }
+    }
+
+    fn parse(raw: &[u8]) -> Result<Head, HttpError> {
+        parse_with(raw, &Limits::default())
+    }
+
+    /// `(status, detail)` of a refused request.
+    fn refused(raw: &[u8]) -> (u16, String) {
+        match parse(raw) {
+            Ok(head) => panic!("accepted {raw:?}: {head:?}"),
+            Err(e) => (e.status, e.detail.into_owned()),
+        }
+    }
+
+    fn post(extra: &str) -> Vec<u8> {
+        format!("POST / HTTP/1.1\r\nHost: a\r\n{extra}\r\n").into_bytes()
+    }
+
+    #[test]
+    fn simple_get() {
+        let h = parse(b"GET /a%20b/?q=1&r=%41#frag HTTP/1.1\r\nHost: example.com:9000\r\nX-Multi: a\r\nx-multi: b\r\n\r\n").unwrap();
+        assert_eq!(h.method, "GET");
+        assert_eq!(h.target, "/a%20b/?q=1&r=%41#frag");
+        assert_eq!(h.form, TargetForm::Origin);
+        assert_eq!(h.path, "/a%20b/");
+        assert_eq!(h.query, "q=1&r=%41");
+        assert_eq!(h.authority, None);
+        assert_eq!(h.version, Version::Http11);
+        assert_eq!(h.host.as_deref(), Some("example.com:9000"));
+        assert_eq!(h.header("HOST"), Some("example.com:9000"));
+        assert_eq!(h.header("X_MULTI"), Some("a, b"));
+        assert_eq!(h.framing, Framing::None);
+        assert!(h.keep_alive);
+        assert!(!h.expect_continue);
+    }
+
+    // ---- Content-Length (http-hardening.md §2, "strict" column) ----
+
+    #[test]
+    fn content_length_table() {
+        let cases: &[(&str, &[u8], Result<u64, u16>)] = &[
+            (
+                "CL-01",
+                b"Content-Length: 1\r\nContent-Length: 2\r\n",
+                Err(400),
+            ),
+            ("CL-02", b"Content-Length: 1, 2\r\n", Err(400)),
+            (
+                "CL-03",
+                b"Content-Length: 3\r\nContent-Length: 3\r\n",
+                Ok(3),
+            ),
+            ("CL-03b", b"Content-Length: 3, 3\r\n", Ok(3)),
+            ("CL-04", b"Content-Length: +3\r\n", Err(400)),
+            ("CL-05", b"Content-Length: -1\r\n", Err(400)),
+            ("CL-06", b"Content-Length: 0x3\r\n", Err(400)),
+            ("CL-07", b"Content-Length: 1Z\r\n", Err(400)),
+            ("CL-08", b"Content-Length: 1_0\r\n", Err(400)),
+            ("CL-09", b"Content-Length: \r\n", Err(400)),
+            ("CL-10", b"Content-Length: 4 2\r\n", Err(400)),
+            (
+                "CL-11",
+                b"Content-Length: 1000000000000000000000\r\n",
+                Err(400),
+            ),
+            ("CL-12", b"Content-Length: 3e0\r\n", Err(400)),
+            ("CL-12b", b"Content-Length: 3.0\r\n", Err(400)),
+            ("CL-13", b"Content-Length: 003\r\n", Ok(3)),
+            ("CL-14", b"Content-Length : 3\r\n", Err(400)),
+            ("CL-15", b"Content-Length:\x0b3\r\n", Err(400)),
+            ("CL-16", b"Content-Length: 1073741824\r\n", Err(413)),
+            ("empty element", b"Content-Length: 3,\r\n", Err(400)),
+            ("trailing VT", b"Content-Length: 3\x0b\r\n", Err(400)),
+            ("NBSP", b"Content-Length: \xa03\r\n", Err(400)),
+            ("tab trimmed", b"Content-Length:\t3\t\r\n", Ok(3)),
+            ("zero", b"Content-Length: 0\r\n", Ok(0)),
+            (
+                "just under",
+                b"Content-Length: 1073741823\r\n",
+                Ok(1_073_741_823),
+            ),
+        ];
+        for (id, line, want) in cases {
+            let mut raw = b"POST / HTTP/1.1\r\nHost: a\r\n".to_vec();
+            raw.extend_from_slice(line);
+            raw.extend_from_slice(b"\r\n");
+            match (parse(&raw), want) {
+                (Ok(h), Ok(n)) => {
+                    let want_framing = if *n == 0 {
+                        Framing::None
+                    } else {
+                        Framing::Length(*n)
+                    };
+                    assert_eq!(h.framing, want_framing, "{id}");
+                }
+                (Err(e), Err(status)) => {
+                    assert_eq!(e.status, *status, "{id}: {e}");
+                    assert_eq!(e.version, Some(Version::Http11), "{id}");
+                    // CL-14/15 and the control-character cases fail as field syntax, before CL.
+                    if *status == 400 && !matches!(*id, "CL-14" | "CL-15" | "trailing VT") {
+                        assert_eq!(e.detail, "Content-Length is invalid", "{id}");
+                    }
+                }
+                (got, _) => panic!("{id}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn duplicate_content_length_is_shown_once() {
+        let h = parse(&post("Content-Length: 3\r\nContent-Length: 3\r\n")).unwrap();
+        assert_eq!(h.header("CONTENT_LENGTH"), Some("3"));
+        let h = parse(&post("Content-Length: 003\r\n")).unwrap();
+        assert_eq!(h.header("CONTENT_LENGTH"), Some("003"));
+    }
+
+    #[test]
+    fn body_limit_413_boundary() {
+        let l = limits(262_144, 1000);
+        let err = parse_with(&post("Content-Length: 1000\r\n"), &l).unwrap_err();
+        assert_eq!(err.status, 413);
+        assert_eq!(err.detail, "exceeds max_body of 1000");
+        assert_eq!(err.version, Some(Version::Http11));
+        let h = parse_with(&post("Content-Length: 999\r\n"), &l).unwrap();
+        assert_eq!(h.framing, Framing::Length(999));
+        // CL 0 never hits the limit, even a limit of 0.
+        let h = parse_with(&post("Content-Length: 0\r\n"), &limits(1000, 0)).unwrap();
+        assert_eq!(h.framing, Framing::None);
+    }
+
+    // ---- Transfer-Encoding ----
+
+    #[test]
+    fn transfer_encoding_table() {
+        let cases: &[(&[u8], Result<(), u16>)] = &[
+            (b"Transfer-Encoding: chunked\r\n", Ok(())),
+            (b"Transfer-Encoding: CHUNKED\r\n", Ok(())),
+            (b"Transfer-Encoding: ,chunked\r\n", Ok(())),
+            (b"Transfer-Encoding: chunked,\r\n", Ok(())),
+            (b"Transfer-Encoding: \t chunked \t\r\n", Ok(())),
+            (b"Transfer-Encoding: chunked, ,\r\n", Ok(())),
+            (
+                b"Transfer-Encoding:\r\nTransfer-Encoding: chunked\r\n",
+                Ok(()),
+            ),
+            (b"Transfer-Encoding: gzip, chunked\r\n", Err(501)),
+            (
+                b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
+                Err(501),
+            ),
+            (b"Transfer-Encoding: identity\r\n", Err(501)),
+            (b"Transfer-Encoding: gzip\r\n", Err(501)),
+            (b"Transfer-Encoding: \x85chunked\r\n", Err(501)),
+            (b"Transfer-Encoding: chunked\xa0\r\n", Err(501)),
+            (b"Transfer-Encoding: chun\xe2\x84\xaaed\r\n", Err(501)),
+            (b"Transfer-Encoding: chunked;q=1\r\n", Err(501)),
+            (b"Transfer-Encoding: xchunked\r\n", Err(501)),
+            (b"Transfer-Encoding: chunked, chunked\r\n", Err(400)),
+            (
+                b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
+                Err(400),
+            ),
+            (b"Transfer-Encoding: chunked, gzip\r\n", Err(400)),
+            (b"Transfer-Encoding: \r\n", Err(400)),
+            (b"Transfer-Encoding: , ,\r\n", Err(400)),
+            (b"Transfer-Encoding:\x0bchunked\r\n", Err(400)),
+            (b"Transfer-Encoding : chunked\r\n", Err(400)),
+            (
+                b"Transfer-Encoding: chunked\r\nContent-Length: 3\r\n",
+                Err(400),
+            ),
+            (
+                b"Content-Length: 3\r\nTransfer-Encoding: chunked\r\n",
+                Err(400),
+            ),
+            (
+                b"Transfer-Encoding: gzip\r\nContent-Length: 3\r\n",
+                Err(400),
+            ),
+            (b"Transfer-Encoding: chunked\r\n folded\r\n", Err(400)),
+        ];
+        for (line, want) in cases {
+            let mut raw = b"POST / HTTP/1.1\r\nHost: a\r\n".to_vec();
+            raw.extend_from_slice(line);
+            raw.extend_from_slice(b"\r\n");
+            match (parse(&raw), want) {
+                (Ok(h), Ok(())) => {
+                    assert_eq!(h.framing, Framing::Chunked, "{line:?}");
+                    assert_eq!(h.header("TRANSFER_ENCODING"), None);
+                }
+                (Err(e), Err(status)) => {
+                    assert_eq!(e.status, *status, "{line:?}: {e}");
+                    if *status == 501 {
+                        assert_eq!(e.detail, "Transfer-Encoding requested is not supported.");
+                    }
+                }
+                (got, _) => panic!("{line:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn transfer_encoding_on_http10_is_refused() {
+        let (status, _) =
+            refused(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\nContent-Length: 4\r\n\r\n");
+        assert_eq!(status, 400);
+        let (status, _) = refused(b"POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n");
+        assert_eq!(status, 400);
+    }
+
+    // ---- Request line ----
+
+    #[test]
+    fn request_line_table() {
+        let cases: &[(&[u8], u16, &str)] = &[
+            (b"GARBAGE", 400, "Start line is invalid"),
+            (b"GET  / HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET /  HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET / HTTP/1.1 ", 400, "Start line is invalid"),
+            (b" GET / HTTP/1.1", 400, "Start line is invalid"),
+            (b"\x0bGET / HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET\t/ HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET /", 400, "Start line is invalid"),
+            (b"GET / HTTP/1.10", 400, "Start line is invalid"),
+            (b"GET / http/1.1", 400, "Start line is invalid"),
+            (b"GET / HTTP/1", 400, "Start line is invalid"),
+            (b"GET / HTTP/a.1", 400, "Start line is invalid"),
+            (b"GET / HTTP/1.1x", 400, "Start line is invalid"),
+            (b"G@T / HTTP/1.1", 400, "Start line is invalid"),
+            (b"\x00 / HTTP/1.1", 400, "Start line is invalid"),
+            (
+                b"GET / HTTP/............0596.7407.",
+                400,
+                "Start line is invalid",
+            ),
+            (b"get / HTTP/1.1", 400, "Malformed HTTP method \"get\""),
+            (b"Get / HTTP/1.1", 400, "Malformed HTTP method \"Get\""),
+            (b"GET /a b HTTP/1.1", 400, "Start line is invalid"),
+            (b"GET /caf\xc3\xa9 HTTP/1.1", 400, "Bad URI"),
+            (b"GET /\x7f HTTP/1.1", 400, "Bad URI"),
+            (b"GET /\x01 HTTP/1.1", 400, "Bad URI"),
+            (b"GET * HTTP/1.1", 400, "Bad URI"),
+            (b"GET a.com:80 HTTP/1.1", 400, "Bad URI"),
+            (b"GET a HTTP/1.1", 400, "Bad URI"),
+            (b"GET ftp://a/ HTTP/1.1", 400, "Bad URI"),
+            (b"GET http://u@a/ HTTP/1.1", 400, "Bad URI"),
+            (b"GET http:///p HTTP/1.1", 400, "Bad URI"),
+            (b"GET http://[::1/ HTTP/1.1", 400, "Bad URI"),
+            (b"GET http://a:99999/ HTTP/1.1", 400, "Bad URI"),
+            (b"CONNECT / HTTP/1.1", 400, "Bad URI"),
+            (b"CONNECT a.com HTTP/1.1", 400, "Bad URI"),
+            (b"GET / HTTP/2.0", 505, ""),
+            (b"GET / HTTP/3.0", 505, ""),
+            (b"GET / HTTP/0.9", 505, ""),
+            (b"GET / HTTP/9.9", 505, ""),
+        ];
+        for (line, status, detail) in cases {
+            let mut raw = line.to_vec();
+            raw.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+            let err = parse(&raw).unwrap_err();
+            assert_eq!(err.status, *status, "{line:?}: {err}");
+            if !detail.is_empty() {
+                assert_eq!(err.detail, *detail, "{line:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn error_version_follows_the_request_line() {
+        // Not understood: answered as HTTP/1.0 (None).
+        assert_eq!(parse(b"GARBAGE\r\n\r\n").unwrap_err().version, None);
+        assert_eq!(
+            parse(b"get / HTTP/1.1\r\nHost: a\r\n\r\n")
+                .unwrap_err()
+                .version,
+            None
+        );
+        assert_eq!(
+            parse(b"GET / HTTP/1.1\rX: y\r\n\r\n").unwrap_err().version,
+            None
+        );
+        // Understood: the request's version.
+        let err = parse(b"GET /caf\xc3\xa9 HTTP/1.1\r\nHost: a\r\n\r\n").unwrap_err();
+        assert_eq!(err.version, Some(Version::Http11));
+        let err = parse(b"GET / HTTP/1.0\r\nX-Ctl: a\x01b\r\n\r\n").unwrap_err();
+        assert_eq!(err.version, Some(Version::Http10));
+    }
+
+    #[test]
+    fn versions() {
+        let v = |line: &[u8]| {
+            let mut raw = line.to_vec();
+            raw.extend_from_slice(b"\r\nHost: a\r\n\r\n");
+            parse(&raw).unwrap().version
+        };
+        assert_eq!(v(b"GET / HTTP/1.0"), Version::Http10);
+        assert_eq!(v(b"GET / HTTP/1.1"), Version::Http11);
+        assert_eq!(v(b"GET / HTTP/1.2"), Version::Http11);
+        assert_eq!(v(b"GET / HTTP/1.9"), Version::Http11);
+    }
+
+    #[test]
+    fn target_forms() {
+        let h = parse(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!((h.form, h.path.as_str()), (TargetForm::Asterisk, "*"));
+
+        let h =
+            parse(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").unwrap();
+        assert_eq!(h.form, TargetForm::Authority);
+        assert_eq!(h.path, "");
+        assert_eq!(h.authority.as_deref(), Some("example.com:443"));
+
+        let h = parse(b"GET //double//slash HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!(h.path, "//double//slash");
+
+        let h = parse(b"GET /p?a?b HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!((h.path.as_str(), h.query.as_str()), ("/p", "a?b"));
+    }
+
+    #[test]
+    fn absolute_form_takes_the_host_from_the_target() {
+        let h = parse(b"GET http://h:81/p?q#f HTTP/1.1\r\nHost: other\r\n\r\n").unwrap();
+        assert_eq!(h.form, TargetForm::Absolute);
+        assert_eq!(h.authority.as_deref(), Some("h:81"));
+        assert_eq!(h.host.as_deref(), Some("h:81"));
+        assert_eq!(h.header("HOST"), Some("h:81"));
+        assert_eq!((h.path.as_str(), h.query.as_str()), ("/p", "q"));
+
+        let h = parse(b"GET HTTPS://[::1]:8443 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+        assert_eq!(h.host.as_deref(), Some("[::1]:8443"));
+        assert_eq!(h.path, "/");
+
+        let h = parse(b"GET http://h/?x HTTP/1.0\r\n\r\n").unwrap();
+        assert_eq!(h.host.as_deref(), Some("h"));
+
+        // The Host header is still required on HTTP/1.1 (RFC 9112 §3.2).
+        let (status, detail) = refused(b"GET http://h/ HTTP/1.1\r\n\r\n");
+        assert_eq!((status, detail.as_str()), (400, "Missing Host header"));
+    }
+
+    #[test]
+    fn target_length_cap_is_414() {
+        let mut raw = b"GET /".to_vec();
+        raw.extend(std::iter::repeat_n(b'a', MAX_TARGET_LEN));
+        raw.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+        let err = parse(&raw).unwrap_err();
+        assert_eq!((err.status, err.version), (414, Some(Version::Http11)));
+
+        let mut raw = b"GET /".to_vec();
+        raw.extend(std::iter::repeat_n(b'a', MAX_TARGET_LEN - 1));
+        raw.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(parse(&raw).is_ok());
+    }
+
+    #[test]
+    fn overlong_method_is_501() {
+        let mut raw = vec![b'X'; MAX_METHOD_LEN + 1];
+        raw.extend_from_slice(b" / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(parse(&raw).unwrap_err().status, 501);
+    }
+
+    // ---- Header fields ----
+
+    #[test]
+    fn header_field_table() {
+        let bad: &[(&[u8], &str)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\nX: y\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\r\nHost: a\rX: y\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\rX: y\r\nHost: a\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\nHost: a\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\rb\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            // CVE-2019-16785: a bare LF hiding a second Content-Length.
+            (b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\nX-Header: x\nContent-Length: 0\r\n\r\n", "Bare CR or LF found in HTTP message"),
+            (b"GET / HTTP/1.1\r\n Host: a\r\n\r\n", "Obsolete line folding is not allowed"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n b\r\n\r\n", "Obsolete line folding is not allowed"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX: a\r\n\tb\r\n\r\n", "Obsolete line folding is not allowed"),
+            (b"GET / HTTP/1.1\r\nHost : a\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost\t: a\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\n: novalue\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nNoColon\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX@Bad: a\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX-Ctl: a\x01b\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX-Del: a\x7fb\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX-Nul: a\x00b\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nfoo:\x0bbar\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nfoo: \x0cbaz\r\n\r\n", "Invalid header"),
+            (b"GET / HTTP/1.1\r\nHost: a\r\nfoo: \t\x0bbaz\r\n\r\n", "Invalid header"),
+            // CVE-2020-5236: must be a fast 400, not backtracking.
+            (b"GET / HTTP/1.1\r\nHost: a\r\nBad-header: xxxxxxxxxxxxxxx\x10\r\n\r\n", "Invalid header"),
+            // Header names with `_` are still validated before being dropped.
+            (b"GET / HTTP/1.1\r\nHost: a\r\nX_Y: a\x00\r\n\r\n", "Invalid header"),
+        ];
+        for (raw, detail) in bad {
+            let (status, got) = refused(raw);
+            assert_eq!((status, got.as_str()), (400, *detail), "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn header_values_and_names() {
+        let h = parse(
+            b"GET / HTTP/1.1\r\nHost: a\r\nUser: \x85admin\xa0\r\nX-Hi: \xe9\xff\r\nX.Dot: 1\r\nX!Bang: 2\r\nX-Tab: \t a \t b \t\r\nX-Empty:\r\nX_Under: dropped\r\nContent_Length: 5\r\nx-multi: a\r\nX-MULTI: b\r\n\r\n",
+        )
+        .unwrap();
+        assert_eq!(h.header("USER"), Some("\u{85}admin\u{a0}"));
+        assert_eq!(h.header("X_HI"), Some("\u{e9}\u{ff}"));
+        assert_eq!(h.header("X.DOT"), Some("1"));
+        assert_eq!(h.header("X!BANG"), Some("2"));
+        assert_eq!(h.header("X_TAB"), Some("a \t b"));
+        assert_eq!(h.header("X_EMPTY"), Some(""));
+        assert_eq!(h.header("X_UNDER"), None);
+        assert_eq!(h.header("CONTENT_LENGTH"), None);
+        assert_eq!(h.framing, Framing::None, "Content_Length must not frame");
+        assert_eq!(h.header("X_MULTI"), Some("a, b"));
+        let names: Vec<&str> = h.headers.iter().map(|(n, _)| n.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "HOST", "USER", "X_HI", "X.DOT", "X!BANG", "X_TAB", "X_EMPTY", "X_MULTI"
+            ]
+        );
+    }
+
+    #[test]
+    fn header_line_cap_is_431() {
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        for i in 0..MAX_HEADER_LINES {
+            raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        let err = parse(&raw).unwrap_err();
+        assert_eq!((err.status, err.version), (431, Some(Version::Http11)));
+
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\n".to_vec();
+        for i in 0..MAX_HEADER_LINES - 1 {
+            raw.extend_from_slice(format!("X-{i}: v\r\n").as_bytes());
+        }
+        raw.extend_from_slice(b"\r\n");
+        assert!(parse(&raw).is_ok());
+    }
+
+    // ---- Host ----
+
+    /// The host a request resolves to, or the detail of its 400.
+    type HostOutcome = Result<Option<&'static str>, &'static str>;
+
+    #[test]
+    fn host_table() {
+        let cases: &[(&[u8], HostOutcome)] = &[
+            (b"GET / HTTP/1.1\r\nHost: a\r\n\r\n", Ok(Some("a"))),
+            (
+                b"GET / HTTP/1.1\r\nHost: example.com:8080\r\n\r\n",
+                Ok(Some("example.com:8080")),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n",
+                Ok(Some("127.0.0.1")),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: [2001:db8::1]:80\r\n\r\n",
+                Ok(Some("[2001:db8::1]:80")),
+            ),
+            (b"GET / HTTP/1.1\r\nHost: a%41b\r\n\r\n", Ok(Some("a%41b"))),
+            (b"GET / HTTP/1.1\r\nhOsT: a\r\n\r\n", Ok(Some("a"))),
+            (b"GET / HTTP/1.0\r\n\r\n", Ok(None)),
+            (b"GET / HTTP/1.0\r\nHost:\r\n\r\n", Ok(None)),
+            (b"GET / HTTP/1.0\r\nHost: b\r\n\r\n", Ok(Some("b"))),
+            (b"GET / HTTP/1.1\r\n\r\n", Err("Missing Host header")),
+            (
+                b"GET / HTTP/1.1\r\nHost_: a\r\n\r\n",
+                Err("Missing Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
+                Err("Duplicate header: Host"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a\r\nHost: a\r\n\r\n",
+                Err("Duplicate header: Host"),
+            ),
+            (
+                b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
+                Err("Duplicate header: Host"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost:\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: evil.com/../x\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: u@a\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a:b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a:\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a:65536\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a:1:2\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: [::1\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: [::1]x\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: []\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a%4\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: \xe9\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.1\r\nHost: a, b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+            (
+                b"GET / HTTP/1.0\r\nHost: a b\r\n\r\n",
+                Err("Invalid Host header"),
+            ),
+        ];
+        for (raw, want) in cases {
+            match (parse(raw), want) {
+                (Ok(h), Ok(host)) => assert_eq!(h.host.as_deref(), *host, "{raw:?}"),
+                (Err(e), Err(detail)) => {
+                    assert_eq!((e.status, &*e.detail), (400, *detail), "{raw:?}");
+                }
+                (got, _) => panic!("{raw:?}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+
+    // ---- Connection and Expect ----
+
+    #[test]
+    fn keep_alive_table() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("1.1", "", true),
+            ("1.1", "Connection: close\r\n", false),
+            ("1.1", "Connection: CLOSE\r\n", false),
+            ("1.1", "Connection: keep-alive, close\r\n", false),
+            ("1.1", "Connection: foo,\t close \r\n", false),
+            ("1.1", "Connection: foo\r\nConnection: close\r\n", false),
+            ("1.1", "Connection: closed\r\n", true),
+            ("1.1", "Connection: keep-alive\r\n", true),
+            ("1.0", "", false),
+            ("1.0", "Connection: keep-alive\r\n", true),
+            ("1.0", "Connection: Keep-Alive\r\n", true),
+            ("1.0", "Connection: upgrade, keep-alive\r\n", true),
+            ("1.0", "Connection: keep-alive, close\r\n", false),
+            ("1.0", "Connection: keep-alives\r\n", false),
+        ];
+        for (v, extra, want) in cases {
+            let raw = format!("GET / HTTP/{v}\r\nHost: a\r\n{extra}\r\n");
+            let h = parse(raw.as_bytes()).unwrap();
+            assert_eq!(h.keep_alive, *want, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn expect_continue_table() {
+        let cases: &[(&str, &str, bool)] = &[
+            ("1.1", "Expect: 100-continue\r\nContent-Length: 5\r\n", true),
+            (
+                "1.1",
+                "Expect: 100-Continue\r\nTransfer-Encoding: chunked\r\n",
+                true,
+            ),
+            ("1.1", "Expect: 100-continue\r\n", false),
+            (
+                "1.1",
+                "Expect: 100-continue\r\nContent-Length: 0\r\n",
+                false,
+            ),
+            (
+                "1.0",
+                "Expect: 100-continue\r\nContent-Length: 5\r\n",
+                false,
+            ),
+            ("1.1", "Expect: 200-ok\r\nContent-Length: 5\r\n", false),
+        ];
+        for (v, extra, want) in cases {
+            let raw = format!("POST / HTTP/{v}\r\nHost: a\r\n{extra}\r\n");
+            let h = parse(raw.as_bytes()).unwrap();
+            assert_eq!(h.expect_continue, *want, "{raw:?}");
+        }
+    }
+
+    // ---- The head scanner and the 431 boundary ----
+
+    /// A head of exactly `len` bytes.
+    fn head_of_len(len: usize) -> Vec<u8> {
+        let base = b"GET / HTTP/1.1\r\nHost: a\r\nX: \r\n\r\n".len();
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+        raw.extend(std::iter::repeat_n(b'v', len - base));
+        raw.extend_from_slice(b"\r\n\r\n");
+        assert_eq!(raw.len(), len);
+        raw
+    }
+
+    #[test]
+    fn header_limit_boundary_999_vs_1000() {
+        let l = limits(1000, 1000);
+        let raw = head_of_len(999);
+        assert_eq!(
+            HeadScanner::new().scan(&raw, &l),
+            Ok(HeadStatus::Complete { start: 0, end: 999 })
+        );
+        let err = HeadScanner::new().scan(&head_of_len(1000), &l).unwrap_err();
+        assert_eq!((err.status, err.version), (431, None));
+        assert_eq!(err.detail, "exceeds max_header of 1000");
+
+        // Without a terminator: 431 as soon as 1000 bytes are buffered.
+        let mut s = HeadScanner::new();
+        assert_eq!(s.scan(&[b'a'; 999], &l), Ok(HeadStatus::Partial));
+        assert_eq!(s.scan(&[b'a'; 1000], &l).unwrap_err().status, 431);
+
+        // Leading CRLFs count toward the limit.
+        let mut raw = b"\r\n\r\n".to_vec();
+        raw.extend_from_slice(&head_of_len(996));
+        assert_eq!(HeadScanner::new().scan(&raw, &l).unwrap_err().status, 431);
+    }
+
+    #[test]
+    fn pipelined_bytes_after_the_head_do_not_count() {
+        let l = limits(1000, 1000);
+        let mut raw = head_of_len(500);
+        raw.extend_from_slice(&[b'x'; 2000]);
+        assert_eq!(
+            HeadScanner::new().scan(&raw, &l),
+            Ok(HeadStatus::Complete { start: 0, end: 500 })
+        );
+    }
+
+    #[test]
+    fn scanner_skips_leading_empty_lines_and_works_byte_by_byte() {
+        let raw = b"\r\n\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\nNEXT";
+        let l = Limits::default();
+        let mut s = HeadScanner::new();
+        let mut found = None;
+        for n in 0..=raw.len() {
+            if let HeadStatus::Complete { start, end } = s.scan(&raw[..n], &l).unwrap() {
+                found = Some((n, start, end));
+                break;
+            }
+        }
+        let (n, start, end) = found.unwrap();
+        assert_eq!((n, start, end), (raw.len() - 4, 4, raw.len() - 4));
+        let h = parse_head(&raw[start..end], &l).unwrap();
+        assert_eq!(h.method, "GET");
+
+        s.reset();
+        assert_eq!(
+            s.scan(b"GET / HTTP/1.1\r\n\r\n", &l),
+            Ok(HeadStatus::Complete { start: 0, end: 18 })
+        );
+    }
+
+    #[test]
+    fn scanner_is_incremental() {
+        // Each scan only looks at the new bytes (plus 3): feeding a 200 KB head in 1-byte
+        // steps stays fast. A quadratic scanner would do ~2·10^10 byte compares here.
+        let l = Limits::default();
+        let mut raw = b"GET / HTTP/1.1\r\nHost: a\r\nX: ".to_vec();
+        raw.extend(std::iter::repeat_n(b'v', 200_000));
+        raw.extend_from_slice(b"\r\n\r\n");
+        let mut s = HeadScanner::new();
+        let start = std::time::Instant::now();
+        for n in 1..raw.len() {
+            assert_eq!(s.scan(&raw[..n], &l), Ok(HeadStatus::Partial));
+        }
+        assert!(matches!(s.scan(&raw, &l), Ok(HeadStatus::Complete { .. })));
+        assert!(start.elapsed() < std::time::Duration::from_secs(5));
+    }
+
+    #[test]
+    fn lone_cr_at_start_waits_then_goes_to_parser() {
+        let l = Limits::default();
+        let mut s = HeadScanner::new();
+        assert_eq!(s.scan(b"\r", &l), Ok(HeadStatus::Partial));
+        // `\rX` is not an empty line: it is the head, which the parser rejects as bare CR.
+        let raw = b"\rXGET / HTTP/1.1\r\n\r\n";
+        let Ok(HeadStatus::Complete { start, end }) = s.scan(raw, &l) else {
+            panic!()
+        };
+        assert_eq!(parse_head(&raw[start..end], &l).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn all_lf_request_is_refused_not_hung() {
+        // waitress waits for the timeout; here the scanner waits for CRLFCRLF too, but a head
+        // containing bare LFs is refused as soon as it is complete.
+        let err = parse(b"GET / HTTP/1.1\nHost: x\n\r\n\r\n").unwrap_err();
+        assert_eq!(err.status, 400);
+    }
+
+    #[test]
+    fn head_without_terminator_is_refused_by_parse_head() {
+        let err = parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n", &Limits::default()).unwrap_err();
+        assert_eq!(err.status, 400);
+        assert_eq!(parse_head(b"", &Limits::default()).unwrap_err().status, 400);
+    }
+
+    #[test]
+    fn no_input_panics() {
+        // A cheap sweep over short byte strings: parse_head must answer, never panic.
+        let alphabet = b"\r\n :/?#[]@%GET1H.Tx\x00\x80";
+        let mut buf = Vec::new();
+        for a in alphabet {
+            for b in alphabet {
+                for c in alphabet {
+                    buf.clear();
+                    buf.extend_from_slice(b"GET ");
+                    buf.extend_from_slice(&[*a, *b, *c]);
+                    buf.extend_from_slice(b" HTTP/1.1\r\nHost: ");
+                    buf.extend_from_slice(&[*c, *b, *a]);
+                    buf.extend_from_slice(b"\r\n\r\n");
+                    let _ = parse_head(&buf, &Limits::default());
+                    let _ = HeadScanner::new().scan(&buf, &Limits::default());
+                }
+            }
+        }
+    }
+}
