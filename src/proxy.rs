@@ -1221,4 +1221,498 @@ mod tests {
         assert_eq!(err.header, "X-Forwarded-Host");
         assert_eq!(err.reason, REASON_QUOTING);
     }
+
+    // ---- http-hardening.md G: PX-01..PX-12 ----
+
+    const XFF_INSTANCE: [&str; 4] = [
+        "x-forwarded-for",
+        "x-forwarded-host",
+        "x-forwarded-proto",
+        "x-forwarded-port",
+    ];
+
+    fn xff_instance() -> ProxyConfig {
+        config(Some("127.0.0.1"), 1, &XFF_INSTANCE)
+    }
+
+    fn fwd_instance() -> ProxyConfig {
+        config(Some("127.0.0.1"), 1, &["forwarded"])
+    }
+
+    #[test]
+    fn px01_no_trusted_proxy_removes_all_proxy_headers() {
+        let cfg = config(None, 1, &[]);
+        let env = ok(
+            &cfg,
+            &[(XFF, "6.6.6.6"), (XFPROTO, "https"), (FWD, "for=6.6.6.6")],
+        );
+        assert_eq!(env.get(REMOTE_ADDR), Some("127.0.0.1"));
+        assert_eq!(env.get(URL_SCHEME), Some("http"));
+        for key in [XFF, XFPROTO, FWD] {
+            assert_eq!(env.get(key), None, "{key}");
+        }
+    }
+
+    #[test]
+    fn px02_only_the_trusted_hop_reaches_the_app() {
+        let env = ok(&xff_instance(), &[(XFF, "6.6.6.6, 1.2.3.4")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("1.2.3.4"));
+        assert_eq!(env.get(XFF), Some("1.2.3.4"));
+    }
+
+    #[test]
+    fn px03_ipv6_client_and_host_with_port_drop_the_proxy_port() {
+        let env = ok(
+            &xff_instance(),
+            &[
+                (XFF, "2001:db8::1"),
+                (XFH, "example.com:8443"),
+                (XFPROTO, "https"),
+            ],
+        );
+        assert_eq!(env.get(REMOTE_ADDR), Some("2001:db8::1"));
+        assert_eq!(env.get(SERVER_NAME), Some("example.com"));
+        assert_eq!(env.get(SERVER_PORT), Some("8443"));
+        assert_eq!(env.get(URL_SCHEME), Some("https"));
+        // Waitress leaves the proxy's 54321 here.
+        assert_eq!(env.get(REMOTE_PORT), None);
+    }
+
+    #[test]
+    fn px04_unsupported_proto() {
+        let err = malformed(&xff_instance(), &[(XFPROTO, "javascript")]);
+        assert_eq!(err.header, "X-Forwarded-Proto");
+        assert_eq!(err.reason, REASON_UNSUPPORTED_PROTO);
+        assert_eq!(err.value, "javascript");
+    }
+
+    #[test]
+    fn px05_multiple_protos() {
+        let err = malformed(&xff_instance(), &[(XFPROTO, "https, http")]);
+        assert_eq!(err.header, "X-Forwarded-Proto");
+    }
+
+    #[test]
+    fn px06_non_numeric_port() {
+        let err = malformed(&xff_instance(), &[(XFPORT, "abc"), (XFH, "example.com")]);
+        assert_eq!(err.header, "X-Forwarded-Port");
+        assert_eq!(err.reason, REASON_BAD_PORT);
+        assert_eq!(err.value, "abc");
+    }
+
+    #[test]
+    fn px07_forwarded_for_proto_host() {
+        let env = ok(
+            &fwd_instance(),
+            &[(FWD, "for=1.2.3.4;proto=https;host=example.com")],
+        );
+        assert_eq!(env.get(REMOTE_ADDR), Some("1.2.3.4"));
+        assert_eq!(env.get(URL_SCHEME), Some("https"));
+        assert_eq!(env.get(HTTP_HOST), Some("example.com"));
+        assert_eq!(env.get(SERVER_NAME), Some("example.com"));
+        assert_eq!(env.get(SERVER_PORT), Some("443"));
+    }
+
+    #[test]
+    fn px08_only_the_trusted_forwarded_element_is_used_and_kept() {
+        let env = ok(
+            &fwd_instance(),
+            &[(
+                FWD,
+                "for=6.6.6.6;host=evil.com, for=1.2.3.4;host=example.com;proto=https",
+            )],
+        );
+        assert_eq!(env.get(REMOTE_ADDR), Some("1.2.3.4"));
+        assert_eq!(env.get(HTTP_HOST), Some("example.com"));
+        assert_eq!(
+            env.get(FWD),
+            Some("for=1.2.3.4;host=example.com;proto=https")
+        );
+    }
+
+    #[test]
+    fn px09_unterminated_quote() {
+        let err = malformed(&fwd_instance(), &[(FWD, "for=\"1.2.3.4")]);
+        assert_eq!(err.header, "Forwarded");
+        assert_eq!(err.reason, REASON_QUOTING);
+    }
+
+    #[test]
+    fn px10_space_before_equals() {
+        let err = malformed(&fwd_instance(), &[(FWD, "for =1.2.3.4")]);
+        assert_eq!(err.header, "Forwarded");
+        assert_eq!(err.reason, REASON_TOKEN_WHITESPACE);
+    }
+
+    #[test]
+    fn px11_forwarded_wins_and_x_forwarded_for_is_removed() {
+        let env = ok(&fwd_instance(), &[(FWD, "for=1.2.3.4"), (XFF, "6.6.6.6")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("1.2.3.4"));
+        assert_eq!(env.get(XFF), None);
+        assert_eq!(env.get(FWD), Some("for=1.2.3.4"));
+    }
+
+    #[test]
+    fn px12_host_must_be_a_uri_host() {
+        let err = malformed(&xff_instance(), &[(XFH, "evil.com/../x")]);
+        assert_eq!(err.header, "X-Forwarded-Host");
+        assert_eq!(err.reason, REASON_BAD_HOST);
+        assert_eq!(err.value, "evil.com/../x");
+    }
+
+    // ---- the checks waitress does not make ----
+
+    #[test]
+    fn x_forwarded_port_must_be_digits_within_range() {
+        for bad in [
+            "0",
+            "65536",
+            "99999999999999999999",
+            "+80",
+            "-1",
+            " 80",
+            "8o",
+            "0x50",
+        ] {
+            let err = malformed(&xff_instance(), &[(XFPORT, bad)]);
+            assert_eq!(err.header, "X-Forwarded-Port", "{bad:?}");
+            assert_eq!(err.reason, REASON_BAD_PORT, "{bad:?}");
+        }
+        for good in ["1", "65535", "0080", "\"8080\""] {
+            let env = ok(&xff_instance(), &[(XFPORT, good)]);
+            assert_eq!(
+                env.get(SERVER_PORT),
+                Some(good.trim_matches('"')),
+                "{good:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn host_port_must_be_digits_within_range() {
+        for bad in [
+            "example.com:",
+            "example.com:abc",
+            "example.com:0",
+            "example.com:70000",
+            "[2001:db8::1]:x",
+        ] {
+            let err = malformed(&xff_instance(), &[(XFH, bad)]);
+            assert_eq!(err.header, "X-Forwarded-Host", "{bad:?}");
+            assert_eq!(err.reason, REASON_BAD_PORT, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn host_must_be_reg_name_ipv4_or_ip_literal() {
+        for bad in [
+            "evil.com/x",
+            "exa mple.com",
+            "example.com?x",
+            "user@example.com",
+            "%zz.example",
+            "%4",
+            "2001:db8::1",
+            "[not-ipv6]",
+            "[2001:db8::1",
+            "[]",
+            ":80",
+            "ex\u{e4}mple.com",
+            "\u{a0}example.com",
+        ] {
+            let err = malformed(&xff_instance(), &[(XFH, bad)]);
+            assert_eq!(err.header, "X-Forwarded-Host", "{bad:?}");
+        }
+        let cases = [
+            ("example.com", "example.com", "8080"),
+            ("192.0.2.1", "192.0.2.1", "8080"),
+            ("Example.COM", "Example.COM", "8080"),
+            ("ex%2dample.com", "ex%2dample.com", "8080"),
+            ("[2001:db8::1]", "[2001:db8::1]", "8080"),
+            ("[2001:db8::1]:8443", "[2001:db8::1]", "8443"),
+            ("[v1.fe80::a+en1]", "[v1.fe80::a+en1]", "8080"),
+        ];
+        for (host, server_name, server_port) in cases {
+            let env = ok(&xff_instance(), &[(XFH, host)]);
+            assert_eq!(env.get(SERVER_NAME), Some(server_name), "{host:?}");
+            assert_eq!(env.get(SERVER_PORT), Some(server_port), "{host:?}");
+            assert_eq!(env.get(HTTP_HOST), Some(host), "{host:?}");
+        }
+    }
+
+    #[test]
+    fn forwarded_host_and_proto_are_checked_under_forwarded_names() {
+        let err = malformed(&fwd_instance(), &[(FWD, "for=1.2.3.4;host=evil.com/x")]);
+        assert_eq!(err.header, "Forwarded Host=");
+        assert_eq!(err.detail(), "Header \"Forwarded Host=\" malformed.");
+        let err = malformed(&fwd_instance(), &[(FWD, "host=example.com:99999")]);
+        assert_eq!(err.header, "Forwarded Host=");
+        assert_eq!(err.reason, REASON_BAD_PORT);
+        let err = malformed(&fwd_instance(), &[(FWD, "proto=JavaScript")]);
+        assert_eq!(err.header, "Forwarded Proto=");
+        assert_eq!(err.reason, REASON_UNSUPPORTED_PROTO);
+        // Waitress reports the lower-cased value.
+        assert_eq!(err.value, "javascript");
+    }
+
+    #[test]
+    fn proto_must_be_a_uri_scheme() {
+        for bad in ["1http", "ht tp", "http:", "\u{e9}http", "-http"] {
+            let err = malformed(&xff_instance(), &[(XFPROTO, bad)]);
+            assert_eq!(err.header, "X-Forwarded-Proto", "{bad:?}");
+            assert_eq!(err.reason, REASON_NOT_A_SCHEME, "{bad:?}");
+        }
+        let env = ok(&xff_instance(), &[(XFPROTO, "\"HTTPS\"")]);
+        assert_eq!(env.get(URL_SCHEME), Some("https"));
+        assert_eq!(env.get(SERVER_PORT), Some("443"));
+    }
+
+    #[test]
+    fn remote_port_comes_from_the_header_or_goes() {
+        let env = ok(&xff_instance(), &[(XFF, "192.0.2.1:5555")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("192.0.2.1"));
+        assert_eq!(env.get(REMOTE_PORT), Some("5555"));
+        let env = ok(&xff_instance(), &[(XFF, "192.0.2.1")]);
+        assert_eq!(env.get(REMOTE_PORT), None);
+        // An empty port is no port: waitress would set REMOTE_PORT to "".
+        let env = ok(&xff_instance(), &[(XFF, "192.0.2.1:")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("192.0.2.1"));
+        assert_eq!(env.get(REMOTE_PORT), None);
+        // No client address in the headers: the peer's own port is right and stays.
+        let env = ok(&xff_instance(), &[(XFPROTO, "https")]);
+        assert_eq!(env.get(REMOTE_PORT), Some("54321"));
+        // An empty header changes nothing.
+        let env = ok(&xff_instance(), &[(XFF, "")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("127.0.0.1"));
+        assert_eq!(env.get(REMOTE_PORT), Some("54321"));
+    }
+
+    #[test]
+    fn obfuscated_identifiers_pass_through() {
+        let env = ok(&fwd_instance(), &[(FWD, "for=_hidden")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("_hidden"));
+        assert_eq!(env.get(REMOTE_HOST), Some("_hidden"));
+        let env = ok(&fwd_instance(), &[(FWD, "for=unknown")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("unknown"));
+        let env = ok(&fwd_instance(), &[(FWD, "for=\"_gazonk:_port\"")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("_gazonk"));
+        assert_eq!(env.get(REMOTE_PORT), Some("_port"));
+    }
+
+    #[test]
+    fn empty_client_address_is_malformed_not_a_crash() {
+        let err = malformed(&fwd_instance(), &[(FWD, "for=\":80\"")]);
+        assert_eq!(err.header, "Forwarded");
+        assert_eq!(err.reason, REASON_EMPTY_ADDRESS);
+        let err = malformed(&xff_instance(), &[(XFF, ":.")]);
+        assert_eq!(err.header, "X-Forwarded-For");
+        assert_eq!(err.reason, REASON_EMPTY_ADDRESS);
+    }
+
+    #[test]
+    fn count_zero_trusts_every_hop() {
+        let cfg = config(Some("127.0.0.1"), 0, &["x-forwarded-for", "forwarded"]);
+        let env = ok(
+            &cfg,
+            &[(
+                FWD,
+                "for=192.0.2.1;host=a.example, for=198.51.100.2;host=b.example",
+            )],
+        );
+        assert_eq!(env.get(REMOTE_ADDR), Some("192.0.2.1"));
+        assert_eq!(env.get(HTTP_HOST), Some("a.example"));
+        assert_eq!(
+            env.get(FWD),
+            Some("for=192.0.2.1;host=a.example, for=198.51.100.2;host=b.example")
+        );
+        let cfg = config(Some("127.0.0.1"), 0, &["x-forwarded-for"]);
+        let env = ok(&cfg, &[(XFF, " 192.0.2.1, 198.51.100.2 ")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("192.0.2.1"));
+        assert_eq!(env.get(XFF), Some("192.0.2.1, 198.51.100.2"));
+    }
+
+    #[test]
+    fn count_larger_than_the_list_trusts_every_hop() {
+        let cfg = config(Some("127.0.0.1"), 5, &["x-forwarded-for"]);
+        let env = ok(&cfg, &[(XFF, "192.0.2.1, 198.51.100.2")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("192.0.2.1"));
+    }
+
+    #[test]
+    fn peer_matching() {
+        let mut any = config(Some("*"), 1, &["x-forwarded-for"]);
+        any.clear_untrusted_proxy_headers = false;
+        let mut env = environ(&[(XFF, "192.0.2.1")]);
+        env.set(REMOTE_ADDR, "203.0.113.9");
+        run(&any, &mut env).0.unwrap();
+        assert_eq!(env.get(REMOTE_ADDR), Some("192.0.2.1"));
+
+        // Unix sockets: the server reports the peer as "localhost".
+        let unix = config(Some("localhost"), 1, &["x-forwarded-for"]);
+        let mut env = environ(&[(XFF, "192.0.2.1")]);
+        env.set(REMOTE_ADDR, "localhost");
+        run(&unix, &mut env).0.unwrap();
+        assert_eq!(env.get(REMOTE_ADDR), Some("192.0.2.1"));
+
+        // An exact string match: no normalisation of the peer address.
+        let exact = config(Some("127.000.0.1"), 1, &["x-forwarded-for"]);
+        let env = ok(&exact, &[(XFF, "192.0.2.1")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("127.0.0.1"));
+        assert_eq!(env.get(XFF), None);
+    }
+
+    #[test]
+    fn is_active_follows_waitress() {
+        let mut cfg = config(None, 1, &[]);
+        assert!(cfg.is_active());
+        cfg.clear_untrusted_proxy_headers = false;
+        assert!(!cfg.is_active());
+        cfg.trusted_proxy = Some("127.0.0.1".to_owned());
+        assert!(cfg.is_active());
+    }
+
+    #[test]
+    fn forwarded_replaces_x_forwarded_host_proto_and_port() {
+        // With Forwarded present, waitress's parse loop discards the X-Forwarded-* host, proto
+        // and port; only the client address from X-Forwarded-For survives a missing `for=`.
+        let cfg = config(
+            Some("127.0.0.1"),
+            1,
+            &[
+                "forwarded",
+                "x-forwarded-for",
+                "x-forwarded-host",
+                "x-forwarded-proto",
+                "x-forwarded-port",
+            ],
+        );
+        let env = ok(
+            &cfg,
+            &[
+                (FWD, "by=_proxy"),
+                (XFF, "192.0.2.1"),
+                (XFH, "example.com"),
+                (XFPROTO, "https"),
+                (XFPORT, "8443"),
+            ],
+        );
+        assert_eq!(env.get(REMOTE_ADDR), Some("192.0.2.1"));
+        assert_eq!(env.get(SERVER_NAME), Some("localhost"));
+        assert_eq!(env.get(SERVER_PORT), Some("8080"));
+        assert_eq!(env.get(URL_SCHEME), Some("http"));
+        for key in [XFF, XFH, XFPROTO, XFPORT] {
+            assert_eq!(env.get(key), None, "{key}");
+        }
+        // Trusted but absent Forwarded: the X-Forwarded-* still count, then get cleared.
+        let env = ok(&cfg, &[(XFH, "example.com"), (XFPROTO, "https")]);
+        assert_eq!(env.get(SERVER_NAME), Some("example.com"));
+        assert_eq!(env.get(URL_SCHEME), Some("https"));
+        assert_eq!(env.get(XFH), None);
+    }
+
+    #[test]
+    fn forwarded_from_several_headers_and_quoted_values() {
+        // Two Forwarded headers arrive joined with ", ", like one list.
+        let cfg = config(Some("127.0.0.1"), 2, &["forwarded"]);
+        let env = ok(
+            &cfg,
+            &[(
+                FWD,
+                "for=192.0.2.1, FOR=\"[2001:DB8::2]\";Host=\"Example.com\";proto=\"HTTPS\", \
+                 for=198.51.100.7",
+            )],
+        );
+        assert_eq!(env.get(REMOTE_ADDR), Some("2001:db8::2"));
+        assert_eq!(env.get(SERVER_NAME), Some("example.com"));
+        assert_eq!(env.get(URL_SCHEME), Some("https"));
+        let env = ok(&fwd_instance(), &[(FWD, "for=\"a\\\"b\"")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("a\"b"));
+    }
+
+    #[test]
+    fn only_sp_and_htab_are_stripped() {
+        // Waitress's strip() would turn this hop into 1.2.3.4; here the NBSP stays visible.
+        let env = ok(&xff_instance(), &[(XFF, "6.6.6.6,\t\u{a0}1.2.3.4 ")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("\u{a0}1.2.3.4"));
+        // Where waitress rejects surrounding whitespace it keeps rejecting NEL and NBSP.
+        let err = malformed(&fwd_instance(), &[(FWD, "for=\u{85}1.2.3.4")]);
+        assert_eq!(err.reason, REASON_VALUE_WHITESPACE);
+        let err = malformed(&fwd_instance(), &[(FWD, "\u{a0}for=1.2.3.4")]);
+        assert_eq!(err.reason, REASON_TOKEN_WHITESPACE);
+    }
+
+    #[test]
+    fn undquote_follows_the_quoted_string_grammar() {
+        assert_eq!(undquote("plain").unwrap(), "plain");
+        assert_eq!(undquote("").unwrap(), "");
+        assert_eq!(undquote("\"\"").unwrap(), "");
+        assert_eq!(undquote("\"a b\"").unwrap(), "a b");
+        assert_eq!(undquote("\"a\\\"b\\\\c\"").unwrap(), "a\"b\\c");
+        assert_eq!(undquote("\"\u{e9}\\\u{e9}\"").unwrap(), "\u{e9}\u{e9}");
+        for bad in [
+            "\"",
+            "\"abc",
+            "abc\"",
+            "\"a\"b\"",
+            "\"abc\\\"",
+            "\"a\x01\"",
+            "\"a\\\x7f\"",
+            "\"\u{100}\"",
+        ] {
+            assert_eq!(undquote(bad), Err(REASON_QUOTING), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn no_header_content_panics() {
+        let nasty = [
+            "",
+            " ",
+            ",",
+            ",,",
+            ";",
+            "=",
+            "\"",
+            "\"\"",
+            "[",
+            "]",
+            "[]",
+            ":",
+            "::",
+            ":.",
+            ".:",
+            "[:",
+            ":]",
+            "\\",
+            "\"\\",
+            "%",
+            "%%",
+            "for=",
+            "for=\"\"",
+            "for=[",
+            "host=:",
+            "host=[",
+            "proto=",
+            "a=b=c",
+            "\u{ff}",
+            "\u{85}",
+            "\u{a0}:\u{a0}",
+            "9999999999",
+            "for=\"[::1]\":",
+            "host=\"[::1]:\"",
+        ];
+        let all_headers: Vec<&str> = ProxyHeader::ALL.iter().map(|h| h.name()).collect();
+        for count in [0, 1, 2] {
+            for (key, _) in ALL_HEADERS {
+                for value in nasty {
+                    let cfg = config(Some("*"), count, &all_headers);
+                    let mut env = environ(&[(key, value)]);
+                    let _ = run(&cfg, &mut env);
+                    let cfg = config(Some("*"), count, &XFF_INSTANCE);
+                    let mut env = environ(&[(key, value)]);
+                    let _ = run(&cfg, &mut env);
+                }
+            }
+        }
+    }
 }
