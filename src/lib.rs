@@ -10,4 +10,5 @@ pub mod app;
 pub mod http;
 pub mod logging;
 pub mod proxy;
+pub mod server;
 pub mod settings;

@@ -111,3 +111,213 @@ mod tests {
         assert_eq!(latin1(b"\xc3\xa4"), "\u{c3}\u{a4}");
     }
 }
+
+/// Who sent the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    /// A TCP client.
+    Tcp(std::net::SocketAddr),
+    /// A client on a Unix socket, which has no address: waitress reports it as `localhost`.
+    Unix,
+}
+
+/// What the server tells every request about itself.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerVars {
+    /// `SERVER_NAME` (the `server_name` setting).
+    pub server_name: String,
+    /// `SERVER_PORT`: the bound port, or the socket path for a Unix socket.
+    pub server_port: String,
+    /// `wsgi.url_scheme` (the `url_scheme` setting).
+    pub url_scheme: String,
+    /// `SCRIPT_NAME` (the `url_prefix` setting, slash-fixed).
+    pub url_prefix: String,
+    /// `SERVER_SOFTWARE` (the `ident` setting).
+    pub ident: Option<String>,
+}
+
+/// The environ for a request, as waitress's `get_environment` builds it.
+pub fn for_request(
+    head: &crate::http::request::Head,
+    body_len: u64,
+    peer: Peer,
+    server: &ServerVars,
+) -> Environ {
+    use crate::http::request::{Framing, TargetForm};
+
+    let mut env = Environ::with_capacity(16 + head.headers.len());
+    match peer {
+        Peer::Tcp(addr) => {
+            let ip = addr.ip().to_string();
+            env.push("REMOTE_ADDR", ip.clone());
+            env.push("REMOTE_HOST", ip);
+            env.push("REMOTE_PORT", addr.port().to_string());
+        }
+        Peer::Unix => {
+            env.push("REMOTE_ADDR", "localhost");
+            env.push("REMOTE_HOST", "localhost");
+            // waitress's str(None): the peer of a Unix socket has no port.
+            env.push("REMOTE_PORT", "None");
+        }
+    }
+    env.push("REQUEST_METHOD", head.method.clone());
+    env.push("SERVER_PORT", server.server_port.clone());
+    env.push("SERVER_NAME", server.server_name.clone());
+    if let Some(ident) = &server.ident {
+        env.push("SERVER_SOFTWARE", ident.clone());
+    }
+    env.push("SERVER_PROTOCOL", head.version.as_str());
+    env.push("SCRIPT_NAME", server.url_prefix.clone());
+    env.push("PATH_INFO", path_info(&head.path, head.form, &server.url_prefix));
+    env.push("REQUEST_URI", head.target.clone());
+    env.push("QUERY_STRING", head.query.clone());
+    env.push("wsgi.url_scheme", server.url_scheme.clone());
+    for (name, value) in &head.headers {
+        let key = match name.as_str() {
+            "CONTENT_TYPE" | "CONTENT_LENGTH" => name.clone(),
+            _ => format!("HTTP_{name}"),
+        };
+        if !env.contains(&key) {
+            env.push(key, value.clone());
+        }
+    }
+    if head.form == TargetForm::Absolute {
+        // RFC 9112 §3.2.2: the target's authority is the host; the Host header is ignored.
+        if let Some(host) = &head.host {
+            env.set("HTTP_HOST", host.clone());
+        }
+    }
+    if head.framing == Framing::Chunked {
+        env.set("CONTENT_LENGTH", body_len.to_string());
+    }
+    env
+}
+
+/// `PATH_INFO`: the path %-decoded to bytes and read as latin-1 (PEP 3333), leading slashes
+/// collapsed to one, and the `url_prefix` removed from the front.
+fn path_info(raw: &str, form: crate::http::request::TargetForm, prefix: &str) -> String {
+    if form == crate::http::request::TargetForm::Asterisk {
+        return "*".to_owned();
+    }
+    let decoded = latin1(&percent_decode(raw.as_bytes()));
+    let path = if decoded.starts_with('/') {
+        format!("/{}", decoded.trim_start_matches('/'))
+    } else {
+        decoded
+    };
+    if prefix.is_empty() {
+        return path;
+    }
+    if path == prefix {
+        return String::new();
+    }
+    match path.strip_prefix(prefix) {
+        Some(rest) if rest.starts_with('/') => rest.to_owned(),
+        _ => path,
+    }
+}
+
+/// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is, as Python's
+/// `unquote_to_bytes` leaves it.
+pub fn percent_decode(bytes: &[u8]) -> Vec<u8> {
+    fn hex(b: u8) -> Option<u8> {
+        match b {
+            b'0'..=b'9' => Some(b - b'0'),
+            b'a'..=b'f' => Some(b - b'a' + 10),
+            b'A'..=b'F' => Some(b - b'A' + 10),
+            _ => None,
+        }
+    }
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            if let (Some(h), Some(l)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            ) {
+                out.push(h * 16 + l);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    out
+}
+
+#[cfg(test)]
+mod request_tests {
+    use super::*;
+    use crate::http::request::{Limits, parse_head};
+
+    fn server(prefix: &str) -> ServerVars {
+        ServerVars {
+            server_name: "waitress.invalid".into(),
+            server_port: "8080".into(),
+            url_scheme: "http".into(),
+            url_prefix: prefix.into(),
+            ident: Some("waitress".into()),
+        }
+    }
+
+    fn environ(request: &str, prefix: &str) -> Environ {
+        let limits = Limits {
+            max_header_size: 1 << 20,
+            max_body_size: 1 << 30,
+        };
+        let head = parse_head(request.as_bytes(), &limits).unwrap();
+        for_request(&head, 0, Peer::Tcp("127.0.0.1:5000".parse().unwrap()), &server(prefix))
+    }
+
+    #[test]
+    fn builds_the_cgi_keys_as_waitress_does() {
+        let env = environ(
+            "GET /foo/bar%20baz/?q=1&r=%41#frag HTTP/1.1\r\nHost: example.com:9000\r\nX-Multi: a\r\nx-multi: b\r\nX_Under: no\r\n\r\n",
+            "/foo",
+        );
+        assert_eq!(env.get("PATH_INFO"), Some("/bar baz/"));
+        assert_eq!(env.get("SCRIPT_NAME"), Some("/foo"));
+        assert_eq!(env.get("QUERY_STRING"), Some("q=1&r=%41"));
+        assert_eq!(env.get("REQUEST_URI"), Some("/foo/bar%20baz/?q=1&r=%41#frag"));
+        assert_eq!(env.get("SERVER_NAME"), Some("waitress.invalid"));
+        assert_eq!(env.get("HTTP_HOST"), Some("example.com:9000"));
+        assert_eq!(env.get("HTTP_X_MULTI"), Some("a, b"));
+        assert_eq!(env.get("HTTP_X_UNDER"), None);
+        assert_eq!(env.get("REMOTE_ADDR"), Some("127.0.0.1"));
+        assert_eq!(env.get("REMOTE_PORT"), Some("5000"));
+        assert_eq!(env.get("SERVER_PROTOCOL"), Some("HTTP/1.1"));
+        assert_eq!(env.get("wsgi.url_scheme"), Some("http"));
+    }
+
+    #[test]
+    fn path_info_is_latin1_and_slash_collapsed() {
+        assert_eq!(environ("GET //double//slash HTTP/1.0\r\n\r\n", "").get("PATH_INFO"), Some("/double//slash"));
+        assert_eq!(environ("GET /%C3%A4 HTTP/1.0\r\n\r\n", "").get("PATH_INFO"), Some("/\u{c3}\u{a4}"));
+        assert_eq!(environ("GET /foo HTTP/1.0\r\n\r\n", "/foo").get("PATH_INFO"), Some(""));
+        assert_eq!(environ("GET /foobar HTTP/1.0\r\n\r\n", "/foo").get("PATH_INFO"), Some("/foobar"));
+        assert_eq!(environ("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "").get("PATH_INFO"), Some("*"));
+    }
+
+    #[test]
+    fn absolute_form_takes_the_host_from_the_target() {
+        let env = environ("GET http://target.example:81/p?x HTTP/1.1\r\nHost: header.example\r\n\r\n", "");
+        assert_eq!(env.get("HTTP_HOST"), Some("target.example:81"));
+        assert_eq!(env.get("PATH_INFO"), Some("/p"));
+        assert_eq!(env.get("QUERY_STRING"), Some("x"));
+    }
+
+    #[test]
+    fn content_headers_have_no_http_prefix() {
+        let env = environ("POST / HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n", "");
+        assert_eq!(env.get("CONTENT_TYPE"), Some("text/plain"));
+        assert_eq!(env.get("CONTENT_LENGTH"), Some("0"));
+        assert_eq!(env.get("HTTP_CONTENT_TYPE"), None);
+    }
+
+    #[test]
+    fn percent_decoding_leaves_bad_escapes() {
+        assert_eq!(percent_decode(b"%41%2f%zz%4"), b"A/%zz%4");
+    }
+}

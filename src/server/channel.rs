@@ -1,0 +1,459 @@
+//! One connection on the event loop: bytes in, requests out to the workers in order, their
+//! responses written back, and the close done so the client reads the last byte.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::app::Body;
+use crate::app::environ::{Peer, ServerVars};
+use crate::http::HttpError;
+use crate::http::body::{BodyDecoder, Step};
+use crate::http::date::with_date;
+use crate::http::error::error_response;
+use crate::http::request::{Framing, Head, HeadScanner, HeadStatus, Limits, parse_head};
+use crate::http::response::CONTINUE;
+
+use super::io::Stream;
+use super::output::{Finished, Output};
+use super::spool::Spool;
+use super::task::Task;
+
+/// How long a closing connection is drained after the last response (RFC 9112 §9.6): long
+/// enough for the client to read an error response, short enough that a client that never
+/// closes cannot hold the connection.
+pub const LINGER_DEADLINE: Duration = Duration::from_secs(2);
+
+/// Reads per readiness event before yielding to other connections, so one fast uploader
+/// cannot starve the rest (16 × recv_bytes = 128 KiB with the defaults).
+const READS_PER_EVENT: usize = 16;
+
+/// Settings a channel needs.
+#[derive(Debug, Clone)]
+pub struct ChannelConfig {
+    /// Head and body limits.
+    pub limits: Limits,
+    /// `recv_bytes`.
+    pub recv_bytes: usize,
+    /// `inbuf_overflow`.
+    pub inbuf_overflow: usize,
+    /// `channel_request_lookahead`.
+    pub lookahead: usize,
+    /// `ident`, for error responses.
+    pub ident: Option<String>,
+    /// `log_socket_errors`.
+    pub log_socket_errors: bool,
+}
+
+/// Where the connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// Reading requests and writing responses.
+    Open,
+    /// The last response is out and the write side shut: discarding input until the client
+    /// closes or the deadline passes.
+    Lingering {
+        /// When to give up on the client.
+        until: Instant,
+    },
+    /// Done: the loop deregisters and drops it.
+    Closed,
+}
+
+/// What is being read.
+#[derive(Debug)]
+enum Reading {
+    /// A request head (or the empty lines before one).
+    Head,
+    /// The body of `head`.
+    Body(Box<Incoming>),
+    /// Nothing more: a framing error ended the connection's requests.
+    Stopped,
+}
+
+/// A request whose body is arriving.
+#[derive(Debug)]
+struct Incoming {
+    head: Head,
+    decoder: BodyDecoder,
+    spool: Spool,
+    /// A `100 Continue` is owed once the responses before this request are out.
+    continue_owed: bool,
+}
+
+/// A complete request, or the error that ends the connection, waiting for its turn.
+#[derive(Debug)]
+enum Ready {
+    Request(Head, Body),
+    Error(HttpError),
+}
+
+/// The connection.
+#[derive(Debug)]
+pub struct Channel {
+    /// The socket.
+    pub stream: Stream,
+    /// Where in its life the connection is.
+    pub phase: Phase,
+    /// Last time bytes moved either way.
+    pub last_activity: Instant,
+    /// The response queue shared with the worker.
+    pub output: Arc<Output>,
+    peer: Peer,
+    server: Arc<ServerVars>,
+    reading: Reading,
+    inbuf: Vec<u8>,
+    scanner: HeadScanner,
+    ready: VecDeque<Ready>,
+    /// A request is with a worker, or an error response is being written.
+    in_flight: bool,
+    /// The client sent EOF.
+    eof: bool,
+    /// The server is shutting down: answer what was received, then close.
+    draining: bool,
+}
+
+impl Channel {
+    /// A new connection.
+    pub fn new(stream: Stream, peer: Peer, server: Arc<ServerVars>, output: Arc<Output>, now: Instant) -> Channel {
+        Channel {
+            stream,
+            phase: Phase::Open,
+            last_activity: now,
+            output,
+            peer,
+            server,
+            reading: Reading::Head,
+            inbuf: Vec::new(),
+            scanner: HeadScanner::new(),
+            ready: VecDeque::new(),
+            in_flight: false,
+            eof: false,
+            draining: false,
+        }
+    }
+
+    /// Whether the loop should watch for input.
+    pub fn wants_read(&self, cfg: &ChannelConfig) -> bool {
+        match self.phase {
+            Phase::Open => {
+                !self.eof
+                    && !self.draining
+                    && !matches!(self.reading, Reading::Stopped)
+                    && self.queued() <= cfg.lookahead
+                    && !self.output.has_pending()
+            }
+            Phase::Lingering { .. } => true,
+            Phase::Closed => false,
+        }
+    }
+
+    /// Whether the loop should watch for the socket taking output.
+    pub fn wants_write(&self) -> bool {
+        self.phase == Phase::Open && self.output.has_pending()
+    }
+
+    /// Whether the connection is idle: no request in progress and nothing to write. Idle
+    /// connections are closed by `channel_timeout` and at shutdown.
+    pub fn is_idle(&self) -> bool {
+        self.phase == Phase::Open
+            && !self.in_flight
+            && self.ready.is_empty()
+            && !self.output.has_pending()
+    }
+
+    /// Requests received and not finished.
+    fn queued(&self) -> usize {
+        self.ready.len() + usize::from(self.in_flight)
+    }
+
+    /// Stops taking requests: what was received is answered, the last with `Connection: close`.
+    pub fn drain(&mut self) {
+        self.draining = true;
+        if self.is_idle() && matches!(self.reading, Reading::Head) {
+            self.phase = Phase::Closed;
+        }
+    }
+
+    /// Reads what the socket has, up to a fair share.
+    pub fn read(&mut self, cfg: &ChannelConfig, now: Instant) {
+        if let Phase::Lingering { .. } = self.phase {
+            self.discard_input();
+            return;
+        }
+        for _ in 0..READS_PER_EVENT {
+            if !self.wants_read(cfg) {
+                return;
+            }
+            let start = self.inbuf.len();
+            self.inbuf.resize(start + cfg.recv_bytes, 0);
+            let result = self.stream.read(&mut self.inbuf[start..]);
+            let got = match result {
+                Ok(n) => n,
+                Err(e) => {
+                    self.inbuf.truncate(start);
+                    match e.kind() {
+                        io::ErrorKind::WouldBlock => return,
+                        io::ErrorKind::Interrupted => continue,
+                        _ => {
+                            self.socket_error(cfg, &e);
+                            return;
+                        }
+                    }
+                }
+            };
+            self.inbuf.truncate(start + got);
+            if got == 0 {
+                self.eof = true;
+                return;
+            }
+            self.last_activity = now;
+            self.parse(cfg);
+            if got < cfg.recv_bytes {
+                return;
+            }
+        }
+    }
+
+    fn socket_error(&mut self, cfg: &ChannelConfig, e: &io::Error) {
+        let disconnect = matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionReset
+                | io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::BrokenPipe
+                | io::ErrorKind::NotConnected
+        );
+        if cfg.log_socket_errors && !disconnect {
+            log::error!(target: "waitress", "Socket error: {e}");
+        }
+        self.close();
+    }
+
+    /// Drops the connection at once.
+    pub fn close(&mut self) {
+        self.phase = Phase::Closed;
+        self.output.close();
+    }
+
+    fn discard_input(&mut self) {
+        let mut scratch = [0u8; 4096];
+        loop {
+            match self.stream.read(&mut scratch) {
+                Ok(0) => {
+                    self.phase = Phase::Closed;
+                    return;
+                }
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => {
+                    self.phase = Phase::Closed;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Turns buffered bytes into ready requests, as far as the lookahead allows.
+    fn parse(&mut self, cfg: &ChannelConfig) {
+        while self.phase == Phase::Open && (self.draining || self.queued() <= cfg.lookahead) {
+            let progressed = match &mut self.reading {
+                Reading::Stopped => false,
+                Reading::Head => self.parse_head(cfg),
+                Reading::Body(_) => self.parse_body(),
+            };
+            if !progressed {
+                break;
+            }
+        }
+    }
+
+    fn fail(&mut self, error: HttpError) {
+        self.ready.push_back(Ready::Error(error));
+        self.reading = Reading::Stopped;
+        // Whatever follows a framing error cannot be trusted to be a request (the pipelining
+        // race of CVE-2024-49768): drop it.
+        self.inbuf = Vec::new();
+    }
+
+    fn parse_head(&mut self, cfg: &ChannelConfig) -> bool {
+        let (start, end) = match self.scanner.scan(&self.inbuf, &cfg.limits) {
+            Ok(HeadStatus::Partial) => return false,
+            Ok(HeadStatus::Complete { start, end }) => (start, end),
+            Err(e) => {
+                self.fail(e);
+                return true;
+            }
+        };
+        let parsed = parse_head(&self.inbuf[start..end], &cfg.limits);
+        self.inbuf.drain(..end);
+        self.scanner.reset();
+        let head = match parsed {
+            Ok(head) => head,
+            Err(e) => {
+                self.fail(e);
+                return true;
+            }
+        };
+        if head.framing == Framing::None {
+            self.ready.push_back(Ready::Request(head, Body::empty()));
+            return true;
+        }
+        let decoder = BodyDecoder::new(head.framing, cfg.limits.max_body_size, head.version);
+        let mut continue_owed = head.expect_continue;
+        if continue_owed && self.queued() == 0 {
+            // Nothing is ahead of this request: invite the body now.
+            self.output.push_now(CONTINUE);
+            continue_owed = false;
+        }
+        self.reading = Reading::Body(Box::new(Incoming {
+            head,
+            decoder,
+            spool: Spool::new(cfg.inbuf_overflow),
+            continue_owed,
+        }));
+        true
+    }
+
+    fn parse_body(&mut self) -> bool {
+        let Reading::Body(incoming) = &mut self.reading else {
+            return false;
+        };
+        let mut consumed = 0;
+        let outcome = loop {
+            match incoming.decoder.step(&self.inbuf[consumed..]) {
+                Ok((n, Step::Data(range))) => {
+                    let data = &self.inbuf[consumed + range.start..consumed + range.end];
+                    if let Err(e) = incoming.spool.write(data) {
+                        log::error!(target: "waitress", "Could not spool a request body: {e}");
+                        break Err(HttpError::internal("The request body could not be stored"));
+                    }
+                    consumed += n;
+                }
+                Ok((n, Step::NeedMore)) => {
+                    consumed += n;
+                    break Ok(false);
+                }
+                Ok((n, Step::Done)) => {
+                    consumed += n;
+                    break Ok(true);
+                }
+                Err(e) => break Err(e),
+            }
+        };
+        self.inbuf.drain(..consumed.min(self.inbuf.len()));
+        match outcome {
+            Ok(false) => false,
+            Ok(true) => {
+                let Reading::Body(incoming) = std::mem::replace(&mut self.reading, Reading::Head) else {
+                    return false;
+                };
+                let Incoming { head, spool, .. } = *incoming;
+                match spool.into_body() {
+                    Ok(body) => self.ready.push_back(Ready::Request(head, body)),
+                    Err(e) => {
+                        log::error!(target: "waitress", "Could not read back a spooled body: {e}");
+                        self.fail(HttpError::internal("The request body could not be stored"));
+                    }
+                }
+                true
+            }
+            Err(e) => {
+                self.fail(e);
+                true
+            }
+        }
+    }
+
+    /// Moves the connection along after any event: writes output, notices finished
+    /// responses, parses buffered input and hands the next request out. Returns a task for a
+    /// worker when one is due.
+    pub fn drive(&mut self, cfg: &ChannelConfig, now: Instant) -> Option<Task> {
+        loop {
+            if self.phase != Phase::Open {
+                return None;
+            }
+            if self.output.has_pending() {
+                match self.output.write_to(&mut self.stream.out()) {
+                    Ok(progress) => {
+                        if progress.written > 0 {
+                            self.last_activity = now;
+                        }
+                        if progress.pending {
+                            return None;
+                        }
+                    }
+                    Err(e) => {
+                        self.socket_error(cfg, &e);
+                        return None;
+                    }
+                }
+            }
+            if self.in_flight {
+                match self.output.take_finished() {
+                    None => return None,
+                    Some(Finished::Close) => {
+                        self.in_flight = false;
+                        self.linger(now);
+                        return None;
+                    }
+                    Some(Finished::KeepAlive) => {
+                        self.in_flight = false;
+                        self.owe_continue();
+                    }
+                }
+            }
+            self.parse(cfg);
+            if let Some(ready) = self.ready.pop_front() {
+                self.in_flight = true;
+                match ready {
+                    Ready::Request(head, body) => {
+                        return Some(Task {
+                            force_close: self.draining && self.ready.is_empty(),
+                            head,
+                            body,
+                            peer: self.peer,
+                            server: Arc::clone(&self.server),
+                            output: Arc::clone(&self.output),
+                        });
+                    }
+                    Ready::Error(error) => {
+                        let bytes = with_date(|date| error_response(&error, cfg.ident.as_deref(), date));
+                        self.output.push_now(&bytes);
+                        self.output.finish(Finished::Close);
+                        continue;
+                    }
+                }
+            }
+            if (self.eof || self.draining) && self.is_idle() {
+                // The client is done sending, or the server is stopping: nothing more to do.
+                self.linger(now);
+            }
+            return None;
+        }
+    }
+
+    /// Sends a `100 Continue` that had to wait for earlier responses.
+    fn owe_continue(&mut self) {
+        if let Reading::Body(incoming) = &mut self.reading {
+            if incoming.continue_owed && self.ready.is_empty() {
+                incoming.continue_owed = false;
+                self.output.push_now(CONTINUE);
+            }
+        }
+    }
+
+    /// Half-closes and starts draining, so the client gets the last response rather than a
+    /// reset (RFC 9112 §9.6).
+    fn linger(&mut self, now: Instant) {
+        self.output.close();
+        if self.eof || self.stream.shutdown_write().is_err() {
+            self.phase = Phase::Closed;
+        } else {
+            self.phase = Phase::Lingering {
+                until: now + LINGER_DEADLINE,
+            };
+        }
+    }
+}

@@ -1,0 +1,356 @@
+//! The one thread that owns every socket: accepts, reads, writes and closes, and hands
+//! complete requests to the worker pool.
+
+use std::io;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use polling::{Event, Events, Poller};
+
+use super::channel::{Channel, ChannelConfig, Phase};
+use super::listener::Listener;
+use super::output::Output;
+use super::pool::Pool;
+use super::task::{Handler, Task};
+use super::wake::{ConnId, WakeList, Waker};
+
+/// How long shutdown waits for running requests before exiting anyway.
+pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
+
+/// Connections accepted per listener event before other work gets a turn.
+const ACCEPTS_PER_EVENT: usize = 64;
+
+/// Loop timing and limits from the settings.
+#[derive(Debug, Clone)]
+pub struct LoopConfig {
+    /// `connection_limit`.
+    pub connection_limit: usize,
+    /// `cleanup_interval`.
+    pub cleanup_interval: Duration,
+    /// `channel_timeout`.
+    pub channel_timeout: Duration,
+    /// `asyncore_loop_timeout`.
+    pub loop_timeout: Duration,
+    /// `outbuf_overflow`.
+    pub outbuf_overflow: usize,
+    /// `outbuf_high_watermark`.
+    pub outbuf_high_watermark: usize,
+}
+
+/// A connection slot: its generation survives the channel so stale wake-ups are recognised.
+struct Slot {
+    generation: u64,
+    channel: Option<Channel>,
+}
+
+/// The event loop.
+pub struct EventLoop {
+    poller: Arc<Poller>,
+    listeners: Vec<Listener>,
+    slots: Vec<Slot>,
+    free: Vec<usize>,
+    open: usize,
+    accepting: bool,
+    pool: Pool,
+    handler: Arc<Handler>,
+    wake: Arc<WakeList>,
+    channel_cfg: ChannelConfig,
+    cfg: LoopConfig,
+    /// Signals received; the first starts a graceful shutdown.
+    stop: Arc<AtomicUsize>,
+}
+
+impl EventLoop {
+    /// A loop over `listeners`, registered and ready to run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        poller: Arc<Poller>,
+        listeners: Vec<Listener>,
+        pool: Pool,
+        handler: Arc<Handler>,
+        wake: Arc<WakeList>,
+        channel_cfg: ChannelConfig,
+        cfg: LoopConfig,
+        stop: Arc<AtomicUsize>,
+    ) -> io::Result<EventLoop> {
+        for (key, listener) in listeners.iter().enumerate() {
+            // SAFETY: listeners live in `self.listeners` and are deleted from the poller before
+            // they are dropped (in `stop_accepting_for_good`, or `Drop for EventLoop`).
+            unsafe { poller.add(listener, Event::readable(key))? };
+        }
+        Ok(EventLoop {
+            poller,
+            listeners,
+            slots: Vec::new(),
+            free: Vec::new(),
+            open: 0,
+            accepting: true,
+            pool,
+            handler,
+            wake,
+            channel_cfg,
+            cfg,
+            stop,
+        })
+    }
+
+    fn slot_key(&self, slot: usize) -> usize {
+        self.listeners.len() + slot
+    }
+
+    /// Runs until a shutdown signal, then drains and returns.
+    pub fn run(&mut self) -> io::Result<()> {
+        let mut events = Events::new();
+        let mut woken = Vec::new();
+        let mut next_cleanup = Instant::now() + self.cfg.cleanup_interval;
+        let mut drain_until: Option<Instant> = None;
+        loop {
+            let now = Instant::now();
+            if drain_until.is_none() && self.stop.load(Ordering::SeqCst) > 0 {
+                drain_until = Some(now + DRAIN_DEADLINE);
+                self.begin_shutdown(now);
+            }
+            if let Some(until) = drain_until {
+                if self.open == 0 {
+                    return Ok(());
+                }
+                if now >= until {
+                    let running = self.pool.outstanding();
+                    if running > 0 {
+                        log::warn!(target: "waitress", "{running} thread(s) still running");
+                    }
+                    return Ok(());
+                }
+            }
+            let timeout = self
+                .next_deadline(next_cleanup)
+                .saturating_duration_since(now)
+                .min(self.cfg.loop_timeout);
+            events.clear();
+            match self.poller.wait(&mut events, Some(timeout)) {
+                Ok(_) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+            let now = Instant::now();
+            for ev in events.iter() {
+                if ev.key < self.listeners.len() {
+                    self.accept(ev.key, now);
+                } else {
+                    self.service(ev.key - self.listeners.len(), ev.readable, now);
+                }
+            }
+            woken.clear();
+            self.wake.drain(&mut woken);
+            for id in woken.drain(..) {
+                if self.slots.get(id.slot).is_some_and(|s| s.generation == id.generation) {
+                    self.service(id.slot, false, now);
+                }
+            }
+            if now >= next_cleanup {
+                next_cleanup = now + self.cfg.cleanup_interval;
+                self.cleanup(now);
+            }
+            self.expire_lingering(now);
+        }
+    }
+
+    /// The earliest time the loop must wake: the next sweep, or a lingering deadline.
+    fn next_deadline(&self, next_cleanup: Instant) -> Instant {
+        self.slots
+            .iter()
+            .filter_map(|s| match s.channel.as_ref()?.phase {
+                Phase::Lingering { until } => Some(until),
+                _ => None,
+            })
+            .fold(next_cleanup, Instant::min)
+    }
+
+    fn accept(&mut self, key: usize, now: Instant) {
+        for _ in 0..ACCEPTS_PER_EVENT {
+            if !self.accepting {
+                return;
+            }
+            let listener = &self.listeners[key];
+            let (stream, peer) = match listener.accept() {
+                Ok(accepted) => accepted,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => continue,
+                Err(e) => {
+                    if self.channel_cfg.log_socket_errors {
+                        log::warn!(target: "waitress", "server accept() threw an exception: {e}");
+                    }
+                    break;
+                }
+            };
+            let server = Arc::clone(&listener.server);
+            let slot = self.free.pop().unwrap_or_else(|| {
+                self.slots.push(Slot {
+                    generation: 0,
+                    channel: None,
+                });
+                self.slots.len() - 1
+            });
+            let generation = self.slots[slot].generation + 1;
+            let id = ConnId { slot, generation };
+            let output = Output::new(
+                self.cfg.outbuf_overflow,
+                self.cfg.outbuf_high_watermark,
+                Waker::new(Arc::clone(&self.wake), id),
+            );
+            let channel = Channel::new(stream, peer, server, output, now);
+            let key = self.slot_key(slot);
+            // SAFETY: the stream lives in `self.slots[slot]` and is deleted from the poller in
+            // `remove` before the channel is dropped.
+            if let Err(e) = unsafe { self.poller.add(&channel.stream, Event::readable(key)) } {
+                log::error!(target: "waitress", "Could not watch a new connection: {e}");
+                self.free.push(slot);
+                continue;
+            }
+            self.slots[slot] = Slot {
+                generation,
+                channel: Some(channel),
+            };
+            self.open += 1;
+            if self.open >= self.cfg.connection_limit {
+                self.accepting = false;
+                log::warn!(target: "waitress",
+                    "total open connections reached the connection limit, no longer accepting new connections");
+            }
+        }
+        self.rearm_listener(key);
+    }
+
+    fn rearm_listener(&self, key: usize) {
+        let interest = if self.accepting {
+            Event::readable(key)
+        } else {
+            Event::none(key)
+        };
+        if let Some(listener) = self.listeners.get(key) {
+            if let Err(e) = self.poller.modify(listener, interest) {
+                log::error!(target: "waitress", "Could not watch a listener: {e}");
+            }
+        }
+    }
+
+    /// Reads, drives and re-arms one connection.
+    fn service(&mut self, slot: usize, readable: bool, now: Instant) {
+        let cfg = &self.channel_cfg;
+        let Some(channel) = self.slots.get_mut(slot).and_then(|s| s.channel.as_mut()) else {
+            return;
+        };
+        if readable {
+            channel.read(cfg, now);
+        }
+        if let Some(task) = channel.drive(cfg, now) {
+            self.submit(task);
+        }
+        self.rearm(slot);
+    }
+
+    fn submit(&self, task: Task) {
+        let handler = Arc::clone(&self.handler);
+        self.pool.submit(Box::new(move || handler.serve(task)));
+    }
+
+    fn rearm(&mut self, slot: usize) {
+        let key = self.slot_key(slot);
+        let Some(channel) = self.slots.get(slot).and_then(|s| s.channel.as_ref()) else {
+            return;
+        };
+        if channel.phase == Phase::Closed {
+            self.remove(slot);
+            return;
+        }
+        let read = channel.wants_read(&self.channel_cfg);
+        let write = channel.wants_write();
+        let interest = match (read, write) {
+            (true, true) => Event::all(key),
+            (true, false) => Event::readable(key),
+            (false, true) => Event::writable(key),
+            (false, false) => Event::none(key),
+        };
+        if let Err(e) = self.poller.modify(&channel.stream, interest) {
+            log::error!(target: "waitress", "Could not watch a connection: {e}");
+            self.remove(slot);
+        }
+    }
+
+    fn remove(&mut self, slot: usize) {
+        let Some(mut channel) = self.slots.get_mut(slot).and_then(|s| s.channel.take()) else {
+            return;
+        };
+        let _ = self.poller.delete(&channel.stream);
+        channel.close();
+        drop(channel);
+        self.free.push(slot);
+        self.open -= 1;
+        if !self.accepting && self.open < self.cfg.connection_limit && !self.listeners.is_empty() {
+            self.accepting = true;
+            log::info!(target: "waitress",
+                "total open connections dropped below the connection limit, listening again");
+            for key in 0..self.listeners.len() {
+                self.rearm_listener(key);
+            }
+        }
+    }
+
+    /// Closes connections idle for `channel_timeout`, as waitress's maintenance does.
+    fn cleanup(&mut self, now: Instant) {
+        for slot in 0..self.slots.len() {
+            let expired = self.slots[slot].channel.as_ref().is_some_and(|c| {
+                c.is_idle() && now.saturating_duration_since(c.last_activity) >= self.cfg.channel_timeout
+            });
+            if expired {
+                self.remove(slot);
+            }
+        }
+    }
+
+    fn expire_lingering(&mut self, now: Instant) {
+        for slot in 0..self.slots.len() {
+            let expired = self.slots[slot]
+                .channel
+                .as_ref()
+                .is_some_and(|c| matches!(c.phase, Phase::Lingering { until } if now >= until));
+            if expired {
+                self.remove(slot);
+            }
+        }
+    }
+
+    /// Stops accepting, closes idle connections and lets the others finish what they received.
+    fn begin_shutdown(&mut self, now: Instant) {
+        self.accepting = false;
+        for listener in self.listeners.drain(..) {
+            let _ = self.poller.delete(&listener);
+            listener.remove_socket_file();
+        }
+        for slot in 0..self.slots.len() {
+            if let Some(channel) = self.slots[slot].channel.as_mut() {
+                channel.drain();
+                if let Some(task) = channel.drive(&self.channel_cfg, now) {
+                    self.submit(task);
+                }
+            }
+            self.rearm(slot);
+        }
+    }
+}
+
+impl Drop for EventLoop {
+    fn drop(&mut self) {
+        for listener in &self.listeners {
+            let _ = self.poller.delete(listener);
+            listener.remove_socket_file();
+        }
+        for slot in &mut self.slots {
+            if let Some(channel) = slot.channel.take() {
+                let _ = self.poller.delete(&channel.stream);
+                channel.output.close();
+            }
+        }
+    }
+}

@@ -1,0 +1,286 @@
+//! Listening sockets: bound from the settings (TCP addresses or a Unix socket) or inherited
+//! (explicit descriptors, or systemd socket activation).
+
+use std::io;
+use std::net::{SocketAddr, TcpListener};
+#[cfg(unix)]
+use std::os::unix::net::UnixListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+
+use crate::app::environ::{Peer, ServerVars};
+use crate::settings::Settings;
+use crate::settings::convert::Sockets;
+use crate::settings::listen::Bind;
+
+use super::io::Stream;
+
+/// Why the server could not listen.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {what}: {source}")]
+pub struct BindError {
+    /// The address, path or descriptor.
+    pub what: String,
+    /// The system's error.
+    #[source]
+    pub source: io::Error,
+}
+
+fn bind_error(what: impl Into<String>) -> impl FnOnce(io::Error) -> BindError {
+    let what = what.into();
+    move |source| BindError { what, source }
+}
+
+/// A listening socket.
+#[derive(Debug)]
+pub enum Socket_ {
+    /// TCP.
+    Tcp(TcpListener),
+    /// Unix domain.
+    #[cfg(unix)]
+    Unix(UnixListener),
+}
+
+/// A listener with what the server tells requests that arrive on it.
+#[derive(Debug)]
+pub struct Listener {
+    /// The socket.
+    pub socket: Socket_,
+    /// `http://127.0.0.1:8080`, as logged.
+    pub url: String,
+    /// `SERVER_PORT` and friends for requests on this listener.
+    pub server: Arc<ServerVars>,
+    /// The socket file this server created, removed on exit.
+    pub created_path: Option<PathBuf>,
+}
+
+impl Listener {
+    /// Accepts one connection, non-blocking, with TCP_NODELAY as waitress sets it.
+    pub fn accept(&self) -> io::Result<(Stream, Peer)> {
+        match &self.socket {
+            Socket_::Tcp(l) => {
+                let (stream, addr) = l.accept()?;
+                stream.set_nonblocking(true)?;
+                // Responses are written whole; Nagle would only delay their last segment.
+                stream.set_nodelay(true)?;
+                Ok((Stream::Tcp(stream), Peer::Tcp(addr)))
+            }
+            #[cfg(unix)]
+            Socket_::Unix(l) => {
+                let (stream, _) = l.accept()?;
+                stream.set_nonblocking(true)?;
+                Ok((Stream::Unix(stream), Peer::Unix))
+            }
+        }
+    }
+
+    /// Removes the socket file this server created.
+    pub fn remove_socket_file(&self) {
+        if let Some(path) = &self.created_path {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for Listener {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match &self.socket {
+            Socket_::Tcp(l) => l.as_fd(),
+            Socket_::Unix(l) => l.as_fd(),
+        }
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsSocket for Listener {
+    fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
+        match &self.socket {
+            Socket_::Tcp(l) => l.as_socket(),
+        }
+    }
+}
+
+fn server_vars(settings: &Settings, port: String) -> Arc<ServerVars> {
+    Arc::new(ServerVars {
+        server_name: settings.server_name.clone(),
+        server_port: port,
+        url_scheme: settings.url_scheme.clone(),
+        url_prefix: settings.url_prefix.clone(),
+        ident: settings.ident.clone(),
+    })
+}
+
+/// Opens every listener the settings ask for.
+pub fn open_all(settings: &Settings) -> Result<Vec<Listener>, BindError> {
+    match &settings.bind {
+        Bind::Tcp(_) => settings
+            .bind
+            .tcp_addrs()
+            .into_iter()
+            .map(|addr| bind_tcp(settings, addr))
+            .collect(),
+        #[cfg(unix)]
+        Bind::Unix(path) => Ok(vec![bind_unix(settings, path)?]),
+        #[cfg(not(unix))]
+        Bind::Unix(path) => Err(BindError {
+            what: path.display().to_string(),
+            source: io::Error::new(io::ErrorKind::Unsupported, "Unix sockets are not supported on this platform"),
+        }),
+        Bind::Inherited(sockets) => inherit(settings, sockets),
+    }
+}
+
+fn bind_tcp(settings: &Settings, addr: SocketAddr) -> Result<Listener, BindError> {
+    let what = format!("http://{addr}");
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, Some(Protocol::TCP))
+        .map_err(bind_error(&what))?;
+    if addr.is_ipv6() {
+        // So `*:8080` can bind 0.0.0.0 and :: side by side, as waitress does.
+        socket.set_only_v6(true).map_err(bind_error(&what))?;
+    }
+    // waitress sets SO_REUSEADDR except on Windows, where it would allow port stealing.
+    #[cfg(not(windows))]
+    socket.set_reuse_address(true).map_err(bind_error(&what))?;
+    socket.bind(&addr.into()).map_err(bind_error(&what))?;
+    socket.listen(settings.backlog).map_err(bind_error(&what))?;
+    socket.set_nonblocking(true).map_err(bind_error(&what))?;
+    let listener: TcpListener = socket.into();
+    let local = listener.local_addr().map_err(bind_error(&what))?;
+    Ok(Listener {
+        socket: Socket_::Tcp(listener),
+        url: format!("http://{local}"),
+        server: server_vars(settings, local.port().to_string()),
+        created_path: None,
+    })
+}
+
+#[cfg(unix)]
+fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, BindError> {
+    use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+    let what = format!("unix:{}", path.display());
+    // A socket file left by a previous run is replaced; any other file is not ours to delete.
+    if let Ok(meta) = std::fs::symlink_metadata(path) {
+        if meta.file_type().is_socket() {
+            std::fs::remove_file(path).map_err(bind_error(&what))?;
+        } else {
+            return Err(BindError {
+                what,
+                source: io::Error::new(io::ErrorKind::AlreadyExists, "the path exists and is not a socket"),
+            });
+        }
+    }
+    let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(bind_error(&what))?;
+    let addr = SockAddr::unix(path).map_err(bind_error(&what))?;
+    socket.bind(&addr).map_err(bind_error(&what))?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(settings.unix_socket_perms.0))
+        .map_err(bind_error(&what))?;
+    socket.listen(settings.backlog).map_err(bind_error(&what))?;
+    socket.set_nonblocking(true).map_err(bind_error(&what))?;
+    let listener: UnixListener = UnixListener::from(std::os::fd::OwnedFd::from(socket));
+    Ok(Listener {
+        socket: Socket_::Unix(listener),
+        url: format!("http://unix:{}", path.display()),
+        server: server_vars(settings, path.display().to_string()),
+        created_path: Some(path.to_owned()),
+    })
+}
+
+/// The descriptors to adopt: explicit numbers, or systemd's `LISTEN_FDS` (starting at 3).
+#[cfg(unix)]
+fn inherited_fds(sockets: &Sockets) -> Result<Vec<i32>, BindError> {
+    /// systemd passes sockets starting at this descriptor (sd_listen_fds(3)).
+    const SD_LISTEN_FDS_START: i32 = 3;
+    match sockets {
+        Sockets::None => Ok(Vec::new()),
+        Sockets::Fds(fds) => Ok(fds.clone()),
+        Sockets::Systemd => {
+            let fail = |why: &str| BindError {
+                what: "sockets = systemd".into(),
+                source: io::Error::new(io::ErrorKind::NotFound, why.to_owned()),
+            };
+            let pid = std::env::var("LISTEN_PID").map_err(|_| fail("LISTEN_PID is not set: not started by systemd socket activation"))?;
+            if pid.trim() != std::process::id().to_string() {
+                return Err(fail("LISTEN_PID is another process's"));
+            }
+            let count: i32 = std::env::var("LISTEN_FDS")
+                .ok()
+                .and_then(|n| n.trim().parse().ok())
+                .filter(|n| *n > 0)
+                .ok_or_else(|| fail("LISTEN_FDS is not a positive number"))?;
+            Ok((SD_LISTEN_FDS_START..SD_LISTEN_FDS_START + count).collect())
+        }
+    }
+}
+
+#[cfg(unix)]
+fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, BindError> {
+    use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
+    let fds = inherited_fds(sockets)?;
+    let mut listeners = Vec::new();
+    let (mut tcp, mut unix) = (false, false);
+    for fd in fds {
+        let what = format!("inherited fd {fd}");
+        // Check the descriptor is an open stream socket before taking ownership of it.
+        // SAFETY: `fcntl(F_GETFD)` only queries flags; it is safe on any integer.
+        if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+            return Err(BindError { what, source: io::Error::last_os_error() });
+        }
+        // SAFETY: the descriptor is open (checked above) and is only borrowed for the check.
+        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
+        let probe = socket2::SockRef::from(&borrowed);
+        if probe.r#type().map_err(bind_error(&what))? != Type::STREAM {
+            return Err(BindError {
+                what,
+                source: io::Error::new(io::ErrorKind::InvalidInput, "Only Internet or UNIX stream sockets may be used."),
+            });
+        }
+        let local = probe.local_addr().map_err(bind_error(&what))?;
+        // SAFETY: the descriptor was handed to this process to own (by systemd or the parent
+        // that named it in `sockets`), is open, and nothing else in the process uses it.
+        let socket = Socket::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        socket.listen(settings.backlog).map_err(bind_error(&what))?;
+        socket.set_nonblocking(true).map_err(bind_error(&what))?;
+        if let Some(addr) = local.as_socket() {
+            tcp = true;
+            let listener: TcpListener = socket.into();
+            listeners.push(Listener {
+                socket: Socket_::Tcp(listener),
+                url: format!("http://{addr}"),
+                server: server_vars(settings, addr.port().to_string()),
+                created_path: None,
+            });
+        } else if local.is_unix() {
+            unix = true;
+            let path = local.as_pathname().map(|p| p.display().to_string()).unwrap_or_default();
+            listeners.push(Listener {
+                socket: Socket_::Unix(UnixListener::from(OwnedFd::from(socket))),
+                url: format!("http://unix:{path}"),
+                server: server_vars(settings, path),
+                created_path: None,
+            });
+        } else {
+            return Err(BindError {
+                what,
+                source: io::Error::new(io::ErrorKind::InvalidInput, "Only Internet or UNIX stream sockets may be used."),
+            });
+        }
+        if tcp && unix {
+            return Err(BindError {
+                what: "sockets".into(),
+                source: io::Error::new(io::ErrorKind::InvalidInput, "Internet and UNIX sockets may not be mixed."),
+            });
+        }
+    }
+    Ok(listeners)
+}
+
+#[cfg(not(unix))]
+fn inherit(_settings: &Settings, _sockets: &Sockets) -> Result<Vec<Listener>, BindError> {
+    Err(BindError {
+        what: "sockets".into(),
+        source: io::Error::new(io::ErrorKind::Unsupported, "inherited sockets are supported on Unix only"),
+    })
+}

@@ -1,0 +1,108 @@
+//! The server: listeners, one event-loop thread that owns every socket, and a pool of
+//! `threads` workers that run the application.
+//!
+//! Bytes flow one way: a [`channel::Channel`] reads and parses on the loop thread, hands a
+//! complete request to a worker as a [`task::Task`], the worker queues the framed response in
+//! the connection's [`output::Output`], and the loop writes it out.
+
+mod channel;
+mod event_loop;
+mod io;
+mod listener;
+mod output;
+mod pool;
+mod signals;
+mod spool;
+mod task;
+mod wake;
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicUsize;
+
+use polling::Poller;
+
+use crate::app::App;
+use crate::http::request::Limits;
+use crate::proxy::ProxyConfig;
+use crate::settings::Settings;
+
+pub use listener::BindError;
+
+/// Why serving stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// A listener could not be opened.
+    #[error(transparent)]
+    Bind(#[from] BindError),
+    /// The event loop or a thread could not be set up, or the poller failed.
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// Serves `app` as the settings say until SIGINT or SIGTERM, then drains and returns.
+pub fn serve(settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
+    let listeners = listener::open_all(settings)?;
+    for l in &listeners {
+        log::info!(target: "waitress", "Serving on {}", l.url);
+    }
+    let poller = Arc::new(Poller::new()?);
+    let wake = wake::WakeList::new(Arc::clone(&poller));
+    let stop = Arc::new(AtomicUsize::new(0));
+    let socket_files = listeners.iter().filter_map(|l| l.created_path.clone()).collect();
+    signals::install(Arc::clone(&stop), Arc::clone(&wake), socket_files)?;
+    let handler = Arc::new(task::Handler {
+        app,
+        proxy: ProxyConfig {
+            trusted_proxy: settings.trusted_proxy.clone(),
+            trusted_proxy_count: settings.trusted_proxy_count,
+            trusted_proxy_headers: settings.trusted_proxy_headers.clone(),
+            clear_untrusted_proxy_headers: settings.clear_untrusted_proxy_headers,
+            log_untrusted_proxy_headers: settings.log_untrusted_proxy_headers,
+        },
+        ident: settings.ident.clone(),
+        expose_tracebacks: settings.expose_tracebacks,
+    });
+    let channel_cfg = channel::ChannelConfig {
+        limits: Limits {
+            max_header_size: settings.max_request_header_size,
+            max_body_size: settings.max_request_body_size,
+        },
+        recv_bytes: settings.recv_bytes,
+        inbuf_overflow: settings.inbuf_overflow,
+        lookahead: settings.channel_request_lookahead,
+        ident: settings.ident.clone(),
+        log_socket_errors: settings.log_socket_errors,
+    };
+    let loop_cfg = event_loop::LoopConfig {
+        connection_limit: settings.connection_limit,
+        cleanup_interval: settings.cleanup_interval,
+        channel_timeout: settings.channel_timeout,
+        loop_timeout: settings.asyncore_loop_timeout,
+        outbuf_overflow: settings.outbuf_overflow,
+        outbuf_high_watermark: settings.outbuf_high_watermark,
+    };
+    let pool = pool::Pool::new(settings.threads)?;
+    let mut event_loop =
+        event_loop::EventLoop::new(poller, listeners, pool, handler, wake, channel_cfg, loop_cfg, stop)?;
+    systemd_notify_ready();
+    event_loop.run()?;
+    Ok(())
+}
+
+/// Tells systemd the service is ready when run as `Type=notify` (a no-op otherwise).
+fn systemd_notify_ready() {
+    #[cfg(target_os = "linux")]
+    if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
+        use std::os::linux::net::SocketAddrExt;
+        use std::os::unix::net::{SocketAddr, UnixDatagram};
+        let bytes = path.as_encoded_bytes();
+        let addr = match bytes.strip_prefix(b"@") {
+            Some(abstract_name) => SocketAddr::from_abstract_name(abstract_name),
+            None => SocketAddr::from_pathname(std::path::Path::new(&path)),
+        };
+        let sent = UnixDatagram::unbound().and_then(|s| addr.and_then(|a| s.send_to_addr(b"READY=1", &a)));
+        if let Err(e) = sent {
+            log::warn!(target: "waitress", "Could not notify systemd: {e}");
+        }
+    }
+}

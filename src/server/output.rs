@@ -1,0 +1,295 @@
+//! A connection's pending output, shared between the worker that produces it and the event
+//! loop that writes it to the socket.
+//!
+//! Bytes stay in memory up to `outbuf_overflow`, then go to an unnamed temp file, so a slow
+//! client reading a large response costs disk, not RAM. The producer blocks while more than
+//! `outbuf_high_watermark` bytes are pending (the backpressure waitress applies to apps).
+
+use std::collections::VecDeque;
+use std::fs::File;
+use std::io::{self, Seek, SeekFrom, Write};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+use super::io::{OutStream, read_at, send_file};
+use super::wake::Waker;
+
+/// Small writes are appended to the last in-memory block while it is smaller than this, so a
+/// response written in many small parts goes out in few `write` calls.
+const COALESCE_LIMIT: usize = 16 * 1024;
+
+/// Bytes read from a temp file or file body per write when `sendfile` is not available.
+const FILE_BLOCK: usize = 64 * 1024;
+
+/// One piece of pending output, in order.
+#[derive(Debug)]
+enum Chunk {
+    /// Bytes in memory; `pos` of them already written.
+    Memory { buf: Vec<u8>, pos: usize },
+    /// Bytes spilled to an unnamed temp file: `read..write` are pending.
+    Spilled { file: File, read: u64, write: u64 },
+    /// A file body sent as is (with `sendfile` where the platform has it).
+    File { file: File, pos: u64, remaining: u64 },
+}
+
+impl Chunk {
+    fn pending(&self) -> u64 {
+        match self {
+            Chunk::Memory { buf, pos } => (buf.len() - pos) as u64,
+            Chunk::Spilled { read, write, .. } => write - read,
+            Chunk::File { remaining, .. } => *remaining,
+        }
+    }
+}
+
+/// How the response that just finished leaves the connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finished {
+    /// Keep it open for the next request.
+    KeepAlive,
+    /// Close it once the output is written.
+    Close,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    chunks: VecDeque<Chunk>,
+    /// Bytes queued and not yet written.
+    pending: u64,
+    /// Bytes held in memory chunks.
+    in_memory: usize,
+    /// The connection is gone: producers get an error instead of blocking forever.
+    closed: bool,
+    /// The producer finished the current response.
+    finished: Option<Finished>,
+}
+
+/// What a write to the socket achieved.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Bytes written by this call.
+    pub written: u64,
+    /// Whether output is still pending (the socket would block).
+    pub pending: bool,
+}
+
+/// A connection's output queue.
+#[derive(Debug)]
+pub struct Output {
+    state: Mutex<State>,
+    /// Signalled when pending output falls to the high-water mark or the connection closes.
+    drained: Condvar,
+    overflow: usize,
+    high_watermark: u64,
+    waker: Waker,
+}
+
+impl Output {
+    /// A queue spilling past `overflow` bytes and blocking producers past `high_watermark`.
+    pub fn new(overflow: usize, high_watermark: usize, waker: Waker) -> Arc<Output> {
+        Arc::new(Output {
+            state: Mutex::new(State::default()),
+            drained: Condvar::new(),
+            overflow,
+            high_watermark: high_watermark as u64,
+            waker,
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic while holding the lock leaves only byte counts behind; carry on with them.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues bytes, first waiting while more than the high-water mark is pending.
+    pub fn push(&self, data: &[u8]) -> io::Result<()> {
+        if data.is_empty() {
+            return Ok(());
+        }
+        let mut state = self.wait_for_room()?;
+        let was_empty = state.pending == 0;
+        self.append(&mut state, data)?;
+        drop(state);
+        if was_empty {
+            self.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Queues bytes from the event loop itself, which must never block: no high-water wait
+    /// (the loop writes what it queues right after).
+    pub fn push_now(&self, data: &[u8]) {
+        let mut state = self.lock();
+        if !state.closed {
+            if let Err(e) = self.append(&mut state, data) {
+                log::error!(target: "waitress", "Could not queue output: {e}");
+            }
+        }
+    }
+
+    /// Queues `len` bytes of `file` from `offset`.
+    pub fn push_file(&self, file: File, offset: u64, len: u64) -> io::Result<()> {
+        if len == 0 {
+            return Ok(());
+        }
+        let mut state = self.wait_for_room()?;
+        let was_empty = state.pending == 0;
+        state.chunks.push_back(Chunk::File {
+            file,
+            pos: offset,
+            remaining: len,
+        });
+        state.pending += len;
+        drop(state);
+        if was_empty {
+            self.waker.wake();
+        }
+        Ok(())
+    }
+
+    /// Marks the current response as finished and wakes the event loop.
+    pub fn finish(&self, how: Finished) {
+        self.lock().finished = Some(how);
+        self.waker.wake();
+    }
+
+    /// Takes the finish mark once everything before it was written.
+    pub fn take_finished(&self) -> Option<Finished> {
+        let mut state = self.lock();
+        if state.pending == 0 {
+            state.finished.take()
+        } else {
+            None
+        }
+    }
+
+    /// Whether bytes are waiting to be written.
+    pub fn has_pending(&self) -> bool {
+        self.lock().pending > 0
+    }
+
+    /// Marks the connection gone: queued output is dropped and blocked producers fail.
+    pub fn close(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        state.chunks.clear();
+        state.pending = 0;
+        state.in_memory = 0;
+        drop(state);
+        self.drained.notify_all();
+    }
+
+    /// Whether the connection is gone.
+    pub fn is_closed(&self) -> bool {
+        self.lock().closed
+    }
+
+    fn wait_for_room(&self) -> io::Result<MutexGuard<'_, State>> {
+        let mut state = self.lock();
+        while !state.closed && state.pending > self.high_watermark {
+            state = self.drained.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        if state.closed {
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "client disconnected",
+            ));
+        }
+        Ok(state)
+    }
+
+    fn append(&self, state: &mut State, data: &[u8]) -> io::Result<()> {
+        let len = data.len();
+        match state.chunks.back_mut() {
+            // Once output has spilled, later bytes follow it into the file to keep order.
+            Some(Chunk::Spilled { file, write, .. }) => {
+                file.seek(SeekFrom::End(0))?;
+                file.write_all(data)?;
+                *write += len as u64;
+            }
+            _ if state.in_memory + len > self.overflow => {
+                let mut file = tempfile::tempfile()?;
+                file.write_all(data)?;
+                state.chunks.push_back(Chunk::Spilled {
+                    file,
+                    read: 0,
+                    write: len as u64,
+                });
+            }
+            Some(Chunk::Memory { buf, .. }) if buf.len() + len <= COALESCE_LIMIT => {
+                buf.extend_from_slice(data);
+                state.in_memory += len;
+            }
+            _ => {
+                state.chunks.push_back(Chunk::Memory {
+                    buf: data.to_vec(),
+                    pos: 0,
+                });
+                state.in_memory += len;
+            }
+        }
+        state.pending += len as u64;
+        Ok(())
+    }
+
+    /// Writes as much pending output as the socket takes without blocking.
+    pub fn write_to(&self, stream: &mut OutStream<'_>) -> io::Result<Progress> {
+        let mut state = self.lock();
+        let mut written = 0u64;
+        let mut scratch = Vec::new();
+        let result = loop {
+            let Some(chunk) = state.chunks.front_mut() else {
+                break Ok(());
+            };
+            if chunk.pending() == 0 {
+                if let Some(Chunk::Memory { buf, .. }) = state.chunks.pop_front() {
+                    state.in_memory -= buf.len();
+                }
+                continue;
+            }
+            let step = match chunk {
+                Chunk::Memory { buf, pos } => stream.write(&buf[*pos..]).inspect(|&n| *pos += n),
+                Chunk::Spilled { file, read, write } => {
+                    let want = usize::try_from(*write - *read).unwrap_or(FILE_BLOCK).min(FILE_BLOCK);
+                    scratch.resize(want, 0);
+                    read_at(file, &mut scratch, *read).and_then(|got| {
+                        if got == 0 {
+                            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "spill file shrank"));
+                        }
+                        let n = stream.write(&scratch[..got])?;
+                        *read += n as u64;
+                        Ok(n)
+                    })
+                }
+                Chunk::File { file, pos, remaining } => {
+                    let want = usize::try_from(*remaining).unwrap_or(usize::MAX);
+                    send_file(stream, file, *pos, want, &mut scratch).and_then(|n| {
+                        if n == 0 {
+                            // The file is shorter than promised: nothing more will come.
+                            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file body ended early"));
+                        }
+                        *pos += n as u64;
+                        *remaining -= n as u64;
+                        Ok(n)
+                    })
+                }
+            };
+            match step {
+                Ok(0) => break Err(io::Error::new(io::ErrorKind::WriteZero, "socket closed")),
+                Ok(n) => {
+                    written += n as u64;
+                    state.pending -= n as u64;
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => break Err(e),
+            }
+        };
+        let pending = state.pending > 0;
+        let room = state.pending <= self.high_watermark;
+        drop(state);
+        if room && written > 0 {
+            self.drained.notify_all();
+        }
+        result.map(|()| Progress { written, pending })
+    }
+}

@@ -1,0 +1,113 @@
+//! The worker threads that run the application: `threads` long-lived threads named
+//! `waitress-0`, `waitress-1`, ... as in waitress, taking requests from one queue.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+
+/// One unit of work: serving one request.
+pub type Job = Box<dyn FnOnce() + Send + 'static>;
+
+#[derive(Default)]
+struct Queue {
+    jobs: VecDeque<Job>,
+    idle: usize,
+    busy: usize,
+}
+
+struct Shared {
+    queue: Mutex<Queue>,
+    work: Condvar,
+}
+
+impl Shared {
+    fn lock(&self) -> MutexGuard<'_, Queue> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The pool.
+pub struct Pool {
+    shared: Arc<Shared>,
+}
+
+impl Pool {
+    /// Starts `threads` workers.
+    pub fn new(threads: usize) -> std::io::Result<Pool> {
+        let shared = Arc::new(Shared {
+            queue: Mutex::new(Queue::default()),
+            work: Condvar::new(),
+        });
+        for n in 0..threads {
+            let shared = Arc::clone(&shared);
+            thread::Builder::new()
+                .name(format!("waitress-{n}"))
+                .spawn(move || work(&shared))?;
+        }
+        Ok(Pool { shared })
+    }
+
+    /// Queues a job. When more jobs wait than threads are idle, logs waitress's warning.
+    pub fn submit(&self, job: Job) {
+        let mut queue = self.shared.lock();
+        queue.jobs.push_back(job);
+        let backlog = queue.jobs.len().saturating_sub(queue.idle);
+        drop(queue);
+        if backlog > 0 {
+            log::warn!(target: "waitress.queue", "Task queue depth is {backlog}");
+        }
+        self.shared.work.notify_one();
+    }
+
+    /// Jobs queued or running.
+    pub fn outstanding(&self) -> usize {
+        let queue = self.shared.lock();
+        queue.jobs.len() + queue.busy
+    }
+}
+
+fn work(shared: &Shared) {
+    let mut queue = shared.lock();
+    loop {
+        match queue.jobs.pop_front() {
+            Some(job) => {
+                queue.busy += 1;
+                drop(queue);
+                // A panicking app must not take the thread with it: the pool has a fixed size.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                    log::error!(target: "waitress", "Exception when servicing a request: the task panicked");
+                }
+                queue = shared.lock();
+                queue.busy -= 1;
+            }
+            None => {
+                queue.idle += 1;
+                queue = shared.work.wait(queue).unwrap_or_else(|p| p.into_inner());
+                queue.idle -= 1;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    #[test]
+    fn runs_every_job_and_survives_panics() {
+        let pool = Pool::new(2).unwrap();
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(|| panic!("app bug")));
+        for i in 0..10 {
+            let tx = tx.clone();
+            pool.submit(Box::new(move || tx.send(i).unwrap()));
+        }
+        let mut got: Vec<i32> = (0..10)
+            .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap())
+            .collect();
+        got.sort();
+        assert_eq!(got, (0..10).collect::<Vec<_>>());
+    }
+}

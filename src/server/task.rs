@@ -1,0 +1,252 @@
+//! Serving one request on a worker thread: environ, proxy headers, the app, and the framing of
+//! what the app answers.
+
+use std::fs::File;
+use std::io::{self, Seek};
+use std::sync::Arc;
+
+use crate::app::environ::{self, Peer, ServerVars};
+use crate::app::{App, AppError, Body, Request, Response, Sink};
+use crate::http::date::with_date;
+use crate::http::error::simple_response;
+use crate::http::request::{Head, Version};
+use crate::http::response::{self, BodyFraming, LAST_CHUNK, ResponseContext};
+use crate::proxy::ProxyConfig;
+
+use super::output::{Finished, Output};
+
+/// The body of a 500 when `expose_tracebacks` is off (waitress's wording).
+const INTERNAL_ERROR_DETAIL: &str = "The server encountered an unexpected internal server error";
+
+/// What every task needs, shared by all workers.
+pub struct Handler {
+    /// The application.
+    pub app: Arc<dyn App>,
+    /// Trusted proxy handling.
+    pub proxy: ProxyConfig,
+    /// The `ident` setting.
+    pub ident: Option<String>,
+    /// Put the app's error in 500 bodies.
+    pub expose_tracebacks: bool,
+}
+
+/// One request, ready for the app.
+pub struct Task {
+    /// The parsed head.
+    pub head: Head,
+    /// The received body.
+    pub body: Body,
+    /// Who sent it.
+    pub peer: Peer,
+    /// The listener's view of the server.
+    pub server: Arc<ServerVars>,
+    /// Where the response goes.
+    pub output: Arc<Output>,
+    /// Close after this response whatever the client asked (shutdown, last queued request).
+    pub force_close: bool,
+}
+
+impl Handler {
+    /// Runs the app for `task` and finishes its response. Never panics on app behaviour; an
+    /// app panic is caught by the pool.
+    pub fn serve(&self, task: Task) {
+        let Task {
+            head,
+            body,
+            peer,
+            server,
+            output,
+            force_close,
+        } = task;
+        let ctx = ResponseContext {
+            version: head.version,
+            head_request: head.method == "HEAD",
+            keep_alive: head.keep_alive,
+            force_close,
+        };
+        let mut environ = environ::for_request(&head, body.len(), peer, &server);
+        if self.proxy.is_active() {
+            if let Err(malformed) = self.proxy.apply(&mut environ) {
+                self.error_response(&output, head.version, 400, &malformed.detail());
+                return;
+            }
+        }
+        let mut request = Request { environ, body };
+        let mut writer = Writer::new(&output, ctx, self.ident.as_deref());
+        let mut response = Response::new(&mut writer);
+        let result = self
+            .app
+            .call(&mut request, &mut response)
+            .and_then(|()| response.finish());
+        let committed = response.is_committed();
+        match result {
+            Ok(()) => writer.finish(),
+            Err(e) if output.is_closed() || is_disconnect(&e) => {
+                log::info!(target: "waitress", "Client disconnected while serving {}", head.path);
+                output.finish(Finished::Close);
+            }
+            Err(e) => {
+                log::error!(target: "waitress", "Exception while serving {}: {e}", head.path);
+                if committed {
+                    // The head is out: all that can be done is to cut the response short.
+                    output.finish(Finished::Close);
+                } else {
+                    let detail = if self.expose_tracebacks {
+                        e.to_string()
+                    } else {
+                        INTERNAL_ERROR_DETAIL.to_owned()
+                    };
+                    self.error_response(&output, head.version, 500, &detail);
+                }
+            }
+        }
+    }
+
+    fn error_response(&self, output: &Output, version: Version, status: u16, detail: &str) {
+        let reason = crate::http::error::reason_phrase(status);
+        let bytes = with_date(|date| {
+            simple_response(version, status, reason, detail, self.ident.as_deref(), date)
+        });
+        let _ = output.push(&bytes);
+        output.finish(Finished::Close);
+    }
+}
+
+fn is_disconnect(e: &AppError) -> bool {
+    e.downcast_ref::<io::Error>().is_some_and(|e| {
+        matches!(
+            e.kind(),
+            io::ErrorKind::ConnectionAborted
+                | io::ErrorKind::ConnectionReset
+                | io::ErrorKind::BrokenPipe
+        )
+    })
+}
+
+/// Frames the app's response for the wire and queues it: the server's side of [`Sink`].
+struct Writer<'a> {
+    output: &'a Output,
+    ctx: ResponseContext,
+    ident: Option<&'a str>,
+    status: String,
+    /// How the body goes out; `None` until the head is sent.
+    framing: Option<BodyFraming>,
+    /// Bytes still allowed by the Content-Length.
+    remaining: u64,
+    declared: u64,
+    close: bool,
+    warned: bool,
+}
+
+impl<'a> Writer<'a> {
+    fn new(output: &'a Output, ctx: ResponseContext, ident: Option<&'a str>) -> Self {
+        Writer {
+            output,
+            ctx,
+            ident,
+            status: String::new(),
+            framing: None,
+            remaining: 0,
+            declared: 0,
+            close: false,
+            warned: false,
+        }
+    }
+
+    /// How much of `len` bytes may go out, warning once when the app exceeds its
+    /// Content-Length (the excess is dropped, as waitress drops it).
+    fn allowed(&mut self, len: u64) -> u64 {
+        match self.framing {
+            Some(BodyFraming::Length(_)) => {
+                if len > self.remaining && !self.warned {
+                    self.warned = true;
+                    log::warn!(target: "waitress",
+                        "application-written content exceeded the number of bytes specified by Content-Length header ({})",
+                        self.declared);
+                }
+                let n = len.min(self.remaining);
+                self.remaining -= n;
+                n
+            }
+            Some(BodyFraming::None) => {
+                if len > 0 && !self.warned && !self.ctx.head_request {
+                    self.warned = true;
+                    log::warn!(target: "waitress",
+                        "application-written content was ignored due to HTTP response that may not contain a message-body: ({})",
+                        self.status);
+                }
+                0
+            }
+            _ => len,
+        }
+    }
+
+    fn finish(&mut self) {
+        match self.framing {
+            Some(BodyFraming::Chunked) => {
+                if self.output.push(LAST_CHUNK).is_err() {
+                    self.close = true;
+                }
+            }
+            Some(BodyFraming::Length(_)) if self.remaining > 0 => {
+                log::warn!(target: "waitress",
+                    "application returned too few bytes ({}) for specified Content-Length ({}) via app_iter",
+                    self.declared - self.remaining, self.declared);
+                self.close = true;
+            }
+            _ => {}
+        }
+        self.output.finish(if self.close {
+            Finished::Close
+        } else {
+            Finished::KeepAlive
+        });
+    }
+}
+
+impl Sink for Writer<'_> {
+    fn head(&mut self, status: &str, headers: &[(String, String)], length: Option<u64>) -> io::Result<()> {
+        let plan = with_date(|date| response::plan(&self.ctx, status, headers, length, self.ident, date));
+        self.status = status.to_owned();
+        self.close = plan.close;
+        if let BodyFraming::Length(n) = plan.body {
+            self.remaining = n;
+            self.declared = n;
+        }
+        self.framing = Some(plan.body);
+        self.output.push(&plan.head)
+    }
+
+    fn data(&mut self, data: &[u8]) -> io::Result<()> {
+        let n = self.allowed(data.len() as u64) as usize;
+        if n == 0 {
+            return Ok(());
+        }
+        let data = &data[..n];
+        if self.framing == Some(BodyFraming::Chunked) {
+            let mut buf = [0u8; response::CHUNK_HEADER_MAX];
+            self.output.push(response::chunk_header(n, &mut buf))?;
+            self.output.push(data)?;
+            self.output.push(b"\r\n")
+        } else {
+            self.output.push(data)
+        }
+    }
+
+    fn file(&mut self, mut file: File, len: u64) -> io::Result<()> {
+        let n = self.allowed(len);
+        if n == 0 {
+            return Ok(());
+        }
+        let offset = file.stream_position()?;
+        if self.framing == Some(BodyFraming::Chunked) {
+            let mut buf = [0u8; response::CHUNK_HEADER_MAX];
+            let n = usize::try_from(n).map_err(|_| io::Error::other("file too large"))?;
+            self.output.push(response::chunk_header(n, &mut buf))?;
+            self.output.push_file(file, offset, n as u64)?;
+            self.output.push(b"\r\n")
+        } else {
+            self.output.push_file(file, offset, n)
+        }
+    }
+}
