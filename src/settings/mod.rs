@@ -2,6 +2,9 @@
 
 use std::fmt;
 
+pub mod ini;
+pub mod paste;
+
 /// A proxy header that `trusted_proxy_headers` can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum ProxyHeader {
