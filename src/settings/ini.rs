@@ -23,7 +23,8 @@
 //! - Python's `str.strip()` and Rust's `trim()` disagree on a few exotic characters (U+FEFF
 //!   inside a line, U+001C..U+001F); no realistic file contains them;
 //! - a section name containing `]` (`[a]b]`) is rejected instead of read as `a]b`, because
-//!   rust-ini ends a header at the first `]`.
+//!   rust-ini ends a header at the first `]`; likewise a key starting with `[` (`[abc = 1`,
+//!   which configparser reads as key `[abc`), because rust-ini reads that line as a header.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -256,6 +257,7 @@ impl Walk {
         let mut cursect: Option<usize> = None;
         let mut optname: Option<usize> = None;
         let mut indent_level = 0usize;
+        let mut first_syntax: Option<IniError> = None;
 
         for (idx, raw) in split_lines(text).into_iter().enumerate() {
             let lineno = idx + 1;
@@ -286,6 +288,16 @@ impl Walk {
             }
             indent_level = indent;
             if let Some(name) = header_name(stripped) {
+                if name.contains(']') {
+                    // rust-ini ends a header at the first `]`; configparser at the last.
+                    first_syntax.get_or_insert_with(|| IniError::Syntax {
+                        path: path.to_path_buf(),
+                        line: lineno,
+                        message: format!(
+                            "section names containing ']' are not supported: [{name}]"
+                        ),
+                    });
+                }
                 let section = match by_name.get(name) {
                     Some(&i) if name == DEFAULT_SECTION => i,
                     Some(&i) => {
@@ -326,17 +338,31 @@ impl Walk {
                 });
             };
             let Some(delim) = stripped.find(['=', ':']) else {
-                return Err(IniError::Syntax {
+                // configparser only collects these and raises them after the whole file is
+                // read, so a later duplicate or missing header is what it reports first; the
+                // current key stays open for continuation lines.
+                first_syntax.get_or_insert_with(|| IniError::Syntax {
                     path: path.to_path_buf(),
                     line: lineno,
                     message: format!(
                         "expected 'key = value', a [section] header or a comment, found '{stripped}'"
                     ),
                 });
+                continue;
             };
             let key = stripped[..delim].trim_end();
+            if key.starts_with('[') {
+                // configparser accepts `[abc = 1` as key `[abc`; rust-ini reads any line that
+                // starts with `[` as a header, so such a key cannot be passed through.
+                first_syntax.get_or_insert_with(|| IniError::Syntax {
+                    path: path.to_path_buf(),
+                    line: lineno,
+                    message: format!("keys starting with '[' are not supported: '{key}'"),
+                });
+            }
             if key.is_empty() {
-                return Err(IniError::Syntax {
+                // Also deferred; configparser then goes on to store the value under ''.
+                first_syntax.get_or_insert_with(|| IniError::Syntax {
                     path: path.to_path_buf(),
                     line: lineno,
                     message: "a value without a key".to_string(),
@@ -362,10 +388,14 @@ impl Walk {
             if let Some(block) = walk.blocks.last_mut() {
                 block.keys.push((s, k));
             }
-            optname = Some(k);
+            // An empty key is falsy in configparser, so it takes no continuation lines.
+            optname = (!key.is_empty()).then_some(k);
             walk.push_canonical(stripped, lineno);
         }
 
+        if let Some(err) = first_syntax {
+            return Err(err);
+        }
         // configparser's value: the lines joined with '\n', then rstrip()ed.
         for (s, section) in walk.sections.iter_mut().enumerate() {
             for (k, entry) in section.entries.iter_mut().enumerate() {
@@ -613,6 +643,31 @@ mod tests {
         assert!(matches!(err, IniError::Syntax { line: 3, .. }), "{err}");
         let err = parse("[a]\n= 1\n").unwrap_err();
         assert!(matches!(err, IniError::Syntax { line: 2, .. }), "{err}");
+    }
+
+    #[test]
+    fn syntax_errors_are_reported_after_fatal_ones_like_configparser() {
+        // configparser collects bad lines and raises them at the end, so the duplicate on
+        // line 5 is what it reports.
+        let err = parse("[a]\nx = 1\nbogus\n= v\nx = 2\n").unwrap_err();
+        assert!(
+            matches!(err, IniError::DuplicateKey { line: 5, .. }),
+            "{err}"
+        );
+        // An empty key takes no continuation lines: ` y = 1` is a key of its own.
+        let err = parse("[a]\ny = 0\n= v\n  y = 1\n").unwrap_err();
+        assert!(
+            matches!(err, IniError::DuplicateKey { line: 4, .. }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn brackets_rust_ini_cannot_carry() {
+        let err = parse("[a]\n[abc = 1\n").unwrap_err();
+        assert!(matches!(err, IniError::Syntax { line: 2, .. }), "{err}");
+        let err = parse("[a]b]\nx = 1\n").unwrap_err();
+        assert!(matches!(err, IniError::Syntax { line: 1, .. }), "{err}");
     }
 
     #[test]
