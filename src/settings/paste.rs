@@ -7,6 +7,10 @@
 //! in configparser: only the loaded section's values (and `[DEFAULT]`, which PasteDeploy always
 //! interpolates to build `global_conf`) are expanded, so `[formatter_generic] format =
 //! %(asctime)s ...` or `[alembic] file_template = %%(year)d` elsewhere never cause errors.
+//!
+//! Left to the caller, as they come after `local_conf` is built in PasteDeploy: `use` (kept
+//! apart in [`PasteSection::use_`]), `require` (a list of Python distributions to check) and
+//! `filter-with` (app/filter sections only); they stay in `entries` if present.
 
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
@@ -273,7 +277,7 @@ pub fn load_section_with_vars(
                 path: path.clone(),
                 line,
                 key: local_var,
-                name: glob_var,
+                name: one_line(&glob_var),
             });
         };
         let entry = Entry {
@@ -393,6 +397,11 @@ fn set_triple(map: &mut Vec<(String, String, usize)>, key: &str, value: &str, li
     }
 }
 
+/// Messages stay on one line even when they quote part of a multi-line value.
+fn one_line(s: &str) -> String {
+    s.replace('\n', "\\n")
+}
+
 fn interpolation_error(path: &Path, line: usize, key: &str, message: String) -> PasteError {
     PasteError::Interpolation {
         path: path.to_path_buf(),
@@ -463,12 +472,14 @@ impl Interpolator<'_> {
                 let close = body.find(')').filter(|&c| c > 0);
                 let Some(close) = close.filter(|&c| body[c + 1..].starts_with('s')) else {
                     return Err(format!(
-                        "bad interpolation variable reference '{rest}' (only %(name)s is allowed; write %% for a literal %)"
+                        "bad interpolation variable reference '{}' (only %(name)s is allowed; write %% for a literal %)",
+                        one_line(rest)
                     ));
                 };
                 let var = &body[..close];
                 rest = &body[close + 2..];
                 let Some(v) = self.lookup(var) else {
+                    let var = one_line(var);
                     return Err(format!(
                         "'%({var})s' refers to '{var}', which is not set in this section, \
                          [DEFAULT], here or __file__"
@@ -481,7 +492,8 @@ impl Interpolator<'_> {
                 }
             } else {
                 return Err(format!(
-                    "'%' must be followed by '%' or '(', found: '{rest}' (write %% for a literal %)"
+                    "'%' must be followed by '%' or '(', found: '{}' (write %% for a literal %)",
+                    one_line(rest)
                 ));
             }
         }
@@ -785,6 +797,14 @@ format = %(asctime)s %(levelname)-5.5s [%(name)s:%(lineno)s][%(threadName)s] %(m
             );
             assert!(msg.contains(needle), "{msg}");
         }
+    }
+
+    #[test]
+    fn messages_stay_on_one_line() {
+        let err = load("[server:main]\nv =\n  50%\n  more\n", "server", "main").unwrap_err();
+        let msg = err.to_string();
+        assert!(!msg.contains('\n'), "{msg}");
+        assert!(msg.starts_with("/srv/app/production.ini:2: "), "{msg}");
     }
 
     #[test]
