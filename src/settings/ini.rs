@@ -88,7 +88,14 @@ impl IniFile {
                 // Point at the line of the first bad byte rather than failing the whole file
                 // with no position.
                 let good = &err.as_bytes()[..err.utf8_error().valid_up_to()];
-                let line = 1 + good.iter().filter(|&&b| b == b'\n' || b == b'\r').count();
+                // Count line ends as split_lines does: `\r\n` is one.
+                let line = 1 + good
+                    .iter()
+                    .enumerate()
+                    .filter(|&(i, &b)| {
+                        b == b'\n' || (b == b'\r' && good.get(i + 1) != Some(&b'\n'))
+                    })
+                    .count();
                 return Err(IniError::Syntax {
                     path: path.to_path_buf(),
                     line,
@@ -327,7 +334,13 @@ impl Walk {
                 });
                 cursect = Some(section);
                 optname = None;
-                let line = format!("[{name}]");
+                // rust-ini reads `\]` as an escaped bracket even with escapes off; a space
+                // (trimmed away by rust-ini) keeps a trailing backslash from eating the `]`.
+                let line = if name.ends_with('\\') {
+                    format!("[{name} ]")
+                } else {
+                    format!("[{name}]")
+                };
                 walk.push_canonical(&line, lineno);
                 continue;
             }
@@ -390,7 +403,10 @@ impl Walk {
             }
             // An empty key is falsy in configparser, so it takes no continuation lines.
             optname = (!key.is_empty()).then_some(k);
-            walk.push_canonical(stripped, lineno);
+            // Likewise `\=` or `\:` would hide the delimiter from rust-ini, so a space (trimmed
+            // from the key by rust-ini) separates the key from it.
+            let line = format!("{key} {}", &stripped[delim..]);
+            walk.push_canonical(&line, lineno);
         }
 
         if let Some(err) = first_syntax {
@@ -663,6 +679,13 @@ mod tests {
     }
 
     #[test]
+    fn backslashes_before_delimiters_and_brackets() {
+        let ini = parse("[a\\]\nk\\= v\nw\\:x = y\n").unwrap();
+        assert_eq!(value(&ini, "a\\", "k\\"), "v");
+        assert_eq!(value(&ini, "a\\", "w\\"), "x = y");
+    }
+
+    #[test]
     fn brackets_rust_ini_cannot_carry() {
         let err = parse("[a]\n[abc = 1\n").unwrap_err();
         assert!(matches!(err, IniError::Syntax { line: 2, .. }), "{err}");
@@ -719,7 +742,7 @@ mod tests {
         );
 
         let bad = dir.path().join("bad.ini");
-        std::fs::write(&bad, b"[a]\nx = 1\ny = \xff\n").unwrap();
+        std::fs::write(&bad, b"[a]\r\nx = 1\r\ny = \xff\n").unwrap();
         let err = IniFile::load(&bad).unwrap_err();
         assert!(matches!(err, IniError::Syntax { line: 3, .. }), "{err}");
 
