@@ -5,7 +5,8 @@
 //! configparser in ways that silently corrupt real files: a column-0 comment inside a multi-line
 //! value ends the value and the following indented line swallows the next section header into a
 //! key; an indented comment after a header becomes part of a key; indented comment lines are kept
-//! in values; a trailing `\` joins the next line; CRLF doubles blank lines in multi-line values;
+//! in values; a trailing `\` joins the next line and a `\` before `=`, `:` or `]` hides that
+//! character (even with escapes off); CRLF doubles blank lines in multi-line values;
 //! an indented key after a value is read as a continuation; keys keep no line numbers; duplicates
 //! and keys before a section are accepted.
 //!
@@ -13,11 +14,14 @@
 //! comments, headers, keys or continuation lines, with their line numbers, and the strict
 //! duplicate checks), then hands rust-ini a canonical version of the text in which those
 //! differences cannot arise (comment lines removed, headers and key lines unindented,
-//! continuation lines indented by one space, a space after a trailing `\`), and finally checks
+//! continuation lines indented by one space, a space after any `\` that would escape a line end,
+//! a delimiter or the closing `]`, all of which rust-ini trims away again), and finally checks
 //! that rust-ini returned exactly the sections, keys and values the walk expects. A disagreement
 //! is reported as a syntax error at the key concerned instead of being resolved silently.
 //!
 //! Remaining differences from configparser, all deliberate or harmless:
+//! - the file must be UTF-8 (PasteDeploy uses the locale's encoding, UTF-8 on any modern
+//!   system);
 //! - a UTF-8 byte order mark at the start is skipped (Python's `utf8` codec keeps it and then
 //!   fails with "no section headers", which helps nobody on Windows);
 //! - Python's `str.strip()` and Rust's `trim()` disagree on a few exotic characters (U+FEFF
