@@ -6,6 +6,7 @@
 //! byte), then sends the body as parts ([`Response::write`]), as one known-length piece
 //! ([`Response::send`]) or as a file ([`Response::send_file`]).
 
+pub mod echo;
 pub mod environ;
 
 use std::fs::File;
