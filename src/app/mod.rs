@@ -8,6 +8,7 @@
 
 pub mod echo;
 pub mod environ;
+pub mod static_files;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
