@@ -993,9 +993,12 @@ mod tests {
     #[test]
     fn listing_shows_escaped_names() {
         let dir = site();
+        // Names Windows cannot hold (there `a:b` would be a stream of `a`).
         #[cfg(unix)]
-        write_file(&dir.path().join("bare/<b>&\"x'.txt"), b"");
-        write_file(&dir.path().join("bare/a:b"), b"");
+        {
+            write_file(&dir.path().join("bare/<b>&\"x'.txt"), b"");
+            write_file(&dir.path().join("bare/a:b"), b"");
+        }
         write_file(&dir.path().join("bare/sp ace"), b"");
         let app = StaticFiles::new(dir.path()).unwrap().with_listing(true);
         let a = call_with(&app, "GET", "/st<", "/bare/", "", &[]);
@@ -1016,6 +1019,7 @@ mod tests {
             page.contains(r#"<li><a href="inner/">inner/</a></li>"#),
             "{page}"
         );
+        #[cfg(unix)]
         assert!(
             page.contains(r#"<li><a href="a%3Ab">a:b</a></li>"#),
             "{page}"
