@@ -1220,6 +1220,31 @@ mod tests {
         }
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn only_regular_files_are_served() {
+        // A socket stands in for FIFOs and devices: opening a FIFO would block the worker.
+        let dir = site();
+        let _listener = std::os::unix::net::UnixListener::bind(dir.path().join("sock")).unwrap();
+        let app = StaticFiles::new(dir.path()).unwrap();
+        assert_eq!(get(&app, "/sock", &[]).code(), "404");
+    }
+
+    #[test]
+    fn redirect_locations_are_path_only_and_encoded() {
+        let segs = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(redirect_location("", &segs(&[]), ""), "/");
+        assert_eq!(redirect_location("/app/", &segs(&["a"]), ""), "/app/a/");
+        assert_eq!(
+            redirect_location("//evil.com", &segs(&["a"]), ""),
+            "/evil.com/a/"
+        );
+        assert_eq!(
+            redirect_location("/\u{e9}", &segs(&["caf\u{e9} x", "?#"]), "q=\u{e9}\u{1}"),
+            "/%E9/caf%C3%A9%20x/%3F%23/?q=%E9%01"
+        );
+    }
+
     #[test]
     fn range_parsing() {
         use RangeAsk::*;
