@@ -6,7 +6,9 @@
 //! byte), then sends the body as parts ([`Response::write`]), as one known-length piece
 //! ([`Response::send`]) or as a file ([`Response::send_file`]).
 
+pub mod echo;
 pub mod environ;
+pub mod static_files;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
