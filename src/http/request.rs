@@ -139,10 +139,11 @@ pub enum HeadStatus {
 }
 
 /// Where the scanner is in the head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum ScanPhase {
     /// Skipping the empty lines (CRLF) a client may send before the request line
     /// (RFC 9112 §2.2: SHOULD ignore at least one).
+    #[default]
     Leading,
     /// Looking for the `\r\n\r\n` that ends the head.
     Head,
@@ -161,7 +162,7 @@ pub struct HeadScanner {
     /// Bytes before this index hold no terminator start (apart from the last 3, rescanned).
     scanned: usize,
     /// Whether leading empty lines are still being skipped.
-    in_head: bool,
+    phase: ScanPhase,
 }
 
 impl HeadScanner {
@@ -175,14 +176,6 @@ impl HeadScanner {
         *self = Self::default();
     }
 
-    fn phase(&self) -> ScanPhase {
-        if self.in_head {
-            ScanPhase::Head
-        } else {
-            ScanPhase::Leading
-        }
-    }
-
     /// Looks at the bytes added since the last call.
     ///
     /// 431 `exceeds max_header of N` when the head (leading CRLFs, request line, headers and
@@ -191,12 +184,12 @@ impl HeadScanner {
     /// 1000-byte one does not).
     pub fn scan(&mut self, buf: &[u8], limits: &Limits) -> Result<HeadStatus, HttpError> {
         let max = limits.max_header_size;
-        if self.phase() == ScanPhase::Leading {
+        if self.phase == ScanPhase::Leading {
             loop {
                 match buf.get(self.start..self.start + 2) {
                     Some(b"\r\n") => self.start += 2,
                     Some(_) => {
-                        self.in_head = true;
+                        self.phase = ScanPhase::Head;
                         self.scanned = self.start;
                         break;
                     }
@@ -205,7 +198,7 @@ impl HeadScanner {
                         return self.partial(buf, max);
                     }
                     None => {
-                        self.in_head = true;
+                        self.phase = ScanPhase::Head;
                         self.scanned = self.start;
                         break;
                     }
