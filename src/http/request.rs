@@ -239,6 +239,10 @@ impl HeadScanner {
 /// (`\r\n\r\n`) that ends them, as delimited by [`HeadScanner`]. Leading empty lines are
 /// skipped.
 pub fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
+    // The scanner already enforces this; repeated so parse_head is safe on its own.
+    if head.len() >= limits.max_header_size {
+        return Err(HttpError::header_too_large(limits.max_header_size));
+    }
     let mut head = head;
     while let Some(rest) = head.strip_prefix(b"\r\n") {
         head = rest;
@@ -1427,6 +1431,8 @@ mod tests {
             HeadScanner::new().scan(&raw, &l),
             Ok(HeadStatus::Complete { start: 0, end: 999 })
         );
+        assert!(parse_head(&head_of_len(999), &l).is_ok());
+        assert_eq!(parse_head(&head_of_len(1000), &l).unwrap_err().status, 431);
         let err = HeadScanner::new().scan(&head_of_len(1000), &l).unwrap_err();
         assert_eq!((err.status, err.version), (431, None));
         assert_eq!(err.detail, "exceeds max_header of 1000");
