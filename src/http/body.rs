@@ -218,7 +218,7 @@ impl ChunkedDecoder {
                     self.state = ChunkState::DataCr;
                     continue;
                 }
-                let avail = input.len() - i;
+                let avail = input.len().saturating_sub(i);
                 if avail == 0 {
                     return Ok((i, Step::NeedMore));
                 }

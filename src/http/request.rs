@@ -464,51 +464,60 @@ fn split_path_query(s: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// Highest TCP port number, for the `port` of an authority.
+const MAX_PORT: u64 = 65_535;
+
 /// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2): a bracketed IPv6 literal, or a
-/// non-empty reg-name (which covers IPv4), then an optional port of 1 to 5 digits. With
-/// `port_required` the port must be there (authority-form for CONNECT).
+/// non-empty reg-name (which covers IPv4), then an optional port of 1 to 5 digits up to 65535
+/// (RFC 3986 also allows an empty port; it is refused here). With `port_required` the port
+/// must be there (authority-form for CONNECT).
 pub fn valid_authority(s: &[u8], port_required: bool) -> bool {
-    let (host, port) = if let Some(rest) = s.strip_prefix(b"[") {
+    let port = if let Some(rest) = s.strip_prefix(b"[") {
         let Some(close) = rest.iter().position(|&b| b == b']') else {
             return false;
         };
         let (literal, after) = rest.split_at(close);
-        let after = after.get(1..).unwrap_or_default();
-        if literal.is_empty()
-            || !literal
-                .iter()
-                .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        {
+        if !valid_ip_literal(literal) {
             return false;
         }
-        match after {
-            [] => (literal, None),
-            [b':', port @ ..] => (literal, Some(port)),
+        match after.get(1..).unwrap_or_default() {
+            [] => None,
+            [b':', port @ ..] => Some(port),
             _ => return false,
         }
     } else {
-        match s.iter().position(|&b| b == b':') {
+        let (host, port) = match s.iter().position(|&b| b == b':') {
             Some(i) => (
                 s.get(..i).unwrap_or_default(),
                 Some(s.get(i + 1..).unwrap_or_default()),
             ),
             None => (s, None),
+        };
+        if !valid_reg_name(host) {
+            return false;
         }
+        port
     };
-    if host.is_empty() || !valid_reg_name_or_literal(host, s.first() == Some(&b'[')) {
-        return false;
-    }
     match port {
         None => !port_required,
-        Some(p) => !p.is_empty() && p.len() <= 5 && parse_decimal(p).is_some_and(|n| n <= 65_535),
+        Some(p) => p.len() <= 5 && parse_decimal(p).is_some_and(|n| n <= MAX_PORT),
     }
 }
 
-fn valid_reg_name_or_literal(host: &[u8], bracketed: bool) -> bool {
-    if bracketed {
-        return true; // checked by the caller
+/// The inside of `[...]`: hex digits, `:` and `.` (IPv6, possibly with an embedded IPv4).
+/// IPvFuture (`v1.x`) is not accepted.
+fn valid_ip_literal(literal: &[u8]) -> bool {
+    !literal.is_empty()
+        && literal
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+}
+
+/// A non-empty `reg-name = *( unreserved / pct-encoded / sub-delims )`.
+fn valid_reg_name(host: &[u8]) -> bool {
+    if host.is_empty() {
+        return false;
     }
-    // reg-name = *( unreserved / pct-encoded / sub-delims )
     let mut i = 0;
     while let Some(&b) = host.get(i) {
         if b == b'%' {
