@@ -139,10 +139,11 @@ pub enum HeadStatus {
 }
 
 /// Where the scanner is in the head.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum ScanPhase {
     /// Skipping the empty lines (CRLF) a client may send before the request line
     /// (RFC 9112 §2.2: SHOULD ignore at least one).
+    #[default]
     Leading,
     /// Looking for the `\r\n\r\n` that ends the head.
     Head,
@@ -161,7 +162,7 @@ pub struct HeadScanner {
     /// Bytes before this index hold no terminator start (apart from the last 3, rescanned).
     scanned: usize,
     /// Whether leading empty lines are still being skipped.
-    in_head: bool,
+    phase: ScanPhase,
 }
 
 impl HeadScanner {
@@ -175,14 +176,6 @@ impl HeadScanner {
         *self = Self::default();
     }
 
-    fn phase(&self) -> ScanPhase {
-        if self.in_head {
-            ScanPhase::Head
-        } else {
-            ScanPhase::Leading
-        }
-    }
-
     /// Looks at the bytes added since the last call.
     ///
     /// 431 `exceeds max_header of N` when the head (leading CRLFs, request line, headers and
@@ -191,12 +184,12 @@ impl HeadScanner {
     /// 1000-byte one does not).
     pub fn scan(&mut self, buf: &[u8], limits: &Limits) -> Result<HeadStatus, HttpError> {
         let max = limits.max_header_size;
-        if self.phase() == ScanPhase::Leading {
+        if self.phase == ScanPhase::Leading {
             loop {
                 match buf.get(self.start..self.start + 2) {
                     Some(b"\r\n") => self.start += 2,
                     Some(_) => {
-                        self.in_head = true;
+                        self.phase = ScanPhase::Head;
                         self.scanned = self.start;
                         break;
                     }
@@ -205,7 +198,7 @@ impl HeadScanner {
                         return self.partial(buf, max);
                     }
                     None => {
-                        self.in_head = true;
+                        self.phase = ScanPhase::Head;
                         self.scanned = self.start;
                         break;
                     }
@@ -246,6 +239,10 @@ impl HeadScanner {
 /// (`\r\n\r\n`) that ends them, as delimited by [`HeadScanner`]. Leading empty lines are
 /// skipped.
 pub fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
+    // The scanner already enforces this; repeated so parse_head is safe on its own.
+    if head.len() >= limits.max_header_size {
+        return Err(HttpError::header_too_large(limits.max_header_size));
+    }
     let mut head = head;
     while let Some(rest) = head.strip_prefix(b"\r\n") {
         head = rest;
@@ -467,51 +464,60 @@ fn split_path_query(s: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// Highest TCP port number, for the `port` of an authority.
+const MAX_PORT: u64 = 65_535;
+
 /// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2): a bracketed IPv6 literal, or a
-/// non-empty reg-name (which covers IPv4), then an optional port of 1 to 5 digits. With
-/// `port_required` the port must be there (authority-form for CONNECT).
+/// non-empty reg-name (which covers IPv4), then an optional port of 1 to 5 digits up to 65535
+/// (RFC 3986 also allows an empty port; it is refused here). With `port_required` the port
+/// must be there (authority-form for CONNECT).
 pub fn valid_authority(s: &[u8], port_required: bool) -> bool {
-    let (host, port) = if let Some(rest) = s.strip_prefix(b"[") {
+    let port = if let Some(rest) = s.strip_prefix(b"[") {
         let Some(close) = rest.iter().position(|&b| b == b']') else {
             return false;
         };
         let (literal, after) = rest.split_at(close);
-        let after = after.get(1..).unwrap_or_default();
-        if literal.is_empty()
-            || !literal
-                .iter()
-                .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-        {
+        if !valid_ip_literal(literal) {
             return false;
         }
-        match after {
-            [] => (literal, None),
-            [b':', port @ ..] => (literal, Some(port)),
+        match after.get(1..).unwrap_or_default() {
+            [] => None,
+            [b':', port @ ..] => Some(port),
             _ => return false,
         }
     } else {
-        match s.iter().position(|&b| b == b':') {
+        let (host, port) = match s.iter().position(|&b| b == b':') {
             Some(i) => (
                 s.get(..i).unwrap_or_default(),
                 Some(s.get(i + 1..).unwrap_or_default()),
             ),
             None => (s, None),
+        };
+        if !valid_reg_name(host) {
+            return false;
         }
+        port
     };
-    if host.is_empty() || !valid_reg_name_or_literal(host, s.first() == Some(&b'[')) {
-        return false;
-    }
     match port {
         None => !port_required,
-        Some(p) => !p.is_empty() && p.len() <= 5 && parse_decimal(p).is_some_and(|n| n <= 65_535),
+        Some(p) => p.len() <= 5 && parse_decimal(p).is_some_and(|n| n <= MAX_PORT),
     }
 }
 
-fn valid_reg_name_or_literal(host: &[u8], bracketed: bool) -> bool {
-    if bracketed {
-        return true; // checked by the caller
+/// The inside of `[...]`: hex digits, `:` and `.` (IPv6, possibly with an embedded IPv4).
+/// IPvFuture (`v1.x`) is not accepted.
+fn valid_ip_literal(literal: &[u8]) -> bool {
+    !literal.is_empty()
+        && literal
+            .iter()
+            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
+}
+
+/// A non-empty `reg-name = *( unreserved / pct-encoded / sub-delims )`.
+fn valid_reg_name(host: &[u8]) -> bool {
+    if host.is_empty() {
+        return false;
     }
-    // reg-name = *( unreserved / pct-encoded / sub-delims )
     let mut i = 0;
     while let Some(&b) = host.get(i) {
         if b == b'%' {
@@ -1434,6 +1440,8 @@ mod tests {
             HeadScanner::new().scan(&raw, &l),
             Ok(HeadStatus::Complete { start: 0, end: 999 })
         );
+        assert!(parse_head(&head_of_len(999), &l).is_ok());
+        assert_eq!(parse_head(&head_of_len(1000), &l).unwrap_err().status, 431);
         let err = HeadScanner::new().scan(&head_of_len(1000), &l).unwrap_err();
         assert_eq!((err.status, err.version), (431, None));
         assert_eq!(err.detail, "exceeds max_header of 1000");
