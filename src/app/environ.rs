@@ -168,7 +168,10 @@ pub fn for_request(
     }
     env.push("SERVER_PROTOCOL", head.version.as_str());
     env.push("SCRIPT_NAME", server.url_prefix.clone());
-    env.push("PATH_INFO", path_info(&head.path, head.form, &server.url_prefix));
+    env.push(
+        "PATH_INFO",
+        path_info(&head.path, head.form, &server.url_prefix),
+    );
     env.push("REQUEST_URI", head.target.clone());
     env.push("QUERY_STRING", head.query.clone());
     env.push("wsgi.url_scheme", server.url_scheme.clone());
@@ -268,7 +271,12 @@ mod request_tests {
             max_body_size: 1 << 30,
         };
         let head = parse_head(request.as_bytes(), &limits).unwrap();
-        for_request(&head, 0, Peer::Tcp("127.0.0.1:5000".parse().unwrap()), &server(prefix))
+        for_request(
+            &head,
+            0,
+            Peer::Tcp("127.0.0.1:5000".parse().unwrap()),
+            &server(prefix),
+        )
     }
 
     #[test]
@@ -280,7 +288,10 @@ mod request_tests {
         assert_eq!(env.get("PATH_INFO"), Some("/bar baz/"));
         assert_eq!(env.get("SCRIPT_NAME"), Some("/foo"));
         assert_eq!(env.get("QUERY_STRING"), Some("q=1&r=%41"));
-        assert_eq!(env.get("REQUEST_URI"), Some("/foo/bar%20baz/?q=1&r=%41#frag"));
+        assert_eq!(
+            env.get("REQUEST_URI"),
+            Some("/foo/bar%20baz/?q=1&r=%41#frag")
+        );
         assert_eq!(env.get("SERVER_NAME"), Some("waitress.invalid"));
         assert_eq!(env.get("HTTP_HOST"), Some("example.com:9000"));
         assert_eq!(env.get("HTTP_X_MULTI"), Some("a, b"));
@@ -293,16 +304,34 @@ mod request_tests {
 
     #[test]
     fn path_info_is_latin1_and_slash_collapsed() {
-        assert_eq!(environ("GET //double//slash HTTP/1.0\r\n\r\n", "").get("PATH_INFO"), Some("/double//slash"));
-        assert_eq!(environ("GET /%C3%A4 HTTP/1.0\r\n\r\n", "").get("PATH_INFO"), Some("/\u{c3}\u{a4}"));
-        assert_eq!(environ("GET /foo HTTP/1.0\r\n\r\n", "/foo").get("PATH_INFO"), Some(""));
-        assert_eq!(environ("GET /foobar HTTP/1.0\r\n\r\n", "/foo").get("PATH_INFO"), Some("/foobar"));
-        assert_eq!(environ("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "").get("PATH_INFO"), Some("*"));
+        assert_eq!(
+            environ("GET //double//slash HTTP/1.0\r\n\r\n", "").get("PATH_INFO"),
+            Some("/double//slash")
+        );
+        assert_eq!(
+            environ("GET /%C3%A4 HTTP/1.0\r\n\r\n", "").get("PATH_INFO"),
+            Some("/\u{c3}\u{a4}")
+        );
+        assert_eq!(
+            environ("GET /foo HTTP/1.0\r\n\r\n", "/foo").get("PATH_INFO"),
+            Some("")
+        );
+        assert_eq!(
+            environ("GET /foobar HTTP/1.0\r\n\r\n", "/foo").get("PATH_INFO"),
+            Some("/foobar")
+        );
+        assert_eq!(
+            environ("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "").get("PATH_INFO"),
+            Some("*")
+        );
     }
 
     #[test]
     fn absolute_form_takes_the_host_from_the_target() {
-        let env = environ("GET http://target.example:81/p?x HTTP/1.1\r\nHost: header.example\r\n\r\n", "");
+        let env = environ(
+            "GET http://target.example:81/p?x HTTP/1.1\r\nHost: header.example\r\n\r\n",
+            "",
+        );
         assert_eq!(env.get("HTTP_HOST"), Some("target.example:81"));
         assert_eq!(env.get("PATH_INFO"), Some("/p"));
         assert_eq!(env.get("QUERY_STRING"), Some("x"));
@@ -310,7 +339,10 @@ mod request_tests {
 
     #[test]
     fn content_headers_have_no_http_prefix() {
-        let env = environ("POST / HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n", "");
+        let env = environ(
+            "POST / HTTP/1.1\r\nHost: a\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n",
+            "",
+        );
         assert_eq!(env.get("CONTENT_TYPE"), Some("text/plain"));
         assert_eq!(env.get("CONTENT_LENGTH"), Some("0"));
         assert_eq!(env.get("HTTP_CONTENT_TYPE"), None);

@@ -6,6 +6,7 @@
 //! byte), then sends the body as parts ([`Response::write`]), as one known-length piece
 //! ([`Response::send`]) or as a file ([`Response::send_file`]).
 
+pub mod builtin;
 pub mod echo;
 pub mod environ;
 pub mod static_files;
@@ -119,8 +120,12 @@ impl Read for Body {
 pub trait Sink {
     /// Sends the status line and headers. `length` is the body length when the app made it
     /// known before the first byte (its `Content-Length`, a single-part body, or a file).
-    fn head(&mut self, status: &str, headers: &[(String, String)], length: Option<u64>)
-    -> io::Result<()>;
+    fn head(
+        &mut self,
+        status: &str,
+        headers: &[(String, String)],
+        length: Option<u64>,
+    ) -> io::Result<()>;
     /// Sends part of the body. May block while the client is slower than the app
     /// (`outbuf_high_watermark`). An error means the client is gone.
     fn data(&mut self, data: &[u8]) -> io::Result<()>;
@@ -145,7 +150,9 @@ pub enum ResponseError {
     #[error("header value {0:?} contains control characters")]
     BadHeaderValue(String),
     /// A hop-by-hop header, which only the server may set (PEP 3333).
-    #[error("{0} is a \"hop-by-hop\" header; it cannot be used by a WSGI application (see PEP 3333)")]
+    #[error(
+        "{0} is a \"hop-by-hop\" header; it cannot be used by a WSGI application (see PEP 3333)"
+    )]
     HopByHop(String),
     /// A `Content-Length` that is not a decimal number.
     #[error("Content-Length {0:?} is not a number")]
@@ -289,7 +296,8 @@ fn check_status(status: &str) -> Result<(), ResponseError> {
     let bytes = status.as_bytes();
     let well_formed = match bytes {
         [a, b, c, rest @ ..] => {
-            [a, b, c].iter().all(|d| d.is_ascii_digit()) && matches!(rest.first(), None | Some(b' '))
+            [a, b, c].iter().all(|d| d.is_ascii_digit())
+                && matches!(rest.first(), None | Some(b' '))
         }
         _ => false,
     };
@@ -382,10 +390,7 @@ mod tests {
         res.start("500 Oops", vec![h("X-B", "2")]).unwrap();
         res.write(b"").unwrap();
         res.write(b"abc").unwrap();
-        assert_eq!(
-            res.start("200 OK", vec![]),
-            Err(ResponseError::AlreadySent)
-        );
+        assert_eq!(res.start("200 OK", vec![]), Err(ResponseError::AlreadySent));
         res.finish().unwrap();
         let (status, headers, length) = sink.head.unwrap();
         assert_eq!(status, "500 Oops");
@@ -416,7 +421,8 @@ mod tests {
     fn the_app_content_length_wins() {
         let mut sink = Capture::default();
         let mut res = Response::new(&mut sink);
-        res.start("200 OK", vec![h("content-length", "10")]).unwrap();
+        res.start("200 OK", vec![h("content-length", "10")])
+            .unwrap();
         res.send(b"abc").unwrap();
         assert_eq!(sink.head.unwrap().2, Some(10));
     }
@@ -429,12 +435,36 @@ mod tests {
             ("200 OK\r\nX: y", vec![], ResponseError::LineBreak("status")),
             ("OK", vec![], ResponseError::BadStatus("OK".into())),
             ("20 OK", vec![], ResponseError::BadStatus("20 OK".into())),
-            ("200 OK", vec![h("X\r\nY", "v")], ResponseError::LineBreak("header name")),
-            ("200 OK", vec![h("X", "v\nY: z")], ResponseError::LineBreak("header value")),
-            ("200 OK", vec![h("X Y", "v")], ResponseError::BadHeaderName("X Y".into())),
-            ("200 OK", vec![h("X", "a\0b")], ResponseError::BadHeaderValue("a\0b".into())),
-            ("200 OK", vec![h("Connection", "close")], ResponseError::HopByHop("Connection".into())),
-            ("200 OK", vec![h("Content-Length", "+1")], ResponseError::BadContentLength("+1".into())),
+            (
+                "200 OK",
+                vec![h("X\r\nY", "v")],
+                ResponseError::LineBreak("header name"),
+            ),
+            (
+                "200 OK",
+                vec![h("X", "v\nY: z")],
+                ResponseError::LineBreak("header value"),
+            ),
+            (
+                "200 OK",
+                vec![h("X Y", "v")],
+                ResponseError::BadHeaderName("X Y".into()),
+            ),
+            (
+                "200 OK",
+                vec![h("X", "a\0b")],
+                ResponseError::BadHeaderValue("a\0b".into()),
+            ),
+            (
+                "200 OK",
+                vec![h("Connection", "close")],
+                ResponseError::HopByHop("Connection".into()),
+            ),
+            (
+                "200 OK",
+                vec![h("Content-Length", "+1")],
+                ResponseError::BadContentLength("+1".into()),
+            ),
         ];
         for (status, headers, want) in cases {
             assert_eq!(res.start(status, headers), Err(want));
@@ -449,7 +479,16 @@ mod tests {
     fn decimal_parsing_is_strict() {
         assert_eq!(parse_decimal(b"003"), Some(3));
         assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
-        for bad in [&b""[..], b"+1", b"-1", b" 1", b"1 ", b"0x1", b"1_0", b"18446744073709551616"] {
+        for bad in [
+            &b""[..],
+            b"+1",
+            b"-1",
+            b" 1",
+            b"1 ",
+            b"0x1",
+            b"1_0",
+            b"18446744073709551616",
+        ] {
             assert_eq!(parse_decimal(bad), None, "{bad:?}");
         }
     }

@@ -116,7 +116,13 @@ pub struct Channel {
 
 impl Channel {
     /// A new connection.
-    pub fn new(stream: Stream, peer: Peer, server: Arc<ServerVars>, output: Arc<Output>, now: Instant) -> Channel {
+    pub fn new(
+        stream: Stream,
+        peer: Peer,
+        server: Arc<ServerVars>,
+        output: Arc<Output>,
+        now: Instant,
+    ) -> Channel {
         Channel {
             stream,
             phase: Phase::Open,
@@ -346,7 +352,8 @@ impl Channel {
         match outcome {
             Ok(false) => false,
             Ok(true) => {
-                let Reading::Body(incoming) = std::mem::replace(&mut self.reading, Reading::Head) else {
+                let Reading::Body(incoming) = std::mem::replace(&mut self.reading, Reading::Head)
+                else {
                     return false;
                 };
                 let Incoming { head, spool, .. } = *incoming;
@@ -419,7 +426,8 @@ impl Channel {
                         });
                     }
                     Ready::Error(error) => {
-                        let bytes = with_date(|date| error_response(&error, cfg.ident.as_deref(), date));
+                        let bytes =
+                            with_date(|date| error_response(&error, cfg.ident.as_deref(), date));
                         self.output.push_now(&bytes);
                         self.output.finish(Finished::Close);
                         continue;

@@ -144,7 +144,11 @@ impl EventLoop {
             woken.clear();
             self.wake.drain(&mut woken);
             for id in woken.drain(..) {
-                if self.slots.get(id.slot).is_some_and(|s| s.generation == id.generation) {
+                if self
+                    .slots
+                    .get(id.slot)
+                    .is_some_and(|s| s.generation == id.generation)
+                {
                     self.service(id.slot, false, now);
                 }
             }
@@ -176,7 +180,14 @@ impl EventLoop {
             let (stream, peer) = match listener.accept() {
                 Ok(accepted) => accepted,
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => continue,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                    ) =>
+                {
+                    continue;
+                }
                 Err(e) => {
                     if self.channel_cfg.log_socket_errors {
                         log::warn!(target: "waitress", "server accept() threw an exception: {e}");
@@ -301,7 +312,8 @@ impl EventLoop {
     fn cleanup(&mut self, now: Instant) {
         for slot in 0..self.slots.len() {
             let expired = self.slots[slot].channel.as_ref().is_some_and(|c| {
-                c.is_idle() && now.saturating_duration_since(c.last_activity) >= self.cfg.channel_timeout
+                c.is_idle()
+                    && now.saturating_duration_since(c.last_activity) >= self.cfg.channel_timeout
             });
             if expired {
                 self.remove(slot);

@@ -52,6 +52,22 @@ impl std::os::fd::AsFd for Stream {
     }
 }
 
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for Stream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsFd::as_fd(self).as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsRawSocket for Stream {
+    fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+        match self {
+            Stream::Tcp(s) => s.as_raw_socket(),
+        }
+    }
+}
+
 #[cfg(windows)]
 impl std::os::windows::io::AsSocket for Stream {
     fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
@@ -117,7 +133,12 @@ pub fn send_file(
 }
 
 #[cfg(target_os = "linux")]
-fn sendfile_linux(stream: &mut OutStream<'_>, file: &File, offset: u64, len: usize) -> io::Result<usize> {
+fn sendfile_linux(
+    stream: &mut OutStream<'_>,
+    file: &File,
+    offset: u64,
+    len: usize,
+) -> io::Result<usize> {
     use std::os::fd::{AsFd, AsRawFd};
     /// sendfile(2) moves at most 0x7ffff000 bytes per call.
     const SENDFILE_MAX: usize = 0x7fff_f000;

@@ -35,7 +35,7 @@ fn bind_error(what: impl Into<String>) -> impl FnOnce(io::Error) -> BindError {
 
 /// A listening socket.
 #[derive(Debug)]
-pub enum Socket_ {
+pub enum ListenSocket {
     /// TCP.
     Tcp(TcpListener),
     /// Unix domain.
@@ -47,7 +47,7 @@ pub enum Socket_ {
 #[derive(Debug)]
 pub struct Listener {
     /// The socket.
-    pub socket: Socket_,
+    pub socket: ListenSocket,
     /// `http://127.0.0.1:8080`, as logged.
     pub url: String,
     /// `SERVER_PORT` and friends for requests on this listener.
@@ -60,7 +60,7 @@ impl Listener {
     /// Accepts one connection, non-blocking, with TCP_NODELAY as waitress sets it.
     pub fn accept(&self) -> io::Result<(Stream, Peer)> {
         match &self.socket {
-            Socket_::Tcp(l) => {
+            ListenSocket::Tcp(l) => {
                 let (stream, addr) = l.accept()?;
                 stream.set_nonblocking(true)?;
                 // Responses are written whole; Nagle would only delay their last segment.
@@ -68,7 +68,7 @@ impl Listener {
                 Ok((Stream::Tcp(stream), Peer::Tcp(addr)))
             }
             #[cfg(unix)]
-            Socket_::Unix(l) => {
+            ListenSocket::Unix(l) => {
                 let (stream, _) = l.accept()?;
                 stream.set_nonblocking(true)?;
                 Ok((Stream::Unix(stream), Peer::Unix))
@@ -88,8 +88,24 @@ impl Listener {
 impl std::os::fd::AsFd for Listener {
     fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         match &self.socket {
-            Socket_::Tcp(l) => l.as_fd(),
-            Socket_::Unix(l) => l.as_fd(),
+            ListenSocket::Tcp(l) => l.as_fd(),
+            ListenSocket::Unix(l) => l.as_fd(),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for Listener {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        std::os::fd::AsFd::as_fd(self).as_raw_fd()
+    }
+}
+
+#[cfg(windows)]
+impl std::os::windows::io::AsRawSocket for Listener {
+    fn as_raw_socket(&self) -> std::os::windows::io::RawSocket {
+        match &self.socket {
+            ListenSocket::Tcp(l) => l.as_raw_socket(),
         }
     }
 }
@@ -98,7 +114,7 @@ impl std::os::fd::AsFd for Listener {
 impl std::os::windows::io::AsSocket for Listener {
     fn as_socket(&self) -> std::os::windows::io::BorrowedSocket<'_> {
         match &self.socket {
-            Socket_::Tcp(l) => l.as_socket(),
+            ListenSocket::Tcp(l) => l.as_socket(),
         }
     }
 }
@@ -127,7 +143,10 @@ pub fn open_all(settings: &Settings) -> Result<Vec<Listener>, BindError> {
         #[cfg(not(unix))]
         Bind::Unix(path) => Err(BindError {
             what: path.display().to_string(),
-            source: io::Error::new(io::ErrorKind::Unsupported, "Unix sockets are not supported on this platform"),
+            source: io::Error::new(
+                io::ErrorKind::Unsupported,
+                "Unix sockets are not supported on this platform",
+            ),
         }),
         Bind::Inherited(sockets) => inherit(settings, sockets),
     }
@@ -150,7 +169,7 @@ fn bind_tcp(settings: &Settings, addr: SocketAddr) -> Result<Listener, BindError
     let listener: TcpListener = socket.into();
     let local = listener.local_addr().map_err(bind_error(&what))?;
     Ok(Listener {
-        socket: Socket_::Tcp(listener),
+        socket: ListenSocket::Tcp(listener),
         url: format!("http://{local}"),
         server: server_vars(settings, local.port().to_string()),
         created_path: None,
@@ -168,20 +187,26 @@ fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, Bi
         } else {
             return Err(BindError {
                 what,
-                source: io::Error::new(io::ErrorKind::AlreadyExists, "the path exists and is not a socket"),
+                source: io::Error::new(
+                    io::ErrorKind::AlreadyExists,
+                    "the path exists and is not a socket",
+                ),
             });
         }
     }
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(bind_error(&what))?;
     let addr = SockAddr::unix(path).map_err(bind_error(&what))?;
     socket.bind(&addr).map_err(bind_error(&what))?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(settings.unix_socket_perms.0))
-        .map_err(bind_error(&what))?;
+    std::fs::set_permissions(
+        path,
+        std::fs::Permissions::from_mode(settings.unix_socket_perms.0),
+    )
+    .map_err(bind_error(&what))?;
     socket.listen(settings.backlog).map_err(bind_error(&what))?;
     socket.set_nonblocking(true).map_err(bind_error(&what))?;
     let listener: UnixListener = UnixListener::from(std::os::fd::OwnedFd::from(socket));
     Ok(Listener {
-        socket: Socket_::Unix(listener),
+        socket: ListenSocket::Unix(listener),
         url: format!("http://unix:{}", path.display()),
         server: server_vars(settings, path.display().to_string()),
         created_path: Some(path.to_owned()),
@@ -201,7 +226,9 @@ fn inherited_fds(sockets: &Sockets) -> Result<Vec<i32>, BindError> {
                 what: "sockets = systemd".into(),
                 source: io::Error::new(io::ErrorKind::NotFound, why.to_owned()),
             };
-            let pid = std::env::var("LISTEN_PID").map_err(|_| fail("LISTEN_PID is not set: not started by systemd socket activation"))?;
+            let pid = std::env::var("LISTEN_PID").map_err(|_| {
+                fail("LISTEN_PID is not set: not started by systemd socket activation")
+            })?;
             if pid.trim() != std::process::id().to_string() {
                 return Err(fail("LISTEN_PID is another process's"));
             }
@@ -226,7 +253,10 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
         // Check the descriptor is an open stream socket before taking ownership of it.
         // SAFETY: `fcntl(F_GETFD)` only queries flags; it is safe on any integer.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            return Err(BindError { what, source: io::Error::last_os_error() });
+            return Err(BindError {
+                what,
+                source: io::Error::last_os_error(),
+            });
         }
         // SAFETY: the descriptor is open (checked above) and is only borrowed for the check.
         let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
@@ -234,7 +264,10 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
         if probe.r#type().map_err(bind_error(&what))? != Type::STREAM {
             return Err(BindError {
                 what,
-                source: io::Error::new(io::ErrorKind::InvalidInput, "Only Internet or UNIX stream sockets may be used."),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "Only Internet or UNIX stream sockets may be used.",
+                ),
             });
         }
         let local = probe.local_addr().map_err(bind_error(&what))?;
@@ -247,16 +280,19 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
             tcp = true;
             let listener: TcpListener = socket.into();
             listeners.push(Listener {
-                socket: Socket_::Tcp(listener),
+                socket: ListenSocket::Tcp(listener),
                 url: format!("http://{addr}"),
                 server: server_vars(settings, addr.port().to_string()),
                 created_path: None,
             });
         } else if local.is_unix() {
             unix = true;
-            let path = local.as_pathname().map(|p| p.display().to_string()).unwrap_or_default();
+            let path = local
+                .as_pathname()
+                .map(|p| p.display().to_string())
+                .unwrap_or_default();
             listeners.push(Listener {
-                socket: Socket_::Unix(UnixListener::from(OwnedFd::from(socket))),
+                socket: ListenSocket::Unix(UnixListener::from(OwnedFd::from(socket))),
                 url: format!("http://unix:{path}"),
                 server: server_vars(settings, path),
                 created_path: None,
@@ -264,13 +300,19 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
         } else {
             return Err(BindError {
                 what,
-                source: io::Error::new(io::ErrorKind::InvalidInput, "Only Internet or UNIX stream sockets may be used."),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "Only Internet or UNIX stream sockets may be used.",
+                ),
             });
         }
         if tcp && unix {
             return Err(BindError {
                 what: "sockets".into(),
-                source: io::Error::new(io::ErrorKind::InvalidInput, "Internet and UNIX sockets may not be mixed."),
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "Internet and UNIX sockets may not be mixed.",
+                ),
             });
         }
     }
@@ -281,6 +323,9 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
 fn inherit(_settings: &Settings, _sockets: &Sockets) -> Result<Vec<Listener>, BindError> {
     Err(BindError {
         what: "sockets".into(),
-        source: io::Error::new(io::ErrorKind::Unsupported, "inherited sockets are supported on Unix only"),
+        source: io::Error::new(
+            io::ErrorKind::Unsupported,
+            "inherited sockets are supported on Unix only",
+        ),
     })
 }

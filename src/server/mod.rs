@@ -48,7 +48,10 @@ pub fn serve(settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
     let poller = Arc::new(Poller::new()?);
     let wake = wake::WakeList::new(Arc::clone(&poller));
     let stop = Arc::new(AtomicUsize::new(0));
-    let socket_files = listeners.iter().filter_map(|l| l.created_path.clone()).collect();
+    let socket_files = listeners
+        .iter()
+        .filter_map(|l| l.created_path.clone())
+        .collect();
     signals::install(Arc::clone(&stop), Arc::clone(&wake), socket_files)?;
     let handler = Arc::new(task::Handler {
         app,
@@ -82,8 +85,16 @@ pub fn serve(settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
         outbuf_high_watermark: settings.outbuf_high_watermark,
     };
     let pool = pool::Pool::new(settings.threads)?;
-    let mut event_loop =
-        event_loop::EventLoop::new(poller, listeners, pool, handler, wake, channel_cfg, loop_cfg, stop)?;
+    let mut event_loop = event_loop::EventLoop::new(
+        poller,
+        listeners,
+        pool,
+        handler,
+        wake,
+        channel_cfg,
+        loop_cfg,
+        stop,
+    )?;
     systemd_notify_ready();
     event_loop.run()?;
     Ok(())
@@ -100,7 +111,8 @@ fn systemd_notify_ready() {
             Some(abstract_name) => SocketAddr::from_abstract_name(abstract_name),
             None => SocketAddr::from_pathname(std::path::Path::new(&path)),
         };
-        let sent = UnixDatagram::unbound().and_then(|s| addr.and_then(|a| s.send_to_addr(b"READY=1", &a)));
+        let sent =
+            UnixDatagram::unbound().and_then(|s| addr.and_then(|a| s.send_to_addr(b"READY=1", &a)));
         if let Err(e) = sent {
             log::warn!(target: "waitress", "Could not notify systemd: {e}");
         }

@@ -28,7 +28,11 @@ enum Chunk {
     /// Bytes spilled to an unnamed temp file: `read..write` are pending.
     Spilled { file: File, read: u64, write: u64 },
     /// A file body sent as is (with `sendfile` where the platform has it).
-    File { file: File, pos: u64, remaining: u64 },
+    File {
+        file: File,
+        pos: u64,
+        remaining: u64,
+    },
 }
 
 impl Chunk {
@@ -249,23 +253,35 @@ impl Output {
             let step = match chunk {
                 Chunk::Memory { buf, pos } => stream.write(&buf[*pos..]).inspect(|&n| *pos += n),
                 Chunk::Spilled { file, read, write } => {
-                    let want = usize::try_from(*write - *read).unwrap_or(FILE_BLOCK).min(FILE_BLOCK);
+                    let want = usize::try_from(*write - *read)
+                        .unwrap_or(FILE_BLOCK)
+                        .min(FILE_BLOCK);
                     scratch.resize(want, 0);
                     read_at(file, &mut scratch, *read).and_then(|got| {
                         if got == 0 {
-                            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "spill file shrank"));
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "spill file shrank",
+                            ));
                         }
                         let n = stream.write(&scratch[..got])?;
                         *read += n as u64;
                         Ok(n)
                     })
                 }
-                Chunk::File { file, pos, remaining } => {
+                Chunk::File {
+                    file,
+                    pos,
+                    remaining,
+                } => {
                     let want = usize::try_from(*remaining).unwrap_or(usize::MAX);
                     send_file(stream, file, *pos, want, &mut scratch).and_then(|n| {
                         if n == 0 {
                             // The file is shorter than promised: nothing more will come.
-                            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "file body ended early"));
+                            return Err(io::Error::new(
+                                io::ErrorKind::UnexpectedEof,
+                                "file body ended early",
+                            ));
                         }
                         *pos += n as u64;
                         *remaining -= n as u64;

@@ -13,7 +13,11 @@ const EXIT_INTERRUPTED: i32 = 1;
 /// Installs the handlers: each signal counts in `stop` and wakes the loop. `socket_files` are
 /// removed before an immediate exit, since the loop will not get to it.
 #[cfg(unix)]
-pub fn install(stop: Arc<AtomicUsize>, wake: Arc<WakeList>, socket_files: Vec<PathBuf>) -> io::Result<()> {
+pub fn install(
+    stop: Arc<AtomicUsize>,
+    wake: Arc<WakeList>,
+    socket_files: Vec<PathBuf>,
+) -> io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::Builder::new()
@@ -39,6 +43,10 @@ pub fn install(stop: Arc<AtomicUsize>, wake: Arc<WakeList>, socket_files: Vec<Pa
 
 /// On Windows the process stops on Ctrl-C without a drain; graceful shutdown is Unix-only.
 #[cfg(not(unix))]
-pub fn install(_stop: Arc<AtomicUsize>, _wake: Arc<WakeList>, _socket_files: Vec<PathBuf>) -> io::Result<()> {
+pub fn install(
+    _stop: Arc<AtomicUsize>,
+    _wake: Arc<WakeList>,
+    _socket_files: Vec<PathBuf>,
+) -> io::Result<()> {
     Ok(())
 }

@@ -205,8 +205,14 @@ impl<'a> Writer<'a> {
 }
 
 impl Sink for Writer<'_> {
-    fn head(&mut self, status: &str, headers: &[(String, String)], length: Option<u64>) -> io::Result<()> {
-        let plan = with_date(|date| response::plan(&self.ctx, status, headers, length, self.ident, date));
+    fn head(
+        &mut self,
+        status: &str,
+        headers: &[(String, String)],
+        length: Option<u64>,
+    ) -> io::Result<()> {
+        let plan =
+            with_date(|date| response::plan(&self.ctx, status, headers, length, self.ident, date));
         self.status = status.to_owned();
         self.close = plan.close;
         if let BodyFraming::Length(n) = plan.body {

@@ -139,7 +139,8 @@ fn key_args(key: &'static Key) -> Vec<Arg> {
         Form::Switch => {
             let negated = format!("no_{}", key.name);
             vec![
-                arg.action(ArgAction::SetTrue).overrides_with(negated.clone()),
+                arg.action(ArgAction::SetTrue)
+                    .overrides_with(negated.clone()),
                 Arg::new(negated)
                     .long(format!("no-{long}"))
                     .action(ArgAction::SetTrue)
@@ -235,8 +236,16 @@ fn flag_value(matches: &ArgMatches, key: &'static Key) -> Option<(String, String
             .flatten()
             .map(|v| (v, format!("--{long}"))),
         Form::Repeated => from_cli(key.name).then(|| {
-            let values: Vec<&String> = matches.get_many::<String>(key.name).into_iter().flatten().collect();
-            let joined = values.iter().map(|v| v.as_str()).collect::<Vec<_>>().join(" ");
+            let values: Vec<&String> = matches
+                .get_many::<String>(key.name)
+                .into_iter()
+                .flatten()
+                .collect();
+            let joined = values
+                .iter()
+                .map(|v| v.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
             (joined, format!("--{long}"))
         }),
     }
@@ -263,14 +272,26 @@ mod tests {
 
     #[test]
     fn values_take_both_spellings_and_the_last_wins() {
-        assert_eq!(values(&["--threads", "8"]), [one("threads", "8", "--threads")]);
-        assert_eq!(values(&["--threads=8", "--threads=9"]), [one("threads", "9", "--threads")]);
+        assert_eq!(
+            values(&["--threads", "8"]),
+            [one("threads", "8", "--threads")]
+        );
+        assert_eq!(
+            values(&["--threads=8", "--threads=9"]),
+            [one("threads", "9", "--threads")]
+        );
     }
 
     #[test]
     fn switches_have_negations_and_the_last_wins() {
-        assert_eq!(values(&["--ipv6", "--no-ipv6"]), [one("ipv6", "false", "--no-ipv6")]);
-        assert_eq!(values(&["--no-ipv6", "--ipv6"]), [one("ipv6", "true", "--ipv6")]);
+        assert_eq!(
+            values(&["--ipv6", "--no-ipv6"]),
+            [one("ipv6", "false", "--no-ipv6")]
+        );
+        assert_eq!(
+            values(&["--no-ipv6", "--ipv6"]),
+            [one("ipv6", "true", "--ipv6")]
+        );
         assert!(parse(["waitress-rs", "--ipv4=yes"]).is_err());
     }
 

@@ -22,8 +22,8 @@ pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// Duration units accepted after a number. humantime also knows `M` (months), `w` and `y`, which
 /// are far more likely to be typos for minutes than intended, so they are refused.
 const DURATION_UNITS: [&str; 22] = [
-    "ns", "us", "ms", "msec", "millis", "s", "sec", "secs", "second", "seconds", "m", "min", "mins", "minute",
-    "minutes", "h", "hr", "hrs", "hour", "hours", "d", "days",
+    "ns", "us", "ms", "msec", "millis", "s", "sec", "secs", "second", "seconds", "m", "min",
+    "mins", "minute", "minutes", "h", "hr", "hrs", "hour", "hours", "d", "days",
 ];
 
 /// Python `str.strip()` whitespace as it matters in config text.
@@ -108,7 +108,11 @@ pub fn string(s: &str) -> Result<String, String> {
 
 /// Waitress's `str_iftruthy`: an empty value means "not set".
 pub fn optional_string(s: &str) -> Result<Option<String>, String> {
-    Ok(if s.is_empty() { None } else { Some(s.to_owned()) })
+    Ok(if s.is_empty() {
+        None
+    } else {
+        Some(s.to_owned())
+    })
 }
 
 /// `ident`: goes out in the `Server` header, so it must be printable header text.
@@ -137,7 +141,10 @@ pub fn url_prefix(s: &str) -> Result<String, String> {
     if s.is_empty() {
         return Ok(String::new());
     }
-    Ok(format!("/{}", s.trim_start_matches('/').trim_end_matches('/')))
+    Ok(format!(
+        "/{}",
+        s.trim_start_matches('/').trim_end_matches('/')
+    ))
 }
 
 /// Waitress's `aslist`: lines, then whitespace-separated words.
@@ -166,7 +173,10 @@ pub fn proxy_headers(s: &str) -> Result<BTreeSet<ProxyHeader>, String> {
             expected.join(", ")
         ));
     }
-    Ok(words.iter().filter_map(|w| ProxyHeader::from_name(w)).collect())
+    Ok(words
+        .iter()
+        .filter_map(|w| ProxyHeader::from_name(w))
+        .collect())
 }
 
 /// Unix permission bits written in octal, as waitress's `asoctal` (`int(s, 8)`) reads them:
@@ -182,7 +192,9 @@ pub fn octal_perms(s: &str) -> Result<Perms, String> {
     }
     let value = digits
         .bytes()
-        .try_fold(0u32, |acc, b| acc.checked_mul(8)?.checked_add(u32::from(b - b'0')))
+        .try_fold(0u32, |acc, b| {
+            acc.checked_mul(8)?.checked_add(u32::from(b - b'0'))
+        })
         .filter(|v| *v <= 0o7777)
         .ok_or_else(|| "permission bits go up to 7777".to_string())?;
     Ok(Perms(value))
@@ -296,7 +308,10 @@ mod tests {
             assert_eq!(python_int(bad), None, "{bad}");
         }
         assert_eq!(positive::<usize>("0"), Err("must be at least 1".into()));
-        assert_eq!(non_negative::<usize>("-1"), Err("must not be negative".into()));
+        assert_eq!(
+            non_negative::<usize>("-1"),
+            Err("must not be negative".into())
+        );
         assert_eq!(non_negative::<usize>("0"), Ok(0));
         assert!(non_negative::<u32>("99999999999").is_err());
     }

@@ -33,9 +33,10 @@ impl Bind {
                 .collect(),
             Bind::Unix(path) => vec![format!("http://unix:{}", path.display())],
             Bind::Inherited(Sockets::Systemd) => vec!["(sockets from systemd)".to_owned()],
-            Bind::Inherited(Sockets::Fds(fds)) => {
-                fds.iter().map(|fd| format!("(inherited fd {fd})")).collect()
-            }
+            Bind::Inherited(Sockets::Fds(fds)) => fds
+                .iter()
+                .map(|fd| format!("(inherited fd {fd})"))
+                .collect(),
             Bind::Inherited(Sockets::None) => Vec::new(),
         }
     }
@@ -218,13 +219,11 @@ fn lookup_reason(e: &dns_lookup::LookupError, parts: &Parts<'_>, families: Famil
     match parts.host {
         Some(h) => format!(
             "cannot resolve host {h:?} with port {:?}{only}: {}",
-            parts.port,
-            e
+            parts.port, e
         ),
         None => format!("cannot resolve port {:?}{only}: {}", parts.port, e),
     }
 }
-
 
 #[cfg(test)]
 mod tests {
@@ -247,12 +246,39 @@ mod tests {
     fn splits_like_waitress() {
         assert_eq!(
             split("127.0.0.1:9090", "8080"),
-            Ok(Parts { host: Some("127.0.0.1"), port: "9090" })
+            Ok(Parts {
+                host: Some("127.0.0.1"),
+                port: "9090"
+            })
         );
-        assert_eq!(split("[::1]", "8080"), Ok(Parts { host: Some("::1"), port: "8080" }));
-        assert_eq!(split("[::1]:9", "8080"), Ok(Parts { host: Some("::1"), port: "9" }));
-        assert_eq!(split("*:80", "8080"), Ok(Parts { host: None, port: "80" }));
-        assert_eq!(split("localhost", "8080"), Ok(Parts { host: Some("localhost"), port: "8080" }));
+        assert_eq!(
+            split("[::1]", "8080"),
+            Ok(Parts {
+                host: Some("::1"),
+                port: "8080"
+            })
+        );
+        assert_eq!(
+            split("[::1]:9", "8080"),
+            Ok(Parts {
+                host: Some("::1"),
+                port: "9"
+            })
+        );
+        assert_eq!(
+            split("*:80", "8080"),
+            Ok(Parts {
+                host: None,
+                port: "80"
+            })
+        );
+        assert_eq!(
+            split("localhost", "8080"),
+            Ok(Parts {
+                host: Some("localhost"),
+                port: "8080"
+            })
+        );
         assert!(split("::1:9000", "8080").is_err());
         assert!(split("::1", "8080").is_err());
         assert!(split(":8080", "8080").is_err());
@@ -267,14 +293,21 @@ mod tests {
         let star = addrs(&["*:8080"], BOTH).unwrap();
         assert!(star.contains(&"0.0.0.0:8080".to_owned()), "{star:?}");
         assert!(star.contains(&"[::]:8080".to_owned()), "{star:?}");
-        let v4 = Families { ipv4: true, ipv6: false };
+        let v4 = Families {
+            ipv4: true,
+            ipv6: false,
+        };
         assert_eq!(addrs(&["*:8080"], v4).unwrap(), ["0.0.0.0:8080"]);
     }
 
     #[test]
     fn keeps_order_and_drops_duplicates_except_port_zero() {
         assert_eq!(
-            addrs(&["127.0.0.1:9090", "127.0.0.1:8080", "127.0.0.1:9090"], BOTH).unwrap(),
+            addrs(
+                &["127.0.0.1:9090", "127.0.0.1:8080", "127.0.0.1:9090"],
+                BOTH
+            )
+            .unwrap(),
             ["127.0.0.1:9090", "127.0.0.1:8080"]
         );
         assert_eq!(
@@ -298,10 +331,16 @@ mod tests {
 
     #[test]
     fn families_filter_what_resolves() {
-        let v6 = Families { ipv4: false, ipv6: true };
+        let v6 = Families {
+            ipv4: false,
+            ipv6: true,
+        };
         let err = addrs(&["127.0.0.1:8080"], v6).unwrap_err();
         assert!(err.reason.contains("ipv4 is off"), "{err}");
-        let v4 = Families { ipv4: true, ipv6: false };
+        let v4 = Families {
+            ipv4: true,
+            ipv6: false,
+        };
         assert!(addrs(&["[::]:8080"], v4).is_err());
     }
 

@@ -1,10 +1,9 @@
 //! Putting the sources together: the INI file's server section, then the flags.
 
-use std::path::Path;
-
 use super::cli::Invocation;
 use super::error::ConfigError;
-use super::paste::{self, PasteSection};
+use super::ini::IniFile;
+use super::paste::{self, PasteError, PasteSection};
 use super::raw::{RawSettings, Source};
 use super::resolve::Resolved;
 use super::table::Settings;
@@ -19,22 +18,33 @@ const ACCEPTED_USES: [&str; 6] = [
     "egg:waitress_rs#main",
 ];
 
-/// Reads the `[server:NAME]` section of `path` into `raw`.
+/// What an invocation's sources give: the settings, and the file's `[app:main]` if it has one.
+#[derive(Debug)]
+pub struct Loaded {
+    /// The validated settings and warnings.
+    pub resolved: Resolved,
+    /// The `[app:main]` section of the config file, for the caller to pick an application.
+    pub app_section: Option<PasteSection>,
+}
+
+/// Puts the `[server:NAME]` section of `ini` into `raw`, file:line for each value.
 pub fn read_server_section(
-    path: &Path,
+    ini: &IniFile,
     name: &str,
     raw: &mut RawSettings,
 ) -> Result<PasteSection, Vec<ConfigError>> {
-    let section = paste::load_server(path, name).map_err(|e| vec![ConfigError::File(e.to_string())])?;
+    let path = &ini.path;
+    let section = paste::load_section(ini, "server", name)
+        .map_err(|e| vec![ConfigError::File(e.to_string())])?;
     let mut errors = Vec::new();
     if let Some(used) = &section.use_ {
-        if !ACCEPTED_USES.contains(&used.value.as_str()) {
+        if !ACCEPTED_USES.contains(&used.value.trim()) {
             errors.push(ConfigError::File(format!(
                 "{}:{}: use = {} in [{}]: waitress-rs runs only as egg:waitress#main or \
                  egg:waitress-rs#main",
                 path.display(),
                 used.line,
-                used.value,
+                used.value.trim(),
                 section.section
             )));
         }
@@ -44,7 +54,7 @@ pub fn read_server_section(
             path: path.to_owned(),
             line: entry.line,
         };
-        if let Err(unknown) = raw.set(&entry.key, entry.value.clone(), at) {
+        if let Err(unknown) = raw.set(&entry.key, entry.value.trim(), at) {
             errors.push(unknown.into());
         }
     }
@@ -68,12 +78,23 @@ pub fn read_server_section(
 }
 
 /// The settings an invocation describes: its config file's section, then its flags.
-pub fn load(inv: &Invocation) -> Result<Resolved, Vec<ConfigError>> {
+pub fn load(inv: &Invocation) -> Result<Loaded, Vec<ConfigError>> {
     let mut raw = RawSettings::new();
     let mut errors = Vec::new();
+    let mut app_section = None;
     if let Some(path) = &inv.config {
-        if let Err(mut e) = read_server_section(path, &inv.section, &mut raw) {
-            errors.append(&mut e);
+        match IniFile::load(path) {
+            Ok(ini) => {
+                if let Err(mut e) = read_server_section(&ini, &inv.section, &mut raw) {
+                    errors.append(&mut e);
+                }
+                match paste::load_section(&ini, "app", "main") {
+                    Ok(section) => app_section = Some(section),
+                    Err(PasteError::NoSection { .. }) => {}
+                    Err(e) => errors.push(ConfigError::File(e.to_string())),
+                }
+            }
+            Err(e) => errors.push(ConfigError::File(e.to_string())),
         }
     }
     for (key, value, source) in &inv.settings {
@@ -84,5 +105,8 @@ pub fn load(inv: &Invocation) -> Result<Resolved, Vec<ConfigError>> {
     if !errors.is_empty() {
         return Err(errors);
     }
-    Settings::resolve(&raw)
+    Ok(Loaded {
+        resolved: Settings::resolve(&raw)?,
+        app_section,
+    })
 }

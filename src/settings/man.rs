@@ -7,12 +7,24 @@ use super::table::{Group, KEYS};
 
 /// Exit statuses, for the man page's EXIT STATUS section (and used by the binary).
 pub const EXIT_STATUSES: [(u8, &str); 6] = [
-    (0, "Served and shut down cleanly, or --check found the configuration valid."),
+    (
+        0,
+        "Served and shut down cleanly, or --check found the configuration valid.",
+    ),
     (1, "A runtime failure while serving."),
-    (2, "A usage error: an unknown flag, a missing value, or no application named."),
+    (
+        2,
+        "A usage error: an unknown flag, a missing value, or no application named.",
+    ),
     (69, "A listen address is already in use (EX_UNAVAILABLE)."),
-    (77, "Permission denied binding a listen address or Unix socket (EX_NOPERM)."),
-    (78, "The configuration is invalid (EX_CONFIG); one line per error on stderr."),
+    (
+        77,
+        "Permission denied binding a listen address or Unix socket (EX_NOPERM).",
+    ),
+    (
+        78,
+        "The configuration is invalid (EX_CONFIG); one line per error on stderr.",
+    ),
 ];
 
 /// Escapes text for roff: backslashes, hyphens (so they are not hyphenation points), and a
@@ -57,7 +69,12 @@ pub fn render(w: &mut dyn Write) -> io::Result<()> {
                 roff(key.default)
             };
             writeln!(w, "\\fB{}\\fR = {}", roff(key.name), default)?;
-            writeln!(w, "{} (\\fB{}\\fR)", roff(&key.help_text()), roff(&key.flag()))?;
+            writeln!(
+                w,
+                "{} (\\fB{}\\fR)",
+                roff(&key.help_text()),
+                roff(&key.flag())
+            )?;
         }
     }
 
@@ -68,10 +85,22 @@ pub fn render(w: &mut dyn Write) -> io::Result<()> {
 
     writeln!(w, ".SH ENVIRONMENT")?;
     for (name, meaning) in [
-        ("RUST_LOG", "Log filter when --log-level is not given, e.g. info or waitress=debug."),
-        ("LISTEN_FDS, LISTEN_PID", "Sockets passed by systemd socket activation, used with sockets = systemd."),
-        ("NOTIFY_SOCKET", "Set by systemd for Type=notify services; readiness is reported there."),
-        ("TMPDIR", "Where request bodies and responses past the overflow sizes are spooled."),
+        (
+            "RUST_LOG",
+            "Log filter when --log-level is not given, e.g. info or waitress=debug.",
+        ),
+        (
+            "LISTEN_FDS, LISTEN_PID",
+            "Sockets passed by systemd socket activation, used with sockets = systemd.",
+        ),
+        (
+            "NOTIFY_SOCKET",
+            "Set by systemd for Type=notify services; readiness is reported there.",
+        ),
+        (
+            "TMPDIR",
+            "Where request bodies and responses past the overflow sizes are spooled.",
+        ),
     ] {
         writeln!(w, ".TP\n\\fB{}\\fR\n{}", roff(name), roff(meaning))?;
     }
@@ -85,12 +114,29 @@ pub fn render(w: &mut dyn Write) -> io::Result<()> {
 
     writeln!(w, ".SH EXAMPLES")?;
     for (what, example) in [
-        ("Serve files from a directory on every interface:", "waitress-rs --listen \"*:8080\" --app static:/srv/www"),
-        ("Use the server section of a Pyramid production.ini:", "waitress-rs --config production.ini"),
-        ("Check a configuration without serving, printing the effective settings:", "waitress-rs --check --config production.ini"),
-        ("Show what an application behind a proxy would see:", "waitress-rs --app echo --trusted-proxy 127.0.0.1 --trusted-proxy-headers \"x-forwarded-for x-forwarded-proto\""),
+        (
+            "Serve files from a directory on every interface:",
+            "waitress-rs --listen \"*:8080\" --app static:/srv/www",
+        ),
+        (
+            "Use the server section of a Pyramid production.ini:",
+            "waitress-rs --config production.ini",
+        ),
+        (
+            "Check a configuration without serving, printing the effective settings:",
+            "waitress-rs --check --config production.ini",
+        ),
+        (
+            "Show what an application behind a proxy would see:",
+            "waitress-rs --app echo --trusted-proxy 127.0.0.1 --trusted-proxy-headers \"x-forwarded-for x-forwarded-proto\"",
+        ),
     ] {
-        writeln!(w, ".PP\n{}\n.PP\n.RS 4\n.nf\n{}\n.fi\n.RE", roff(what), roff(example))?;
+        writeln!(
+            w,
+            ".PP\n{}\n.PP\n.RS 4\n.nf\n{}\n.fi\n.RE",
+            roff(what),
+            roff(example)
+        )?;
     }
     man.render_version_section(w)?;
     Ok(())

@@ -21,7 +21,7 @@ use std::fmt;
 
 pub use error::ConfigError;
 pub use listen::Bind;
-pub use load::{load, read_server_section};
+pub use load::{Loaded, load, read_server_section};
 pub use raw::{RawSettings, Source};
 pub use resolve::Resolved;
 pub use table::{KEYS, Key, Settings};

@@ -80,7 +80,12 @@ impl RawSettings {
 
     /// Sets `name` (an INI key such as `threads`), replacing any earlier value: flags applied
     /// after the INI file therefore win.
-    pub fn set(&mut self, name: &str, value: impl Into<String>, source: Source) -> Result<(), UnknownKey> {
+    pub fn set(
+        &mut self,
+        name: &str,
+        value: impl Into<String>,
+        source: Source,
+    ) -> Result<(), UnknownKey> {
         let key = table::key(name).ok_or_else(|| UnknownKey {
             name: name.to_owned(),
             at: source.clone(),

@@ -11,12 +11,36 @@ use super::table::{Converted, Settings};
 /// Pairs of keys waitress refuses together, in its order, with its messages. The check is on
 /// whether each key was given at all, whatever its value, as waitress checks `key in kw`.
 const EXCLUSIVE: [(&[&str], &[&str], &str); 6] = [
-    (&["listen"], &["host", "port"], "host or port may not be set if listen is set."),
-    (&["listen"], &["sockets"], "socket may not be set if listen is set."),
-    (&["sockets"], &["host", "port"], "host or port may not be set if sockets is set."),
-    (&["sockets"], &["unix_socket"], "unix_socket may not be set if sockets is set"),
-    (&["unix_socket"], &["host", "port"], "unix_socket may not be set if host or port is set"),
-    (&["unix_socket"], &["listen"], "unix_socket may not be set if listen is set"),
+    (
+        &["listen"],
+        &["host", "port"],
+        "host or port may not be set if listen is set.",
+    ),
+    (
+        &["listen"],
+        &["sockets"],
+        "socket may not be set if listen is set.",
+    ),
+    (
+        &["sockets"],
+        &["host", "port"],
+        "host or port may not be set if sockets is set.",
+    ),
+    (
+        &["sockets"],
+        &["unix_socket"],
+        "unix_socket may not be set if sockets is set",
+    ),
+    (
+        &["unix_socket"],
+        &["host", "port"],
+        "unix_socket may not be set if host or port is set",
+    ),
+    (
+        &["unix_socket"],
+        &["listen"],
+        "unix_socket may not be set if listen is set",
+    ),
 ];
 
 /// A validated configuration and the warnings found on the way.
@@ -64,7 +88,9 @@ impl Settings {
                     message: "trusted_proxy_count has no meaning without setting trusted_proxy",
                 });
             }
-            if let Some(setting) = given("trusted_proxy_headers").filter(|_| !c.trusted_proxy_headers.is_empty()) {
+            if let Some(setting) =
+                given("trusted_proxy_headers").filter(|_| !c.trusted_proxy_headers.is_empty())
+            {
                 errors.push(ConfigError::Requires {
                     setting,
                     message: "trusted_proxy_headers has no meaning without setting trusted_proxy",
@@ -78,7 +104,9 @@ impl Settings {
             );
             c.trusted_proxy_headers.insert(ProxyHeader::XForwardedProto);
         }
-        if c.trusted_proxy_headers.contains(&ProxyHeader::Forwarded) && c.trusted_proxy_headers.len() > 1 {
+        if c.trusted_proxy_headers.contains(&ProxyHeader::Forwarded)
+            && c.trusted_proxy_headers.len() > 1
+        {
             errors.push(ConfigError::Requires {
                 setting: given("trusted_proxy_headers").unwrap_or(Origin {
                     key: "trusted_proxy_headers",
@@ -100,8 +128,14 @@ impl Settings {
         }
 
         for (key, note) in [
-            ("send_bytes", "send_bytes has no effect in waitress-rs (output is sent as soon as the socket accepts it)"),
-            ("asyncore_use_poll", "asyncore_use_poll has no effect in waitress-rs (the event loop always uses the system's best poller)"),
+            (
+                "send_bytes",
+                "send_bytes has no effect in waitress-rs (output is sent as soon as the socket accepts it)",
+            ),
+            (
+                "asyncore_use_poll",
+                "asyncore_use_poll has no effect in waitress-rs (the event loop always uses the system's best poller)",
+            ),
         ] {
             if let Some(origin) = given(key) {
                 warnings.push(format!("{note}; set at {}", origin.source));
@@ -129,7 +163,11 @@ impl Settings {
 }
 
 /// Works out the TCP addresses: `listen` if given, else `host:port`, as waitress builds it.
-fn resolve_listen(raw: &RawSettings, c: &mut Converted, errors: &mut Vec<ConfigError>) -> Option<Bind> {
+fn resolve_listen(
+    raw: &RawSettings,
+    c: &mut Converted,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Bind> {
     let (entries, key, source) = match raw.get("listen") {
         Some(given) => (c.listen.clone(), "listen", given.source.clone()),
         None => {
@@ -139,14 +177,19 @@ fn resolve_listen(raw: &RawSettings, c: &mut Converted, errors: &mut Vec<ConfigE
                 c.host.clone()
             };
             let origin = raw.get("host").or_else(|| raw.get("port"));
-            let (key, source) = origin.map_or(("host", Source::Default), |v| (v.key.name, v.source.clone()));
+            let (key, source) = origin.map_or(("host", Source::Default), |v| {
+                (v.key.name, v.source.clone())
+            });
             (vec![format!("{host}:{}", c.port)], key, source)
         }
     };
     if entries.is_empty() {
         errors.push(ConfigError::Invalid {
             key: "listen",
-            value: raw.get("listen").map(|v| v.value.clone()).unwrap_or_default(),
+            value: raw
+                .get("listen")
+                .map(|v| v.value.clone())
+                .unwrap_or_default(),
             at: source,
             reason: "no address to listen on (waitress would start and serve nothing)".into(),
         });

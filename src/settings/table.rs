@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use super::ProxyHeader;
 use super::convert::{self, Perms, Sockets};
 use super::error::ConfigError;
 use super::listen::Bind;
 use super::raw::{RawSettings, Source};
-use super::ProxyHeader;
 
 /// How a setting is spelled on the command line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -180,11 +180,7 @@ impl Canonical for Sockets {
         match self {
             Sockets::None => String::new(),
             Sockets::Systemd => "systemd".to_owned(),
-            Sockets::Fds(fds) => fds
-                .iter()
-                .map(i32::to_string)
-                .collect::<Vec<_>>()
-                .join(" "),
+            Sockets::Fds(fds) => fds.iter().map(i32::to_string).collect::<Vec<_>>().join(" "),
         }
     }
 }
@@ -201,15 +197,16 @@ fn convert_key<T>(
         Some(given) => (given.value.as_str(), given.source.clone()),
         None => (default, Source::Default),
     };
-    convert(value).map_err(|reason| {
-        errors.push(ConfigError::Invalid {
-            key: name,
-            value: value.to_owned(),
-            at: source,
-            reason,
+    convert(value)
+        .map_err(|reason| {
+            errors.push(ConfigError::Invalid {
+                key: name,
+                value: value.to_owned(),
+                at: source,
+                reason,
+            })
         })
-    })
-    .ok()
+        .ok()
 }
 
 macro_rules! settings_table {
@@ -407,7 +404,10 @@ pub fn key(name: &str) -> Option<&'static Key> {
 
 /// A setting whose name is close to `name` (a typo, or a flag spelling in an INI file).
 pub fn similar(name: &str) -> Option<&'static str> {
-    let wanted = name.trim_start_matches('-').replace('-', "_").to_ascii_lowercase();
+    let wanted = name
+        .trim_start_matches('-')
+        .replace('-', "_")
+        .to_ascii_lowercase();
     KEYS.iter()
         .map(|k| (edit_distance(&wanted, k.name), k.name))
         .filter(|(d, _)| *d <= 2)
@@ -437,14 +437,40 @@ mod tests {
     #[test]
     fn every_waitress_setting_is_in_the_table_once() {
         let waitress = [
-            "host", "port", "ipv4", "ipv6", "listen", "threads", "trusted_proxy",
-            "trusted_proxy_count", "trusted_proxy_headers", "log_untrusted_proxy_headers",
-            "clear_untrusted_proxy_headers", "url_scheme", "url_prefix", "backlog", "recv_bytes",
-            "send_bytes", "outbuf_overflow", "outbuf_high_watermark", "inbuf_overflow",
-            "connection_limit", "cleanup_interval", "channel_timeout", "log_socket_errors",
-            "max_request_header_size", "max_request_body_size", "expose_tracebacks", "ident",
-            "asyncore_loop_timeout", "asyncore_use_poll", "unix_socket", "unix_socket_perms",
-            "sockets", "channel_request_lookahead", "server_name",
+            "host",
+            "port",
+            "ipv4",
+            "ipv6",
+            "listen",
+            "threads",
+            "trusted_proxy",
+            "trusted_proxy_count",
+            "trusted_proxy_headers",
+            "log_untrusted_proxy_headers",
+            "clear_untrusted_proxy_headers",
+            "url_scheme",
+            "url_prefix",
+            "backlog",
+            "recv_bytes",
+            "send_bytes",
+            "outbuf_overflow",
+            "outbuf_high_watermark",
+            "inbuf_overflow",
+            "connection_limit",
+            "cleanup_interval",
+            "channel_timeout",
+            "log_socket_errors",
+            "max_request_header_size",
+            "max_request_body_size",
+            "expose_tracebacks",
+            "ident",
+            "asyncore_loop_timeout",
+            "asyncore_use_poll",
+            "unix_socket",
+            "unix_socket_perms",
+            "sockets",
+            "channel_request_lookahead",
+            "server_name",
         ];
         let names: Vec<&str> = KEYS.iter().map(|k| k.name).collect();
         assert_eq!(names, waitress);

@@ -1,0 +1,115 @@
+//! Choosing a built-in application: `--app echo`, `--app static:DIR`, or an `[app:main]`
+//! section with `use = egg:waitress-rs#echo` or `use = egg:waitress-rs#static` and `root`.
+
+use std::sync::Arc;
+
+use super::App;
+use super::echo::Echo;
+use super::static_files::StaticFiles;
+use crate::settings::paste::PasteSection;
+
+/// The distribution names an `egg:` URI may use for the built-in apps.
+const EGG_NAMES: [&str; 2] = ["waitress-rs", "waitress_rs"];
+
+/// Why no application could be made.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct AppSpecError(pub String);
+
+/// The app named by `--app`: `echo`, `static:DIR` (or `static:DIR:listing` to list
+/// directories).
+pub fn from_flag(spec: &str) -> Result<Arc<dyn App>, AppSpecError> {
+    match spec.split_once(':') {
+        None if spec == "echo" => Ok(Arc::new(Echo)),
+        Some(("static", rest)) => {
+            let (root, listing) = match rest.rsplit_once(':') {
+                Some((root, "listing")) => (root, true),
+                _ => (rest, false),
+            };
+            static_app(root, listing).map_err(|e| AppSpecError(format!("--app {spec}: {e}")))
+        }
+        _ => Err(AppSpecError(format!(
+            "--app {spec}: unknown application; the built-in ones are echo and static:DIR"
+        ))),
+    }
+}
+
+fn static_app(root: &str, listing: bool) -> Result<Arc<dyn App>, String> {
+    if root.is_empty() {
+        return Err("static needs a directory: static:DIR".into());
+    }
+    StaticFiles::new(root)
+        .map(|app| Arc::new(app.with_listing(listing)) as Arc<dyn App>)
+        .map_err(|e| format!("cannot serve {root}: {e}"))
+}
+
+/// Whether an `[app:*]` section names one of the built-in apps (rather than, say, a Python
+/// project that needs the Python package).
+pub fn is_builtin(section: &PasteSection) -> bool {
+    section
+        .use_
+        .as_ref()
+        .and_then(|u| u.value.trim().strip_prefix("egg:"))
+        .and_then(|egg| egg.split_once('#'))
+        .is_some_and(|(dist, _)| EGG_NAMES.contains(&dist))
+}
+
+/// The app an `[app:main]` section describes.
+pub fn from_section(section: &PasteSection) -> Result<Arc<dyn App>, AppSpecError> {
+    let at = |line: usize| format!("{}:{line}", section.file.display());
+    let Some(used) = &section.use_ else {
+        return Err(AppSpecError(format!(
+            "{}: [{}] has no 'use' line",
+            at(section.section_line),
+            section.section
+        )));
+    };
+    if !is_builtin(section) {
+        return Err(AppSpecError(format!(
+            "{}: [{}] uses {}, which is not a built-in app of this binary (egg:waitress-rs#echo or \
+             egg:waitress-rs#static); Python apps run with the waitress-rs Python package",
+            at(used.line),
+            section.section,
+            used.value.trim()
+        )));
+    }
+    let entry_point = used.value.trim().rsplit_once('#').map_or("", |(_, e)| e);
+    let get = |key: &str| section.entries.iter().find(|e| e.key == key);
+    for entry in &section.entries {
+        let known = match entry_point {
+            "static" => ["root", "listing"].contains(&entry.key.as_str()),
+            _ => false,
+        };
+        if !known {
+            return Err(AppSpecError(format!(
+                "{}: unknown setting '{}' for egg:waitress-rs#{entry_point}",
+                at(entry.line),
+                entry.key
+            )));
+        }
+    }
+    match entry_point {
+        "echo" => Ok(Arc::new(Echo)),
+        "static" => {
+            let Some(root) = get("root") else {
+                return Err(AppSpecError(format!(
+                    "{}: [{}] needs root = DIR for egg:waitress-rs#static",
+                    at(section.section_line),
+                    section.section
+                )));
+            };
+            let listing = match get("listing") {
+                None => false,
+                Some(e) => crate::settings::convert::boolean(&e.value).map_err(|why| {
+                    AppSpecError(format!("{}: listing = {:?}: {why}", at(e.line), e.value))
+                })?,
+            };
+            static_app(root.value.trim(), listing)
+                .map_err(|e| AppSpecError(format!("{}: {e}", at(root.line))))
+        }
+        other => Err(AppSpecError(format!(
+            "{}: egg:waitress-rs#{other} is not a built-in app (echo, static)",
+            at(used.line)
+        ))),
+    }
+}
