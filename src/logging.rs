@@ -72,7 +72,7 @@ fn parse_filter(spec: &str) -> Vec<(String, LevelFilter)> {
         })
         .collect();
     // Longest prefix first, so the most specific directive is found first.
-    directives.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
+    directives.sort_by_key(|d| std::cmp::Reverse(d.0.len()));
     directives
 }
 

@@ -352,9 +352,12 @@ pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<u64> {
 mod tests {
     use super::*;
 
+    /// Status, headers and length as the sink received them.
+    type Head = (String, Vec<(String, String)>, Option<u64>);
+
     #[derive(Default)]
     struct Capture {
-        head: Option<(String, Vec<(String, String)>, Option<u64>)>,
+        head: Option<Head>,
         body: Vec<u8>,
     }
 

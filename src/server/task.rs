@@ -183,10 +183,8 @@ impl<'a> Writer<'a> {
 
     fn finish(&mut self) {
         match self.framing {
-            Some(BodyFraming::Chunked) => {
-                if self.output.push(LAST_CHUNK).is_err() {
-                    self.close = true;
-                }
+            Some(BodyFraming::Chunked) if self.output.push(LAST_CHUNK).is_err() => {
+                self.close = true;
             }
             Some(BodyFraming::Length(_)) if self.remaining > 0 => {
                 log::warn!(target: "waitress",
