@@ -7,6 +7,7 @@
 //! [`http`]'s response framing.
 
 pub mod app;
+pub mod command;
 pub mod http;
 pub mod logging;
 pub mod proxy;

@@ -41,63 +41,130 @@ pub enum ServeError {
 
 /// Serves `app` as the settings say until SIGINT or SIGTERM, then drains and returns.
 pub fn serve(settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
-    let listeners = listener::open_all(settings)?;
-    for l in &listeners {
-        log::info!(target: "waitress", "Serving on {}", l.url);
+    let server = Server::bind(settings, app)?;
+    for url in server.urls() {
+        log::info!(target: "waitress", "Serving on {url}");
     }
-    let poller = Arc::new(Poller::new()?);
-    let wake = wake::WakeList::new(Arc::clone(&poller));
-    let stop = Arc::new(AtomicUsize::new(0));
-    let socket_files = listeners
-        .iter()
-        .filter_map(|l| l.created_path.clone())
-        .collect();
-    signals::install(Arc::clone(&stop), Arc::clone(&wake), socket_files)?;
-    let handler = Arc::new(task::Handler {
-        app,
-        proxy: ProxyConfig {
-            trusted_proxy: settings.trusted_proxy.clone(),
-            trusted_proxy_count: settings.trusted_proxy_count,
-            trusted_proxy_headers: settings.trusted_proxy_headers.clone(),
-            clear_untrusted_proxy_headers: settings.clear_untrusted_proxy_headers,
-            log_untrusted_proxy_headers: settings.log_untrusted_proxy_headers,
-        },
-        ident: settings.ident.clone(),
-        expose_tracebacks: settings.expose_tracebacks,
-    });
-    let channel_cfg = channel::ChannelConfig {
-        limits: Limits {
-            max_header_size: settings.max_request_header_size,
-            max_body_size: settings.max_request_body_size,
-        },
-        recv_bytes: settings.recv_bytes,
-        inbuf_overflow: settings.inbuf_overflow,
-        lookahead: settings.channel_request_lookahead,
-        ident: settings.ident.clone(),
-        log_socket_errors: settings.log_socket_errors,
-    };
-    let loop_cfg = event_loop::LoopConfig {
-        connection_limit: settings.connection_limit,
-        cleanup_interval: settings.cleanup_interval,
-        channel_timeout: settings.channel_timeout,
-        loop_timeout: settings.asyncore_loop_timeout,
-        outbuf_overflow: settings.outbuf_overflow,
-        outbuf_high_watermark: settings.outbuf_high_watermark,
-    };
-    let pool = pool::Pool::new(settings.threads)?;
-    let mut event_loop = event_loop::EventLoop::new(
-        poller,
-        listeners,
-        pool,
-        handler,
-        wake,
-        channel_cfg,
-        loop_cfg,
-        stop,
+    signals::install(
+        server.stop.clone(),
+        server.wake.clone(),
+        server.socket_files(),
     )?;
     systemd_notify_ready();
-    event_loop.run()?;
-    Ok(())
+    server.run()
+}
+
+/// A bound server, not yet running: listeners open, workers started.
+pub struct Server {
+    event_loop: event_loop::EventLoop,
+    urls: Vec<String>,
+    socket_files: Vec<std::path::PathBuf>,
+    stop: Arc<AtomicUsize>,
+    wake: Arc<wake::WakeList>,
+}
+
+/// Stops a running [`Server`] from another thread, as SIGTERM does.
+#[derive(Clone)]
+pub struct ShutdownHandle {
+    stop: Arc<AtomicUsize>,
+    wake: Arc<wake::WakeList>,
+}
+
+impl ShutdownHandle {
+    /// Starts a graceful shutdown: stop accepting, finish what was received, return.
+    pub fn shutdown(&self) {
+        self.stop.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.wake.nudge();
+    }
+}
+
+impl Server {
+    /// Opens the listeners and starts the workers.
+    pub fn bind(settings: &Settings, app: Arc<dyn App>) -> Result<Server, ServeError> {
+        let listeners = listener::open_all(settings)?;
+        let urls = listeners.iter().map(|l| l.url.clone()).collect();
+        let socket_files = listeners
+            .iter()
+            .filter_map(|l| l.created_path.clone())
+            .collect();
+        let poller = Arc::new(Poller::new()?);
+        let wake = wake::WakeList::new(Arc::clone(&poller));
+        let stop = Arc::new(AtomicUsize::new(0));
+        let handler = Arc::new(task::Handler {
+            app,
+            proxy: ProxyConfig {
+                trusted_proxy: settings.trusted_proxy.clone(),
+                trusted_proxy_count: settings.trusted_proxy_count,
+                trusted_proxy_headers: settings.trusted_proxy_headers.clone(),
+                clear_untrusted_proxy_headers: settings.clear_untrusted_proxy_headers,
+                log_untrusted_proxy_headers: settings.log_untrusted_proxy_headers,
+            },
+            ident: settings.ident.clone(),
+            expose_tracebacks: settings.expose_tracebacks,
+        });
+        let channel_cfg = channel::ChannelConfig {
+            limits: Limits {
+                max_header_size: settings.max_request_header_size,
+                max_body_size: settings.max_request_body_size,
+            },
+            recv_bytes: settings.recv_bytes,
+            inbuf_overflow: settings.inbuf_overflow,
+            lookahead: settings.channel_request_lookahead,
+            ident: settings.ident.clone(),
+            log_socket_errors: settings.log_socket_errors,
+        };
+        let loop_cfg = event_loop::LoopConfig {
+            connection_limit: settings.connection_limit,
+            cleanup_interval: settings.cleanup_interval,
+            channel_timeout: settings.channel_timeout,
+            loop_timeout: settings.asyncore_loop_timeout,
+            outbuf_overflow: settings.outbuf_overflow,
+            outbuf_high_watermark: settings.outbuf_high_watermark,
+        };
+        let pool = pool::Pool::new(settings.threads)?;
+        let event_loop = event_loop::EventLoop::new(
+            poller,
+            listeners,
+            pool,
+            handler,
+            Arc::clone(&wake),
+            channel_cfg,
+            loop_cfg,
+            Arc::clone(&stop),
+        )?;
+        Ok(Server {
+            event_loop,
+            urls,
+            socket_files,
+            stop,
+            wake,
+        })
+    }
+
+    /// The listeners' URLs as waitress logs them (`http://127.0.0.1:8080`), with the real
+    /// port when port 0 was asked for.
+    pub fn urls(&self) -> &[String] {
+        &self.urls
+    }
+
+    /// Unix socket files this server created (removed when it stops).
+    pub fn socket_files(&self) -> Vec<std::path::PathBuf> {
+        self.socket_files.clone()
+    }
+
+    /// A handle that stops the server from another thread.
+    pub fn shutdown_handle(&self) -> ShutdownHandle {
+        ShutdownHandle {
+            stop: Arc::clone(&self.stop),
+            wake: Arc::clone(&self.wake),
+        }
+    }
+
+    /// Serves until shut down, then drains what was received and returns.
+    pub fn run(mut self) -> Result<(), ServeError> {
+        self.event_loop.run()?;
+        Ok(())
+    }
 }
 
 /// Tells systemd the service is ready when run as `Type=notify` (a no-op otherwise).

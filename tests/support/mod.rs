@@ -1,0 +1,349 @@
+//! Shared helpers for the black-box tests: start the real binary, talk to it over raw sockets,
+//! stop it. Every server a test starts is stopped when its handle drops.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+/// How long to wait for the server to say it is listening.
+pub const START_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long a read from the server may take before a test gives up.
+pub const READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The binary under test.
+pub fn binary() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_waitress-rs"))
+}
+
+/// Runs the binary to completion with `args`; returns (status, stdout, stderr).
+pub fn run(args: &[&str]) -> (ExitStatus, String, String) {
+    let out = binary()
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .expect("run waitress-rs");
+    (
+        out.status,
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A running server process.
+pub struct Server {
+    child: Option<Child>,
+    /// Every `Serving on` URL, in order.
+    pub urls: Vec<String>,
+    log: Arc<Mutex<String>>,
+}
+
+impl Server {
+    /// Starts the binary with `args` and waits until it logged one `Serving on` line.
+    pub fn start(args: &[&str]) -> Server {
+        Self::start_with(binary().args(args), 1)
+    }
+
+    /// Starts `cmd` and waits for `listeners` `Serving on` lines.
+    pub fn start_with(cmd: &mut Command, listeners: usize) -> Server {
+        let mut child = cmd
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn waitress-rs");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(String::new()));
+        let (tx, rx) = std::sync::mpsc::channel();
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if let Some(url) = line.strip_prefix("INFO:waitress:Serving on ") {
+                    let _ = tx.send(url.to_owned());
+                }
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        let deadline = Instant::now() + START_TIMEOUT;
+        let mut urls = Vec::new();
+        while urls.len() < listeners {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(url) => urls.push(url),
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    panic!("server did not start; log:\n{}", log.lock().unwrap());
+                }
+            }
+        }
+        Server {
+            child: Some(child),
+            urls,
+            log,
+        }
+    }
+
+    /// The first listener's TCP address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr_of(0)
+    }
+
+    /// The `n`th listener's TCP address.
+    pub fn addr_of(&self, n: usize) -> SocketAddr {
+        let url = &self.urls[n];
+        url.strip_prefix("http://")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("not a TCP url: {url}"))
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
+    /// Everything logged so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().clone()
+    }
+
+    /// Waits up to `timeout` for `needle` to appear in the log.
+    pub fn wait_for_log(&self, needle: &str, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if self.log().contains(needle) {
+                return true;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        false
+    }
+
+    /// Sends a signal (Unix) and waits up to `timeout` for the process to exit.
+    #[cfg(unix)]
+    pub fn signal(&mut self, signal: i32, timeout: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
+        let _ = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status();
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                self.child = None;
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        None
+    }
+
+    /// Stops the server with SIGTERM and returns its exit status.
+    #[cfg(unix)]
+    pub fn stop(mut self) -> ExitStatus {
+        self.signal(15, Duration::from_secs(40))
+            .expect("server exits after SIGTERM")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A connected client with timeouts set.
+pub fn connect(addr: SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(addr).expect("connect");
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
+    stream
+}
+
+/// Sends `request` on a new connection and reads until the server closes it.
+pub fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = connect(addr);
+    stream.write_all(request).unwrap();
+    read_to_close(&mut stream)
+}
+
+/// Reads until EOF (or a reset, which also ends the exchange).
+pub fn read_to_close(stream: &mut impl Read) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 65536];
+    loop {
+        match stream.read(&mut buf) {
+            Ok(0) => return out,
+            Ok(n) => out.extend_from_slice(&buf[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return out,
+            Err(e) => panic!("read failed after {} bytes: {e}", out.len()),
+        }
+    }
+}
+
+/// Whether the server closed `stream` (EOF or reset) rather than keeping it open.
+pub fn is_closed(stream: &mut TcpStream) -> bool {
+    let mut buf = [0u8; 1];
+    matches!(stream.read(&mut buf), Ok(0) | Err(_))
+}
+
+/// A parsed response.
+#[derive(Debug, Clone)]
+pub struct Response {
+    /// `HTTP/1.1 200 OK`
+    pub status_line: String,
+    /// The status code.
+    pub status: u16,
+    /// Headers in order, as sent.
+    pub headers: Vec<(String, String)>,
+    /// The body, de-chunked if it was chunked.
+    pub body: Vec<u8>,
+    /// Whether the body was chunked on the wire.
+    pub chunked: bool,
+}
+
+impl Response {
+    /// The first header named `name` (ASCII case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// How many headers are named `name`.
+    pub fn count(&self, name: &str) -> usize {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .count()
+    }
+
+    /// The body as text.
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// Reads one response from `reader`. `head_request`: the response to HEAD has no body.
+pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> Response {
+    let mut line = String::new();
+    let mut status_line = String::new();
+    // Skip interim 100 Continue responses.
+    loop {
+        status_line.clear();
+        reader.read_line(&mut status_line).expect("status line");
+        assert!(!status_line.is_empty(), "connection closed before a response");
+        let code = status_line.split(' ').nth(1).unwrap_or("");
+        let mut headers_end = String::new();
+        if code == "100" {
+            reader.read_line(&mut headers_end).unwrap();
+            continue;
+        }
+        break;
+    }
+    let status_line = status_line.trim_end().to_owned();
+    let status = status_line
+        .split(' ')
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or_else(|| panic!("bad status line {status_line:?}"));
+    let mut headers = Vec::new();
+    loop {
+        line.clear();
+        reader.read_line(&mut line).expect("header line");
+        let trimmed = line.trim_end_matches(['\r', '\n']);
+        if trimmed.is_empty() {
+            break;
+        }
+        let (name, value) = trimmed.split_once(':').expect("header colon");
+        headers.push((name.to_owned(), value.trim().to_owned()));
+    }
+    let mut response = Response {
+        status_line,
+        status,
+        headers,
+        body: Vec::new(),
+        chunked: false,
+    };
+    let no_body = head_request || status == 204 || status == 304 || (100..200).contains(&status);
+    if no_body {
+        return response;
+    }
+    if response
+        .header("Transfer-Encoding")
+        .is_some_and(|te| te.eq_ignore_ascii_case("chunked"))
+    {
+        response.chunked = true;
+        loop {
+            line.clear();
+            reader.read_line(&mut line).expect("chunk size");
+            let size = usize::from_str_radix(line.trim_end(), 16).expect("hex chunk size");
+            if size == 0 {
+                line.clear();
+                reader.read_line(&mut line).unwrap();
+                break;
+            }
+            let mut chunk = vec![0u8; size + 2];
+            reader.read_exact(&mut chunk).expect("chunk data");
+            response.body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(len) = response.header("Content-Length") {
+        let len: usize = len.parse().expect("numeric content-length");
+        response.body = vec![0u8; len];
+        reader.read_exact(&mut response.body).expect("body");
+    } else {
+        reader.read_to_end(&mut response.body).expect("body to close");
+    }
+    response
+}
+
+/// Sends `request` on a new connection and parses one response.
+pub fn request(addr: SocketAddr, request: &[u8]) -> Response {
+    let mut stream = connect(addr);
+    stream.write_all(request).unwrap();
+    let head = request.starts_with(b"HEAD ");
+    read_response(&mut BufReader::new(stream), head)
+}
+
+/// `GET path` over HTTP/1.1 with `Connection: close`.
+pub fn get(addr: SocketAddr, path: &str) -> Response {
+    request(
+        addr,
+        format!("GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n").as_bytes(),
+    )
+}
+
+/// Open file descriptors of process `pid` (Linux).
+pub fn fd_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+/// Resident memory of process `pid` in KiB (Linux).
+pub fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// A fresh temporary directory for a test.
+pub fn temp_dir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}
