@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::app::{App, builtin};
 use crate::server::{self, ServeError};
-use crate::settings::{self, Loaded, cli, man};
+use crate::settings::{self, Loaded, cli, doc};
 
 /// `EX_USAGE` is 64 in sysexits, but clap and pserve both exit 2 on usage errors, and scripts
 /// expect that.
@@ -33,8 +33,13 @@ pub fn main(app: Option<Arc<dyn App>>) -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    if inv.generate.as_deref() == Some("man") {
-        let _ = std::io::stdout().write_all(man::to_string().as_bytes());
+    let generated = match inv.generate.as_deref() {
+        Some("man") => Some(doc::man_page()),
+        Some("settings-table") => Some(doc::settings_table()),
+        _ => None,
+    };
+    if let Some(text) = generated {
+        let _ = std::io::stdout().write_all(text.as_bytes());
         return ExitCode::SUCCESS;
     }
     crate::logging::init(inv.log_level.as_deref());

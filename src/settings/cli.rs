@@ -38,7 +38,7 @@ pub struct Invocation {
     pub call: bool,
     /// `--log-level LEVEL`.
     pub log_level: Option<String>,
-    /// Hidden `--generate man`: print generated documentation.
+    /// Hidden `--generate man|settings-table`: print generated documentation.
     pub generate: Option<String>,
 }
 
@@ -105,7 +105,7 @@ pub fn command() -> Command {
         .arg(
             Arg::new("generate")
                 .long("generate")
-                .value_parser(["man"])
+                .value_parser(["man", "settings-table"])
                 .hide(true),
         )
         .arg(

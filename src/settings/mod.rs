@@ -7,11 +7,11 @@
 pub mod check;
 pub mod cli;
 pub mod convert;
+pub mod doc;
 pub mod error;
 pub mod ini;
 pub mod listen;
 mod load;
-pub mod man;
 pub mod paste;
 pub mod raw;
 mod resolve;

@@ -137,8 +137,12 @@ impl Settings {
                 "asyncore_use_poll has no effect in waitress-rs (the event loop always uses the system's best poller)",
             ),
         ] {
-            if let Some(origin) = given(key) {
-                warnings.push(format!("{note}; set at {}", origin.source));
+            // Only a value other than the default could have been meant to change something.
+            let changed = raw
+                .get(key)
+                .filter(|v| Some(v.value.trim()) != super::table::key(key).map(|k| k.default));
+            if let Some(given) = changed {
+                warnings.push(format!("{note}; set at {}", given.source));
             }
         }
 

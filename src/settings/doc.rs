@@ -1,4 +1,5 @@
-//! The man page, generated from the same command and table as `--help`.
+//! Generated documentation: the man page and the README's settings table, both from the same
+//! command and table as `--help`, with tests that fail when the committed copies are stale.
 
 use std::io::{self, Write};
 
@@ -142,8 +143,30 @@ pub fn render(w: &mut dyn Write) -> io::Result<()> {
     Ok(())
 }
 
+/// The README's table of settings: INI key, flag, default, meaning.
+pub fn settings_table() -> String {
+    let mut out = String::from("| INI key | flag | default | meaning |\n|---|---|---|---|\n");
+    for key in KEYS {
+        let flag = match key.form {
+            super::table::Form::Switch => format!("`{}` / `--no-{}`", key.flag(), &key.flag()[2..]),
+            _ => format!("`{} {}`", key.flag(), key.value_name),
+        };
+        let default = if key.default.is_empty() {
+            "(empty)".to_owned()
+        } else {
+            format!("`{}`", key.default)
+        };
+        out.push_str(&format!(
+            "| `{}` | {flag} | {default} | {} |\n",
+            key.name,
+            key.help_text().replace('|', "\\|")
+        ));
+    }
+    out
+}
+
 /// The man page as a string.
-pub fn to_string() -> String {
+pub fn man_page() -> String {
     let mut buf = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = render(&mut buf);
