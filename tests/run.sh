@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Every test of waitress-rs, from a fresh machine that has the Rust toolchain and Python 3.11:
+# installs what the tests need that is missing, then runs the Rust tests, the Python package's
+# tests and a smoke run of the benchmarks. The README's test command; .ci/run runs it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need+=(nginx-light)
+command -v wrk >/dev/null 2>&1 || need+=(wrk)
+if [ ${#need[@]} -gt 0 ]; then
+    if [ "$(id -u)" -eq 0 ]; then
+        echo "== installing ${need[*]}"
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get update -qq
+        apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+    else
+        echo "tests/run.sh: please install ${need[*]} (Debian: apt-get install ${need[*]})" >&2
+        exit 1
+    fi
+fi
+# nginx is started by the tests themselves, on 127.0.0.1 only.
+export PATH="$PATH:/usr/sbin"
+
+echo "== Rust: cargo test"
+cargo test --workspace --all-targets
+
+echo "== Python package"
+bash python/ci.sh
+
+echo "== Benchmarks (smoke)"
+bench/run --smoke
