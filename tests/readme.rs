@@ -15,7 +15,11 @@ fn the_settings_table_is_the_generated_one() {
          `cargo run -- --generate settings-table`"
     );
     for key in waitress_rs::settings::KEYS {
-        assert!(README.contains(&format!("| `{}` |", key.name)), "{} missing", key.name);
+        assert!(
+            README.contains(&format!("| `{}` |", key.name)),
+            "{} missing",
+            key.name
+        );
     }
 }
 
@@ -25,8 +29,14 @@ fn the_set_up_commands_name_files_that_exist() {
     assert!(README.contains("bash tests/run.sh"));
     let root = env!("CARGO_MANIFEST_DIR");
     for path in ["etc/development.ini", "tests/run.sh", ".ci/run"] {
-        assert!(std::path::Path::new(root).join(path).exists(), "{path} is missing");
+        assert!(
+            std::path::Path::new(root).join(path).exists(),
+            "{path} is missing"
+        );
     }
     let ci = std::fs::read_to_string(std::path::Path::new(root).join(".ci/run")).unwrap();
-    assert!(ci.contains("bash tests/run.sh"), ".ci/run must run the README's test command");
+    assert!(
+        ci.contains("bash tests/run.sh"),
+        ".ci/run must run the README's test command"
+    );
 }

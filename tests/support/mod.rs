@@ -242,7 +242,10 @@ pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> Response 
     loop {
         status_line.clear();
         reader.read_line(&mut status_line).expect("status line");
-        assert!(!status_line.is_empty(), "connection closed before a response");
+        assert!(
+            !status_line.is_empty(),
+            "connection closed before a response"
+        );
         let code = status_line.split(' ').nth(1).unwrap_or("");
         let mut headers_end = String::new();
         if code == "100" {
@@ -302,7 +305,9 @@ pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> Response 
         response.body = vec![0u8; len];
         reader.read_exact(&mut response.body).expect("body");
     } else {
-        reader.read_to_end(&mut response.body).expect("body to close");
+        reader
+            .read_to_end(&mut response.body)
+            .expect("body to close");
     }
     response
 }
@@ -346,4 +351,58 @@ pub fn rss_kib(pid: u32) -> u64 {
 /// A fresh temporary directory for a test.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
+}
+
+/// Parses the echo app's body: one flat JSON object of string values, in order.
+pub fn echo_environ(body: &[u8]) -> Vec<(String, String)> {
+    let text = std::str::from_utf8(body).expect("echo body is UTF-8");
+    let mut chars = text.trim().chars().peekable();
+    assert_eq!(chars.next(), Some('{'), "not an object: {text}");
+    let mut out = Vec::new();
+    let string = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> String {
+        assert_eq!(chars.next(), Some('"'), "expected a string in {text}");
+        let mut s = String::new();
+        loop {
+            match chars.next().expect("unterminated string") {
+                '"' => return s,
+                '\\' => match chars.next().expect("escape") {
+                    'u' => {
+                        let hex: String = chars.by_ref().take(4).collect();
+                        let code = u32::from_str_radix(&hex, 16).expect("\\u escape");
+                        s.push(char::from_u32(code).expect("scalar"));
+                    }
+                    'n' => s.push('\n'),
+                    'r' => s.push('\r'),
+                    't' => s.push('\t'),
+                    'b' => s.push('\u{8}'),
+                    'f' => s.push('\u{c}'),
+                    c => s.push(c),
+                },
+                c => s.push(c),
+            }
+        }
+    };
+    loop {
+        match chars.peek() {
+            Some('}') => break,
+            Some(',') => {
+                chars.next();
+            }
+            _ => {
+                let key = string(&mut chars);
+                assert_eq!(chars.next(), Some(':'));
+                let value = string(&mut chars);
+                out.push((key, value));
+            }
+        }
+    }
+    out
+}
+
+/// The value of `key` in an echo environ.
+pub fn env_get<'a>(environ: &'a [(String, String)], key: &str) -> Option<&'a str> {
+    environ
+        .iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.as_str())
 }

@@ -1,0 +1,177 @@
+//! A real nginx, configured by the shipped etc/nginx-site.conf, in front of waitress-rs
+//! configured by the shipped etc/proxy.ini: the client's address and scheme arrive, headers the
+//! client forges do not. nginx is a Debian package (tests/run.sh installs it); only the ports
+//! are changed, everything on 127.0.0.1.
+
+mod support;
+
+use std::io::{BufReader, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::{Server, echo_environ, env_get};
+
+/// The client's own address: nginx sees it, waitress-rs sees nginx at 127.0.0.1.
+const CLIENT_IP: &str = "127.0.0.2";
+
+fn nginx_binary() -> PathBuf {
+    for candidate in ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"] {
+        if Path::new(candidate).exists() {
+            return candidate.into();
+        }
+    }
+    panic!(
+        "nginx is not installed: run tests/run.sh, which installs it (apt-get install nginx-light)"
+    );
+}
+
+struct Nginx(Child);
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn start_nginx(dir: &Path, upstream: SocketAddr) -> (Nginx, SocketAddr) {
+    let shipped =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/nginx-site.conf"))
+            .unwrap();
+    assert!(
+        shipped.contains("server 127.0.0.1:6543;") && shipped.contains("listen 127.0.0.1:8080;")
+    );
+    let port = free_port();
+    let site = shipped
+        .replace("server 127.0.0.1:6543;", &format!("server {upstream};"))
+        .replace(
+            "listen 127.0.0.1:8080;",
+            &format!("listen 127.0.0.1:{port};"),
+        );
+    std::fs::write(dir.join("site.conf"), site).unwrap();
+    let d = dir.display();
+    let main = format!(
+        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
+         events {{ worker_connections 64; }}\n\
+         http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
+         fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
+         include {d}/site.conf;\n}}\n"
+    );
+    std::fs::write(dir.join("nginx.conf"), main).unwrap();
+    let child = Command::new(nginx_binary())
+        .arg("-p")
+        .arg(dir)
+        .arg("-c")
+        .arg(dir.join("nginx.conf"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start nginx");
+    let nginx = Nginx(child);
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while TcpStream::connect(addr).is_err() {
+        assert!(
+            Instant::now() < deadline,
+            "nginx did not start: {}",
+            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    (nginx, addr)
+}
+
+/// Connects from CLIENT_IP, so the address nginx reports is told apart from nginx's own.
+fn connect_from_client(addr: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    let local: SocketAddr = format!("{CLIENT_IP}:0").parse().unwrap();
+    socket.bind(&local.into()).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream
+        .set_read_timeout(Some(support::READ_TIMEOUT))
+        .unwrap();
+    stream
+}
+
+#[test]
+fn nginx_in_front_passes_the_real_client_and_drops_forgeries() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/proxy.ini");
+    let server = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    let dir = support::temp_dir();
+    let (_nginx, front) = start_nginx(dir.path(), server.addr());
+
+    let mut stream = connect_from_client(front);
+    write!(
+        stream,
+        "GET /some/path?q=1 HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 6.6.6.6\r\n\
+         X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Port: 1\r\n\
+         Forwarded: for=6.6.6.6;proto=https\r\nX-Forwarded-By: spoof\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let response = support::read_response(&mut BufReader::new(stream), false);
+    assert_eq!(response.status, 200, "{}", response.text());
+    let env = echo_environ(&response.body);
+    assert_eq!(env_get(&env, "REMOTE_ADDR"), Some(CLIENT_IP), "{env:?}");
+    assert_eq!(
+        env_get(&env, "HTTP_X_FORWARDED_FOR"),
+        Some(CLIENT_IP),
+        "rewritten to the trusted hop"
+    );
+    assert_eq!(
+        env_get(&env, "wsgi.url_scheme"),
+        Some("http"),
+        "nginx's scheme, not the forged one"
+    );
+    assert_eq!(env_get(&env, "SERVER_NAME"), Some("localhost"));
+    assert_eq!(
+        env_get(&env, "SERVER_PORT"),
+        Some(front.port().to_string().as_str())
+    );
+    assert_eq!(
+        env_get(&env, "HTTP_HOST"),
+        Some(format!("localhost:{}", front.port()).as_str())
+    );
+    assert_eq!(env_get(&env, "HTTP_FORWARDED"), None);
+    assert_eq!(env_get(&env, "HTTP_X_FORWARDED_BY"), None);
+    assert_eq!(env_get(&env, "PATH_INFO"), Some("/some/path"));
+    assert_eq!(env_get(&env, "QUERY_STRING"), Some("q=1"));
+}
+
+#[test]
+fn a_client_bypassing_nginx_is_not_trusted_for_its_headers() {
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/proxy.ini");
+    let server = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--listen",
+        "127.0.0.1:0",
+    ]);
+    // Straight to waitress-rs from 127.0.0.2: not the trusted proxy, so its headers go.
+    let mut stream = connect_from_client(server.addr());
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let response = support::read_response(&mut BufReader::new(stream), false);
+    let env = echo_environ(&response.body);
+    assert_eq!(env_get(&env, "REMOTE_ADDR"), Some(CLIENT_IP));
+    assert_eq!(env_get(&env, "wsgi.url_scheme"), Some("http"));
+    assert_eq!(env_get(&env, "HTTP_X_FORWARDED_FOR"), None);
+}
