@@ -4,7 +4,8 @@
 //! `--app echo --trusted-proxy ...` and the response shows exactly what an application would
 //! see (`REMOTE_ADDR`, `wsgi.url_scheme`, `SCRIPT_NAME`, the `HTTP_*` headers that survived).
 
-use super::{App, AppError, Request, Response, environ::latin1};
+use super::{App, AppError, Request, Response};
+use crate::http::latin1;
 
 /// Answers `200 OK` with one JSON object: every environ key and value in environ order, then
 /// `"body"`, the request body decoded as latin-1.
@@ -61,38 +62,9 @@ fn push_json_string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{Body, Environ, Sink};
-    use std::fs::File;
-    use std::io::{self, Read};
+    use crate::app::{Body, Environ};
 
-    /// Status, headers and the length the response made known.
-    type Head = (String, Vec<(String, String)>, Option<u64>);
-
-    #[derive(Default)]
-    struct Capture {
-        head: Option<Head>,
-        body: Vec<u8>,
-    }
-
-    impl Sink for Capture {
-        fn head(
-            &mut self,
-            status: &str,
-            headers: &[(String, String)],
-            length: Option<u64>,
-        ) -> io::Result<()> {
-            self.head = Some((status.to_owned(), headers.to_vec(), length));
-            Ok(())
-        }
-        fn data(&mut self, data: &[u8]) -> io::Result<()> {
-            self.body.extend_from_slice(data);
-            Ok(())
-        }
-        fn file(&mut self, mut file: File, len: u64) -> io::Result<()> {
-            (&mut file).take(len).read_to_end(&mut self.body)?;
-            Ok(())
-        }
-    }
+    use crate::app::testing::Capture;
 
     fn run(environ: Environ, body: Body) -> Capture {
         let mut sink = Capture::default();

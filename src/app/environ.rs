@@ -77,17 +77,6 @@ impl Environ {
     }
 }
 
-/// Decodes bytes as latin-1 (ISO-8859-1): each byte becomes the char with the same code point.
-pub fn latin1(bytes: &[u8]) -> String {
-    if let Ok(ascii) = std::str::from_utf8(bytes) {
-        if ascii.is_ascii() {
-            // Nearly every header is ASCII, which is already valid UTF-8: one copy, no per-char work.
-            return ascii.to_owned();
-        }
-    }
-    bytes.iter().map(|&b| b as char).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,13 +91,6 @@ mod tests {
         assert_eq!(env.remove("A").as_deref(), Some("3"));
         assert_eq!(env.get("A"), None);
         assert_eq!(env.len(), 1);
-    }
-
-    #[test]
-    fn latin1_maps_each_byte_to_one_char() {
-        assert_eq!(latin1(b"abc"), "abc");
-        assert_eq!(latin1(b"\xe9\xff"), "\u{e9}\u{ff}");
-        assert_eq!(latin1(b"\xc3\xa4"), "\u{c3}\u{a4}");
     }
 }
 
@@ -202,7 +184,7 @@ fn path_info(raw: &str, form: crate::http::request::TargetForm, prefix: &str) ->
     if form == crate::http::request::TargetForm::Asterisk {
         return "*".to_owned();
     }
-    let decoded = latin1(&percent_decode(raw.as_bytes()));
+    let decoded = crate::http::latin1(&percent_decode(raw.as_bytes()));
     let path = if decoded.starts_with('/') {
         format!("/{}", decoded.trim_start_matches('/'))
     } else {

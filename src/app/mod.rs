@@ -215,7 +215,7 @@ impl<'a> Response<'a> {
             check_header(name, value)?;
             if name.eq_ignore_ascii_case("content-length") {
                 content_length = Some(
-                    parse_decimal(value.as_bytes())
+                    crate::http::parse_decimal(value.as_bytes())
                         .ok_or_else(|| ResponseError::BadContentLength(value.clone()))?,
                 );
             }
@@ -314,7 +314,7 @@ fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
     if value.contains(['\r', '\n']) {
         return Err(ResponseError::LineBreak("header value"));
     }
-    if name.is_empty() || !name.bytes().all(is_token_byte) {
+    if name.is_empty() || !name.bytes().all(crate::http::is_tchar) {
         return Err(ResponseError::BadHeaderName(name.to_owned()));
     }
     // Values go out latin-1 encoded: anything past U+00FF cannot be sent, control chars must not.
@@ -330,35 +330,19 @@ fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
     Ok(())
 }
 
-/// RFC 9110 `tchar`.
-pub(crate) fn is_token_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// `1*DIGIT` as a u64, refusing signs, spaces and overflow.
-pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<u64> {
-    if bytes.is_empty() {
-        return None;
-    }
-    bytes.iter().try_fold(0u64, |acc, &b| {
-        if !b.is_ascii_digit() {
-            return None;
-        }
-        acc.checked_mul(10)?.checked_add(u64::from(b - b'0'))
-    })
-}
-
+/// A [`Sink`] that records what it is given, for testing apps without a server.
 #[cfg(test)]
-mod tests {
+pub(crate) mod testing {
     use super::*;
 
-    /// Status, headers and length as the sink received them.
-    type Head = (String, Vec<(String, String)>, Option<u64>);
+    /// Status, headers and the length the response made known.
+    pub type Head = (String, Vec<(String, String)>, Option<u64>);
 
+    /// Everything an app sent.
     #[derive(Default)]
-    struct Capture {
-        head: Option<Head>,
-        body: Vec<u8>,
+    pub struct Capture {
+        pub head: Option<Head>,
+        pub body: Vec<u8>,
     }
 
     impl Sink for Capture {
@@ -380,6 +364,12 @@ mod tests {
             Ok(())
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::testing::Capture;
+    use super::*;
 
     fn h(name: &str, value: &str) -> (String, String) {
         (name.to_owned(), value.to_owned())
@@ -476,23 +466,5 @@ mod tests {
             res.write(b"x").unwrap_err().downcast_ref::<ResponseError>(),
             Some(ResponseError::NotStarted)
         ));
-    }
-
-    #[test]
-    fn decimal_parsing_is_strict() {
-        assert_eq!(parse_decimal(b"003"), Some(3));
-        assert_eq!(parse_decimal(b"18446744073709551615"), Some(u64::MAX));
-        for bad in [
-            &b""[..],
-            b"+1",
-            b"-1",
-            b" 1",
-            b"1 ",
-            b"0x1",
-            b"1_0",
-            b"18446744073709551616",
-        ] {
-            assert_eq!(parse_decimal(bad), None, "{bad:?}");
-        }
     }
 }

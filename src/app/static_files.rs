@@ -469,8 +469,8 @@ fn parse_range(value: &str, len: u64) -> RangeAsk {
     let Some((first, last)) = spec.split_once('-') else {
         return RangeAsk::Whole;
     };
-    let first = (!first.is_empty()).then(|| super::parse_decimal(first.as_bytes()));
-    let last = (!last.is_empty()).then(|| super::parse_decimal(last.as_bytes()));
+    let first = (!first.is_empty()).then(|| crate::http::parse_decimal(first.as_bytes()));
+    let last = (!last.is_empty()).then(|| crate::http::parse_decimal(last.as_bytes()));
     match (first, last) {
         // `a-b` and `a-`.
         (Some(Some(start)), last) => {
@@ -634,38 +634,11 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{Body, Environ, Sink};
-    use std::io::{Read, Write};
+    use crate::app::{Body, Environ};
+    use std::io::Write;
     use tempfile::TempDir;
 
-    /// Status, headers and the length the response made known.
-    type Head = (String, Vec<(String, String)>, Option<u64>);
-
-    #[derive(Default)]
-    struct Capture {
-        head: Option<Head>,
-        body: Vec<u8>,
-    }
-
-    impl Sink for Capture {
-        fn head(
-            &mut self,
-            status: &str,
-            headers: &[(String, String)],
-            length: Option<u64>,
-        ) -> io::Result<()> {
-            self.head = Some((status.to_owned(), headers.to_vec(), length));
-            Ok(())
-        }
-        fn data(&mut self, data: &[u8]) -> io::Result<()> {
-            self.body.extend_from_slice(data);
-            Ok(())
-        }
-        fn file(&mut self, mut file: File, len: u64) -> io::Result<()> {
-            (&mut file).take(len).read_to_end(&mut self.body)?;
-            Ok(())
-        }
-    }
+    use crate::app::testing::Capture;
 
     /// What a test looks at: status, headers, length and body.
     struct Answer {

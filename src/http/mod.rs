@@ -21,7 +21,7 @@ pub use error::HttpError;
 pub use request::Version;
 
 /// RFC 9110 §5.6.2 `tchar`: the bytes allowed in a token (method, header name, coding name).
-pub(crate) fn is_tchar(b: u8) -> bool {
+pub fn is_tchar(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
 
@@ -58,7 +58,7 @@ pub(crate) fn trim_ows(mut s: &[u8]) -> &[u8] {
 
 /// RFC 9110 §8.6 `1*DIGIT` as a u64: no sign, no whitespace, no `_`, no radix prefix, and
 /// `None` on overflow rather than wrapping.
-pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<u64> {
+pub fn parse_decimal(bytes: &[u8]) -> Option<u64> {
     if bytes.is_empty() {
         return None;
     }
@@ -72,7 +72,11 @@ pub(crate) fn parse_decimal(bytes: &[u8]) -> Option<u64> {
 
 /// Decodes latin-1 bytes: each byte becomes the code point of the same value, so obs-text
 /// (0x80-0xFF) survives byte-exact, as waitress's `value.decode("latin-1")` does.
-pub(crate) fn latin1(bytes: &[u8]) -> String {
+pub fn latin1(bytes: &[u8]) -> String {
+    if bytes.is_ascii() {
+        // Nearly every header is ASCII, which is already UTF-8: one copy, no per-char work.
+        return String::from_utf8(bytes.to_vec()).unwrap_or_default();
+    }
     bytes.iter().map(|&b| char::from(b)).collect()
 }
 
