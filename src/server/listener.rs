@@ -8,7 +8,7 @@ use std::os::unix::net::UnixListener;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use socket2::{Domain, Protocol, SockAddr, Socket, Type};
+use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::app::environ::{Peer, ServerVars};
 use crate::settings::Settings;
@@ -195,7 +195,7 @@ fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, Bi
         }
     }
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(bind_error(&what))?;
-    let addr = SockAddr::unix(path).map_err(bind_error(&what))?;
+    let addr = socket2::SockAddr::unix(path).map_err(bind_error(&what))?;
     socket.bind(&addr).map_err(bind_error(&what))?;
     std::fs::set_permissions(
         path,

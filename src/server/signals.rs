@@ -3,12 +3,9 @@
 use std::io;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::AtomicUsize;
 
 use super::wake::WakeList;
-
-/// Exit status when a second signal cuts the drain short.
-const EXIT_INTERRUPTED: i32 = 1;
 
 /// Installs the handlers: each signal counts in `stop` and wakes the loop. `socket_files` are
 /// removed before an immediate exit, since the loop will not get to it.
@@ -19,6 +16,9 @@ pub fn install(
     socket_files: Vec<PathBuf>,
 ) -> io::Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
+    use std::sync::atomic::Ordering;
+    /// Exit status when a second signal cuts the drain short.
+    const EXIT_INTERRUPTED: i32 = 1;
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     std::thread::Builder::new()
         .name("waitress-signals".into())
