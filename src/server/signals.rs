@@ -1,4 +1,5 @@
-//! Stop signals: the first SIGINT or SIGTERM starts a graceful shutdown, a second exits at once.
+//! Stop signals: the first SIGINT or SIGTERM (on Windows, Ctrl-C, Ctrl-Break or closing the
+//! console) starts a graceful shutdown; a second exits at once.
 
 use std::io;
 use std::path::PathBuf;
@@ -41,8 +42,43 @@ pub fn install(
     Ok(())
 }
 
-/// On Windows the process stops on Ctrl-C without a drain; graceful shutdown is Unix-only.
-#[cfg(not(unix))]
+/// The loop to stop on Windows console events; set once, by `install`.
+#[cfg(windows)]
+static CONSOLE_STOP: std::sync::OnceLock<(Arc<AtomicUsize>, Arc<WakeList>)> =
+    std::sync::OnceLock::new();
+
+/// Windows counterpart of the signals: Ctrl-C, Ctrl-Break and console close start the same
+/// graceful shutdown; a second one exits at once.
+#[cfg(windows)]
+pub fn install(
+    stop: Arc<AtomicUsize>,
+    wake: Arc<WakeList>,
+    _socket_files: Vec<PathBuf>,
+) -> io::Result<()> {
+    use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
+
+    unsafe extern "system" fn on_console_event(_event: u32) -> windows_sys::core::BOOL {
+        if let Some((stop, wake)) = CONSOLE_STOP.get() {
+            if stop.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+                wake.nudge();
+            } else {
+                std::process::exit(1);
+            }
+        }
+        1 // handled: keep the process alive while it drains
+    }
+
+    let _ = CONSOLE_STOP.set((stop, wake));
+    // SAFETY: the handler is a plain function that only touches the process-wide static above
+    // and stays valid for the life of the process.
+    if unsafe { SetConsoleCtrlHandler(Some(on_console_event), 1) } == 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Elsewhere the process stops on the platform's default signal handling.
+#[cfg(not(any(unix, windows)))]
 pub fn install(
     _stop: Arc<AtomicUsize>,
     _wake: Arc<WakeList>,
