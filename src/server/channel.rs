@@ -92,8 +92,8 @@ enum Ready {
 /// The connection.
 #[derive(Debug)]
 pub struct Channel {
-    /// The socket.
-    pub stream: Stream,
+    /// The socket, shared with the output queue (a worker writes to it directly).
+    pub stream: Arc<Stream>,
     /// Where in its life the connection is.
     pub phase: Phase,
     /// Last time bytes moved either way.
@@ -117,7 +117,7 @@ pub struct Channel {
 impl Channel {
     /// A new connection.
     pub fn new(
-        stream: Stream,
+        stream: Arc<Stream>,
         peer: Peer,
         server: Arc<ServerVars>,
         output: Arc<Output>,
@@ -382,7 +382,7 @@ impl Channel {
                 return None;
             }
             if self.output.has_pending() {
-                match self.output.write_to(&mut self.stream.out()) {
+                match self.output.write_to() {
                     Ok(progress) => {
                         if progress.written > 0 {
                             self.last_activity = now;

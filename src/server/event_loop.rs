@@ -42,6 +42,10 @@ pub struct LoopConfig {
 struct Slot {
     generation: u64,
     channel: Option<Channel>,
+    /// The interest registered with the poller, `(readable, writable)`. Oneshot mode disarms
+    /// a source when its event is delivered, so this is reset then; re-arming with what is
+    /// already armed is skipped, saving an `epoll_ctl` per request.
+    armed: (bool, bool),
 }
 
 /// The event loop.
@@ -138,7 +142,11 @@ impl EventLoop {
                 if ev.key < self.listeners.len() {
                     self.accept(ev.key, now);
                 } else {
-                    self.service(ev.key - self.listeners.len(), ev.readable, now);
+                    let slot = ev.key - self.listeners.len();
+                    if let Some(s) = self.slots.get_mut(slot) {
+                        s.armed = (false, false);
+                    }
+                    self.service(slot, ev.readable, now);
                 }
             }
             woken.clear();
@@ -200,12 +208,15 @@ impl EventLoop {
                 self.slots.push(Slot {
                     generation: 0,
                     channel: None,
+                    armed: (false, false),
                 });
                 self.slots.len() - 1
             });
             let generation = self.slots[slot].generation + 1;
             let id = ConnId { slot, generation };
+            let stream = Arc::new(stream);
             let output = Output::new(
+                Arc::clone(&stream),
                 self.cfg.outbuf_overflow,
                 self.cfg.outbuf_high_watermark,
                 Waker::new(Arc::clone(&self.wake), id),
@@ -214,7 +225,7 @@ impl EventLoop {
             let key = self.slot_key(slot);
             // SAFETY: the stream lives in `self.slots[slot]` and is deleted from the poller in
             // `remove` before the channel is dropped.
-            if let Err(e) = unsafe { self.poller.add(&channel.stream, Event::readable(key)) } {
+            if let Err(e) = unsafe { self.poller.add(&*channel.stream, Event::readable(key)) } {
                 log::error!(target: "waitress", "Could not watch a new connection: {e}");
                 self.free.push(slot);
                 continue;
@@ -222,6 +233,7 @@ impl EventLoop {
             self.slots[slot] = Slot {
                 generation,
                 channel: Some(channel),
+                armed: (true, false),
             };
             self.open += 1;
             if self.open >= self.cfg.connection_limit {
@@ -277,15 +289,21 @@ impl EventLoop {
         }
         let read = channel.wants_read(&self.channel_cfg);
         let write = channel.wants_write();
+        if self.slots[slot].armed == (read, write) {
+            return;
+        }
         let interest = match (read, write) {
             (true, true) => Event::all(key),
             (true, false) => Event::readable(key),
             (false, true) => Event::writable(key),
             (false, false) => Event::none(key),
         };
-        if let Err(e) = self.poller.modify(&channel.stream, interest) {
-            log::error!(target: "waitress", "Could not watch a connection: {e}");
-            self.remove(slot);
+        match self.poller.modify(&*channel.stream, interest) {
+            Ok(()) => self.slots[slot].armed = (read, write),
+            Err(e) => {
+                log::error!(target: "waitress", "Could not watch a connection: {e}");
+                self.remove(slot);
+            }
         }
     }
 
@@ -293,7 +311,7 @@ impl EventLoop {
         let Some(mut channel) = self.slots.get_mut(slot).and_then(|s| s.channel.take()) else {
             return;
         };
-        let _ = self.poller.delete(&channel.stream);
+        let _ = self.poller.delete(&*channel.stream);
         channel.close();
         drop(channel);
         self.free.push(slot);
@@ -360,7 +378,7 @@ impl Drop for EventLoop {
         }
         for slot in &mut self.slots {
             if let Some(channel) = slot.channel.take() {
-                let _ = self.poller.delete(&channel.stream);
+                let _ = self.poller.delete(&*channel.stream);
                 channel.output.close();
             }
         }

@@ -19,11 +19,29 @@ pub enum Stream {
 
 impl Stream {
     /// Reads without blocking.
-    pub fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+    pub fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Stream::Tcp(s) => s.read(buf),
+            Stream::Tcp(s) => (&*s).read(buf),
             #[cfg(unix)]
-            Stream::Unix(s) => s.read(buf),
+            Stream::Unix(s) => (&*s).read(buf),
+        }
+    }
+
+    /// Writes without blocking. Takes `&self`: the worker writes while the loop may read.
+    pub fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).write(buf),
+            #[cfg(unix)]
+            Stream::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    /// Writes several buffers in one system call where the platform has `writev`.
+    pub fn write_vectored(&self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).write_vectored(bufs),
+            #[cfg(unix)]
+            Stream::Unix(s) => (&*s).write_vectored(bufs),
         }
     }
 
@@ -34,11 +52,6 @@ impl Stream {
             #[cfg(unix)]
             Stream::Unix(s) => s.shutdown(Shutdown::Write),
         }
-    }
-
-    /// A writer for the output queue.
-    pub fn out(&mut self) -> OutStream<'_> {
-        OutStream { stream: self }
     }
 }
 
@@ -77,22 +90,6 @@ impl std::os::windows::io::AsSocket for Stream {
     }
 }
 
-/// The write side of a [`Stream`], as the output queue uses it.
-pub struct OutStream<'a> {
-    stream: &'a mut Stream,
-}
-
-impl OutStream<'_> {
-    /// Writes without blocking.
-    pub fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self.stream {
-            Stream::Tcp(s) => s.write(buf),
-            #[cfg(unix)]
-            Stream::Unix(s) => s.write(buf),
-        }
-    }
-}
-
 /// Reads from `file` at `offset` without moving its cursor (the producer appends at the end).
 pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
     #[cfg(unix)]
@@ -110,7 +107,7 @@ pub fn read_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<usize> {
 /// Linux copies inside the kernel with `sendfile(2)`; elsewhere the bytes pass through
 /// `scratch`.
 pub fn send_file(
-    stream: &mut OutStream<'_>,
+    stream: &Stream,
     file: &File,
     offset: u64,
     len: usize,
@@ -133,18 +130,13 @@ pub fn send_file(
 }
 
 #[cfg(target_os = "linux")]
-fn sendfile_linux(
-    stream: &mut OutStream<'_>,
-    file: &File,
-    offset: u64,
-    len: usize,
-) -> io::Result<usize> {
+fn sendfile_linux(stream: &Stream, file: &File, offset: u64, len: usize) -> io::Result<usize> {
     use std::os::fd::{AsFd, AsRawFd};
     /// sendfile(2) moves at most 0x7ffff000 bytes per call.
     const SENDFILE_MAX: usize = 0x7fff_f000;
     let mut off = libc::off_t::try_from(offset)
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))?;
-    let out_fd = stream.stream.as_fd().as_raw_fd();
+    let out_fd = stream.as_fd().as_raw_fd();
     // SAFETY: both descriptors are open for the duration of the call (borrowed from live
     // objects), and `off` is a valid, exclusively borrowed off_t the kernel may update.
     let n = unsafe { libc::sendfile(out_fd, file.as_raw_fd(), &mut off, len.min(SENDFILE_MAX)) };

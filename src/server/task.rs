@@ -73,12 +73,13 @@ impl Handler {
         }
         let mut request = Request { environ, body };
         let mut writer = Writer::new(&output, ctx, self.ident.as_deref());
-        let mut response = Response::new(&mut writer);
-        let result = self
-            .app
-            .call(&mut request, &mut response)
-            .and_then(|()| response.finish());
-        let committed = response.is_committed();
+        let result = {
+            let mut response = Response::new(&mut writer);
+            self.app
+                .call(&mut request, &mut response)
+                .and_then(|()| response.finish())
+        };
+        let committed = writer.sent_anything();
         match result {
             Ok(()) => writer.finish(),
             Err(e) if output.is_closed() || is_disconnect(&e) => {
@@ -107,7 +108,7 @@ impl Handler {
         let bytes = with_date(|date| {
             simple_response(version, status, reason, detail, self.ident.as_deref(), date)
         });
-        let _ = output.push(&bytes);
+        let _ = output.push(&[&bytes]);
         output.finish(Finished::Close);
     }
 }
@@ -129,7 +130,9 @@ struct Writer<'a> {
     ctx: ResponseContext,
     ident: Option<&'a str>,
     status: String,
-    /// How the body goes out; `None` until the head is sent.
+    /// The planned head, held back so it goes out in one write with the first body bytes.
+    head: Option<Vec<u8>>,
+    /// How the body goes out; `None` until the head is planned.
     framing: Option<BodyFraming>,
     /// Bytes still allowed by the Content-Length.
     remaining: u64,
@@ -145,6 +148,7 @@ impl<'a> Writer<'a> {
             ctx,
             ident,
             status: String::new(),
+            head: None,
             framing: None,
             remaining: 0,
             declared: 0,
@@ -181,11 +185,35 @@ impl<'a> Writer<'a> {
         }
     }
 
-    fn finish(&mut self) {
-        match self.framing {
-            Some(BodyFraming::Chunked) if self.output.push(LAST_CHUNK).is_err() => {
-                self.close = true;
+    /// Whether any byte of the response went to the output (the head may still be held back,
+    /// in which case an error can still become a 500).
+    fn sent_anything(&self) -> bool {
+        self.framing.is_some() && self.head.is_none()
+    }
+
+    /// Queues `parts` after the held-back head, if it has not gone yet.
+    fn push(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+        match self.head.take() {
+            Some(head) => {
+                let mut all = Vec::with_capacity(parts.len() + 1);
+                all.push(head.as_slice());
+                all.extend_from_slice(parts);
+                self.output.push(&all)
             }
+            None => self.output.push(parts),
+        }
+    }
+
+    fn finish(&mut self) {
+        let last: &[u8] = if self.framing == Some(BodyFraming::Chunked) {
+            LAST_CHUNK
+        } else {
+            b""
+        };
+        if self.push(&[last]).is_err() {
+            self.close = true;
+        }
+        match self.framing {
             Some(BodyFraming::Length(_)) if self.remaining > 0 => {
                 log::warn!(target: "waitress",
                     "application returned too few bytes ({}) for specified Content-Length ({}) via app_iter",
@@ -218,7 +246,8 @@ impl Sink for Writer<'_> {
             self.declared = n;
         }
         self.framing = Some(plan.body);
-        self.output.push(&plan.head)
+        self.head = Some(plan.head);
+        Ok(())
     }
 
     fn data(&mut self, data: &[u8]) -> io::Result<()> {
@@ -229,11 +258,10 @@ impl Sink for Writer<'_> {
         let data = &data[..n];
         if self.framing == Some(BodyFraming::Chunked) {
             let mut buf = [0u8; response::CHUNK_HEADER_MAX];
-            self.output.push(response::chunk_header(n, &mut buf))?;
-            self.output.push(data)?;
-            self.output.push(b"\r\n")
+            let header = response::chunk_header(n, &mut buf);
+            self.push(&[header, data, b"\r\n"])
         } else {
-            self.output.push(data)
+            self.push(&[data])
         }
     }
 
@@ -246,10 +274,11 @@ impl Sink for Writer<'_> {
         if self.framing == Some(BodyFraming::Chunked) {
             let mut buf = [0u8; response::CHUNK_HEADER_MAX];
             let n = usize::try_from(n).map_err(|_| io::Error::other("file too large"))?;
-            self.output.push(response::chunk_header(n, &mut buf))?;
+            self.push(&[response::chunk_header(n, &mut buf)])?;
             self.output.push_file(file, offset, n as u64)?;
-            self.output.push(b"\r\n")
+            self.push(&[b"\r\n"])
         } else {
+            self.push(&[])?;
             self.output.push_file(file, offset, n)
         }
     }
