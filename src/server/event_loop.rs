@@ -63,6 +63,8 @@ pub struct EventLoop {
     cfg: LoopConfig,
     /// Signals received; the first starts a graceful shutdown.
     stop: Arc<AtomicUsize>,
+    /// The read buffer connections borrow while they read (see `Channel::read`).
+    spare: Vec<u8>,
 }
 
 impl EventLoop {
@@ -96,6 +98,7 @@ impl EventLoop {
             channel_cfg,
             cfg,
             stop,
+            spare: Vec::new(),
         })
     }
 
@@ -265,7 +268,7 @@ impl EventLoop {
             return;
         };
         if readable {
-            channel.read(cfg, now);
+            channel.read(cfg, now, &mut self.spare);
         }
         if let Some(task) = channel.drive(cfg, now) {
             self.submit(task);
