@@ -216,7 +216,8 @@ fn double_percent_is_a_literal_percent() {
         "[server:main]\nident = 100%% waitress\n",
         &[],
     );
-    assert!(has_line(&out, "ident = 100% waitress"), "{out}");
+    // --check writes it back escaped, as it must be to read back the same.
+    assert!(has_line(&out, "ident = 100%% waitress"), "{out}");
 }
 
 #[test]
@@ -470,4 +471,76 @@ fn app_section_of_a_python_project_does_not_stop_check() {
         "[app:main]\nuse = egg:myproject\n\n[server:main]\nuse = egg:waitress#main\nport = 6543\n";
     let (out, _) = ok(dir.path(), "py.ini", text, &[]);
     assert!(has_line(&out, "listen = 0.0.0.0:6543"), "{out}");
+}
+
+#[test]
+fn keys_are_case_sensitive_as_in_paste_deploy() {
+    // PasteDeploy sets optionxform = str, so waitress sees `Threads` and refuses it.
+    let dir = support::temp_dir();
+    let lines = fails(dir.path(), "case.ini", "[server:main]\nThreads = 3\n", &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("'Threads'"), "{lines:?}");
+    assert!(lines[0].contains("case.ini:2"), "{lines:?}");
+    assert!(lines[0].contains("did you mean 'threads'"), "{lines:?}");
+}
+
+#[test]
+fn no_inline_comments_and_flexible_delimiters() {
+    let dir = support::temp_dir();
+    let text = "[server:main]\n; a comment\n# another\nident = a # b ; c\nthreads: 6\nbacklog=9\n";
+    let (out, _) = ok(dir.path(), "c.ini", text, &[]);
+    assert!(has_line(&out, "ident = a # b ; c"), "{out}");
+    assert!(has_line(&out, "threads = 6"), "{out}");
+    assert!(has_line(&out, "backlog = 9"), "{out}");
+}
+
+#[test]
+fn hash_section_and_server_name_must_agree() {
+    let dir = support::temp_dir();
+    let path = write(dir.path(), "two.ini", TWO_SERVERS);
+    let arg = format!("{}#alt", path.display());
+    let (status, stdout, stderr) =
+        support::run(&["--check", "--config", &arg, "--server-name", "main"]);
+    assert_eq!(status.code(), Some(2), "{stdout}{stderr}");
+    assert!(stderr.contains("[server:alt]"), "{stderr}");
+    assert!(stderr.contains("[server:main]"), "{stderr}");
+    // Agreeing is fine.
+    let (status, stdout, stderr) =
+        support::run(&["--check", "--config", &arg, "--server-name", "alt"]);
+    assert!(status.success(), "{stderr}");
+    assert!(has_line(&stdout, "listen = 127.0.0.1:7000"), "{stdout}");
+}
+
+#[cfg(unix)]
+#[test]
+fn the_file_configures_the_running_server() {
+    let dir = support::temp_dir();
+    let path = write(
+        dir.path(),
+        "serve.ini",
+        "[app:main]\nuse = egg:waitress-rs#echo\n\n[server:main]\nuse = egg:waitress#main\n\
+         listen = 127.0.0.1:0\nident = from-the-file\nthreads = 2\n",
+    );
+    let server = support::Server::start(&["--config", path.to_str().unwrap()]);
+    let response = support::get(server.addr(), "/");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert_eq!(
+        response.header("Server"),
+        Some("from-the-file"),
+        "{response:?}"
+    );
+    // A flag overrides the file.
+    drop(server);
+    let server = support::Server::start(&[
+        "--config",
+        path.to_str().unwrap(),
+        "--ident",
+        "from-the-flag",
+    ]);
+    let response = support::get(server.addr(), "/");
+    assert_eq!(
+        response.header("Server"),
+        Some("from-the-flag"),
+        "{response:?}"
+    );
 }
