@@ -519,14 +519,14 @@ fn the_file_configures_the_running_server() {
         dir.path(),
         "serve.ini",
         "[app:main]\nuse = egg:waitress-rs#echo\n\n[server:main]\nuse = egg:waitress#main\n\
-         listen = 127.0.0.1:0\nident = from-the-file\nthreads = 2\n",
+         listen = 127.0.0.1:0\nident = from-the-file-100%%\nthreads = 2\n",
     );
     let server = support::Server::start(&["--config", path.to_str().unwrap()]);
     let response = support::get(server.addr(), "/");
     assert_eq!(response.status, 200, "{response:?}");
     assert_eq!(
         response.header("Server"),
-        Some("from-the-file"),
+        Some("from-the-file-100%"),
         "{response:?}"
     );
     // A flag overrides the file.
