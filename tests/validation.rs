@@ -537,3 +537,37 @@ fn defaults_give_no_warnings() {
     let (_, stderr) = passes(&[]);
     assert!(stderr.is_empty(), "{stderr}");
 }
+
+#[test]
+fn rules_between_keys_are_reported_alongside_bad_values() {
+    let lines = errors(&["--threads", "0", "--no-ipv4", "--no-ipv6"]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].starts_with("threads = \"0\""), "{lines:?}");
+    assert!(lines[1].starts_with("ipv4 (--no-ipv4): "), "{lines:?}");
+
+    let lines = errors(&["--threads", "0", "--trusted-proxy-count", "2"]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[1].starts_with("trusted_proxy_count (--trusted-proxy-count): "),
+        "{lines:?}"
+    );
+
+    let lines = errors(&["--threads", "0", "--listen", "[::1"]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(
+        lines[1].starts_with("listen = \"[::1\" (--listen): "),
+        "{lines:?}"
+    );
+
+    // A value that failed is not blamed again by the rules: a bad header name is one error,
+    // not also "forwarded mixed with x-forwarded-*".
+    let lines = errors(&[
+        "--threads",
+        "0",
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--trusted-proxy-headers",
+        "forwarded x-forwarded-for bogus",
+    ]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+}
