@@ -544,3 +544,70 @@ fn the_file_configures_the_running_server() {
         "{response:?}"
     );
 }
+
+/// An INI value for each key and the line `--check` prints for it; panics for a key it does not
+/// know, so a new key has to be added here.
+fn ini_sample(name: &str) -> (&'static str, &'static str) {
+    match name {
+        "host" => ("127.0.0.1", "listen = 127.0.0.1:8080"),
+        "port" => ("9090", "listen = 0.0.0.0:9090"),
+        "ipv4" => ("yes", "ipv4 = true"),
+        "ipv6" => ("off", "ipv6 = false"),
+        "listen" => (
+            "127.0.0.1:9000\n  127.0.0.1:9001",
+            "listen = 127.0.0.1:9000 127.0.0.1:9001",
+        ),
+        "threads" => ("8", "threads = 8"),
+        "trusted_proxy" => ("10.0.0.1", "trusted_proxy = 10.0.0.1"),
+        "trusted_proxy_count" => ("2", "trusted_proxy_count = 2"),
+        "trusted_proxy_headers" => ("x-forwarded-for", "trusted_proxy_headers = x-forwarded-for"),
+        "log_untrusted_proxy_headers" => ("on", "log_untrusted_proxy_headers = true"),
+        "clear_untrusted_proxy_headers" => ("no", "clear_untrusted_proxy_headers = false"),
+        "url_scheme" => ("https", "url_scheme = https"),
+        "url_prefix" => ("//app/", "url_prefix = /app"),
+        "backlog" => ("50", "backlog = 50"),
+        "recv_bytes" => ("4096", "recv_bytes = 4096"),
+        "send_bytes" => ("2", "send_bytes = 2"),
+        "outbuf_overflow" => ("1000", "outbuf_overflow = 1000"),
+        "outbuf_high_watermark" => ("2000", "outbuf_high_watermark = 2000"),
+        "inbuf_overflow" => ("3000", "inbuf_overflow = 3000"),
+        "connection_limit" => ("7", "connection_limit = 7"),
+        "cleanup_interval" => ("1m", "cleanup_interval = 60"),
+        "channel_timeout" => ("90s", "channel_timeout = 90"),
+        "log_socket_errors" => ("f", "log_socket_errors = false"),
+        "max_request_header_size" => ("1000", "max_request_header_size = 1000"),
+        "max_request_body_size" => ("5000", "max_request_body_size = 5000"),
+        "expose_tracebacks" => ("t", "expose_tracebacks = true"),
+        "ident" => ("myserver", "ident = myserver"),
+        "asyncore_loop_timeout" => ("2", "asyncore_loop_timeout = 2"),
+        "asyncore_use_poll" => ("1", "asyncore_use_poll = true"),
+        "unix_socket" => ("/tmp/w.sock", "unix_socket = /tmp/w.sock"),
+        "unix_socket_perms" => ("0660", "unix_socket_perms = 660"),
+        "sockets" => ("3 4", "sockets = 3 4"),
+        "channel_request_lookahead" => ("5", "channel_request_lookahead = 5"),
+        "server_name" => ("example.com", "server_name = example.com"),
+        other => panic!("no INI sample for new key {other}: add one to tests/config_ini.rs"),
+    }
+}
+
+#[test]
+fn every_key_is_accepted_in_the_file() {
+    let dir = support::temp_dir();
+    for key in waitress_rs::settings::KEYS {
+        let (value, line) = ini_sample(key.name);
+        let mut text = String::from("[server:main]\nuse = egg:waitress#main\n");
+        if key.name.starts_with("trusted_proxy_") {
+            text.push_str("trusted_proxy = 10.0.0.1\n");
+        }
+        if key.name == "ipv6" {
+            // With IPv6 off, listen on an IPv4 address.
+            text.push_str("listen = 127.0.0.1:8080\n");
+        }
+        text.push_str(&format!("{} = {value}\n", key.name));
+        let (out, _) = ok(dir.path(), "every.ini", &text, &[]);
+        assert!(
+            has_line(&out, line),
+            "{text}\ndid not print {line:?}:\n{out}"
+        );
+    }
+}
