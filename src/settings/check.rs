@@ -50,6 +50,9 @@ pub fn render(settings: &Settings) -> String {
                 let _ = writeln!(out, "{} =", key.name);
             }
             None => {
+                // The section is read back with PasteDeploy interpolation (a literal `%` is
+                // `%%`), and a line break in a value continues on an indented line.
+                let value = value.replace('%', "%%").replace('\n', "\n    ");
                 let _ = writeln!(out, "{} = {value}", key.name);
             }
         }

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::cli::command;
-use super::table::{Group, KEYS};
+use super::table::{Form, Group, KEYS};
 
 /// Exit statuses, for the man page's EXIT STATUS section (and used by the binary).
 pub const EXIT_STATUSES: [(u8, &str); 6] = [
@@ -58,7 +58,8 @@ pub fn render(w: &mut dyn Write) -> io::Result<()> {
          underscores. A section may start with \\fBuse = egg:waitress#main\\fR or \
          \\fBuse = egg:waitress\\-rs#main\\fR; [DEFAULT], %(here)s and %(name)s interpolation \
          work as in PasteDeploy, which also means a key that [DEFAULT] defines is ignored in \
-         the server section unless brought in with \\fBget key = name\\fR."
+         the server section unless brought in with \\fBget key = name\\fR. Every boolean \
+         flag has a \\fB\\-\\-no\\-\\fR form (\\fB\\-\\-no\\-ipv6\\fR); the last one given wins."
     )?;
     for group in Group::ALL {
         writeln!(w, ".SS {}", roff(group.heading()))?;
@@ -70,12 +71,16 @@ pub fn render(w: &mut dyn Write) -> io::Result<()> {
                 roff(key.default)
             };
             writeln!(w, "\\fB{}\\fR = {}", roff(key.name), default)?;
-            writeln!(
-                w,
-                "{} (\\fB{}\\fR)",
-                roff(&key.help_text()),
-                roff(&key.flag())
-            )?;
+            let flags = match key.form {
+                // Every boolean has a `--no-` twin; the last one given wins.
+                Form::Switch => format!(
+                    "\\fB{}\\fR, \\fB{}\\fR",
+                    roff(&key.flag()),
+                    roff(&format!("--no-{}", key.name.replace('_', "-")))
+                ),
+                _ => format!("\\fB{}\\fR", roff(&key.flag())),
+            };
+            writeln!(w, "{} ({flags})", roff(&key.help_text()))?;
         }
     }
 

@@ -98,7 +98,7 @@ pub fn load(inv: &Invocation) -> Result<Loaded, Vec<ConfigError>> {
         }
     }
     for (key, value, source) in &inv.settings {
-        if let Err(unknown) = raw.set(key.name, value.clone(), source.clone()) {
+        if let Err(unknown) = raw.set(key.name, value.trim(), source.clone()) {
             errors.push(unknown.into());
         }
     }

@@ -78,6 +78,21 @@ impl Settings {
 
         let converted = Converted::from_raw(raw, &mut errors);
         let Some(mut c) = converted else {
+            // Check the rest again with each value that failed set back to its default, so the
+            // rules between keys and the listen addresses are reported in the same run.
+            let mut cleaned = raw.clone();
+            for e in &errors {
+                if let ConfigError::Invalid { key, .. } = e {
+                    cleaned.remove(key);
+                }
+            }
+            if let Err(more) = Settings::resolve(&cleaned) {
+                for e in more {
+                    if !errors.contains(&e) {
+                        errors.push(e);
+                    }
+                }
+            }
             return Err(errors);
         };
 
