@@ -66,18 +66,18 @@ pub fn main(app: Option<Arc<dyn App>>) -> ExitCode {
     };
     if inv.check {
         // --check needs no application, but one that is named must be usable.
-        if let Some(Err(e)) = &app {
+        if let Some(Err((e, code))) = &app {
             eprintln!("waitress-rs: error: {e}");
-            return ExitCode::from(EXIT_CONFIG);
+            return ExitCode::from(*code);
         }
         print!("{}", settings::check::render(&resolved.settings));
         return ExitCode::SUCCESS;
     }
     let app = match app {
         Some(Ok(app)) => app,
-        Some(Err(e)) => {
+        Some(Err((e, code))) => {
             eprintln!("waitress-rs: error: {e}");
-            return ExitCode::from(EXIT_USAGE);
+            return ExitCode::from(code);
         }
         None => {
             eprintln!(
@@ -97,18 +97,22 @@ pub fn main(app: Option<Arc<dyn App>>) -> ExitCode {
 }
 
 /// The application the invocation names: `--app`, a positional `MODULE:OBJECT`, or the config
-/// file's `[app:main]`, in that order.
+/// file's `[app:main]`, in that order. A bad one is a usage error when named on the command
+/// line and a configuration error when named in the file, with or without `--check`.
 fn choose_app(
     inv: &cli::Invocation,
     app_section: Option<&settings::paste::PasteSection>,
-) -> Option<Result<Arc<dyn App>, String>> {
+) -> Option<Result<Arc<dyn App>, (String, u8)>> {
     if let Some(spec) = &inv.app {
-        return Some(builtin::from_flag(spec).map_err(|e| e.to_string()));
+        return Some(builtin::from_flag(spec).map_err(|e| (e.to_string(), EXIT_USAGE)));
     }
     if let Some(target) = &inv.target {
-        return Some(Err(format!(
-            "{target}: this binary serves Rust apps (--app echo, --app static:DIR); for a Python \
+        return Some(Err((
+            format!(
+                "{target}: this binary serves Rust apps (--app echo, --app static:DIR); for a Python \
              WSGI application install the Python package: pip install waitress-rs"
+            ),
+            EXIT_USAGE,
         )));
     }
     let section = app_section?;
@@ -116,7 +120,7 @@ fn choose_app(
         // A Pyramid file's [app:main] is a Python app: --check is about the server settings.
         return None;
     }
-    Some(builtin::from_section(section).map_err(|e| e.to_string()))
+    Some(builtin::from_section(section).map_err(|e| (e.to_string(), EXIT_CONFIG)))
 }
 
 fn exit_code(e: &ServeError) -> u8 {

@@ -48,13 +48,13 @@ fn assert_every_key_once(out: &str) {
     for (line, key) in body.iter().zip(KEYS) {
         let set =
             line == &format!("{} =", key.name) || line.starts_with(&format!("{} = ", key.name));
-        let comment = line.starts_with(&format!("# {}: ", key.name));
+        let comment = line.starts_with(&format!("# {} ", key.name));
         assert!(set || comment, "expected {} at {line:?}:\n{out}", key.name);
     }
 }
 
 /// The `# listen:` lines after the section's keys (the `listen` key itself may be a
-/// `# listen: not used with ...` comment inside the section).
+/// `# listen is not used with ...` comment inside the section).
 fn listen_comments(out: &str) -> Vec<&str> {
     let trailer: Vec<&str> = out.lines().skip(2 + KEYS.len()).collect();
     for line in &trailer {
@@ -69,15 +69,15 @@ fn listen_comments(out: &str) -> Vec<&str> {
 const DEFAULTS: &str = "\
 [server:main]
 use = egg:waitress-rs#main
-# host: folded into listen
-# port: folded into listen
+# host is folded into listen
+# port is folded into listen
 ipv4 = true
 ipv6 = true
 listen = 0.0.0.0:8080
 threads = 4
 trusted_proxy =
-# trusted_proxy_count: no meaning without trusted_proxy
-# trusted_proxy_headers: no meaning without trusted_proxy
+# trusted_proxy_count has no meaning without trusted_proxy
+# trusted_proxy_headers has no meaning without trusted_proxy
 log_untrusted_proxy_headers = false
 clear_untrusted_proxy_headers = true
 url_scheme = http
@@ -98,9 +98,9 @@ expose_tracebacks = false
 ident = waitress
 asyncore_loop_timeout = 1
 asyncore_use_poll = false
-# unix_socket: not set
+# unix_socket is not set
 unix_socket_perms = 600
-# sockets: not set
+# sockets is not set
 channel_request_lookahead = 0
 server_name = waitress.invalid
 # listen: http://0.0.0.0:8080
@@ -230,12 +230,12 @@ fn unix_socket_config_round_trips() {
     );
     assert!(
         out.lines()
-            .any(|l| l == "# listen: not used with unix_socket"),
+            .any(|l| l == "# listen is not used with unix_socket"),
         "{out}"
     );
     assert!(
         out.lines()
-            .any(|l| l == "# host: not used with unix_socket"),
+            .any(|l| l == "# host is not used with unix_socket"),
         "{out}"
     );
     assert_eq!(
@@ -252,7 +252,8 @@ fn sockets_configs_round_trip() {
         let out = check(&["--sockets", value]);
         assert!(out.lines().any(|l| l == line), "{out}");
         assert!(
-            out.lines().any(|l| l == "# listen: not used with sockets"),
+            out.lines()
+                .any(|l| l == "# listen is not used with sockets"),
             "{out}"
         );
         assert_every_key_once(&out);
@@ -341,7 +342,7 @@ fn host_and_port_fold_into_listen() {
     let out = check(&["--host", "127.0.0.1", "--port", "6543"]);
     assert!(out.lines().any(|l| l == "listen = 127.0.0.1:6543"), "{out}");
     assert!(
-        out.lines().any(|l| l == "# host: folded into listen"),
+        out.lines().any(|l| l == "# host is folded into listen"),
         "{out}"
     );
     assert_eq!(listen_comments(&out), ["# listen: http://127.0.0.1:6543"]);

@@ -611,3 +611,48 @@ fn every_key_is_accepted_in_the_file() {
         );
     }
 }
+
+#[test]
+fn a_binding_flag_replaces_the_files_binding() {
+    let dir = support::temp_dir();
+    let text = "[server:main]\nhost = 0.0.0.0\nport = 6543\n";
+    let (out, _) = ok(
+        dir.path(),
+        "bind.ini",
+        text,
+        &["--listen", "127.0.0.1:9001"],
+    );
+    assert!(has_line(&out, "listen = 127.0.0.1:9001"), "{out}");
+    assert!(has_line(&out, "# listen: http://127.0.0.1:9001"), "{out}");
+    let (out, _) = ok(
+        dir.path(),
+        "bind2.ini",
+        "[server:main]\nlisten = *:6543\n",
+        &["--port", "9002"],
+    );
+    assert!(has_line(&out, "listen = 0.0.0.0:9002"), "{out}");
+    // Within the flags the rule still holds.
+    let errors = fails(
+        dir.path(),
+        "bind3.ini",
+        text,
+        &["--listen", "127.0.0.1:9001", "--port", "1"],
+    );
+    assert!(
+        errors.iter().any(|e| e.contains("listen (--listen) and ")),
+        "{errors:?}"
+    );
+    // And within the file.
+    let errors = fails(
+        dir.path(),
+        "bind4.ini",
+        "[server:main]\nlisten = *:1\nport = 2\n",
+        &[],
+    );
+    assert!(
+        errors
+            .iter()
+            .any(|e| e.contains("bind4.ini:2") && e.contains("bind4.ini:3")),
+        "{errors:?}"
+    );
+}

@@ -18,18 +18,18 @@ fn left_out(settings: &Settings, key: &str) -> Option<&'static str> {
     let bind = &settings.bind;
     match key {
         "host" | "port" => Some(match bind {
-            Bind::Tcp(_) => "folded into listen",
-            Bind::Unix(_) => "not used with unix_socket",
-            Bind::Inherited(_) => "not used with sockets",
+            Bind::Tcp(_) => "is folded into listen",
+            Bind::Unix(_) => "is not used with unix_socket",
+            Bind::Inherited(_) => "is not used with sockets",
         }),
         "listen" if !matches!(bind, Bind::Tcp(_)) => Some(match bind {
-            Bind::Unix(_) => "not used with unix_socket",
-            _ => "not used with sockets",
+            Bind::Unix(_) => "is not used with unix_socket",
+            _ => "is not used with sockets",
         }),
-        "unix_socket" if !matches!(bind, Bind::Unix(_)) => Some("not set"),
-        "sockets" if !matches!(bind, Bind::Inherited(_)) => Some("not set"),
+        "unix_socket" if !matches!(bind, Bind::Unix(_)) => Some("is not set"),
+        "sockets" if !matches!(bind, Bind::Inherited(_)) => Some("is not set"),
         "trusted_proxy_count" | "trusted_proxy_headers" if settings.trusted_proxy.is_none() => {
-            Some("no meaning without trusted_proxy")
+            Some("has no meaning without trusted_proxy")
         }
         _ => None,
     }
@@ -44,7 +44,7 @@ pub fn render(settings: &Settings) -> String {
     for (key, value) in settings.canonical_values() {
         match left_out(settings, key.name) {
             Some(why) => {
-                let _ = writeln!(out, "# {}: {why}", key.name);
+                let _ = writeln!(out, "# {} {why}", key.name);
             }
             None if value.is_empty() => {
                 let _ = writeln!(out, "{} =", key.name);

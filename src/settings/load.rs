@@ -77,6 +77,34 @@ pub fn read_server_section(
     }
 }
 
+/// The ways of saying where to listen; waitress refuses two of them together.
+const BINDINGS: [&[&str]; 4] = [
+    &["host", "port"],
+    &["listen"],
+    &["unix_socket"],
+    &["sockets"],
+];
+
+/// Flags win over the file, also for where to listen: `--listen` given with a file that says
+/// `port = 6543` replaces the file's binding rather than conflicting with it. Conflicts within
+/// the file, or within the flags, are still refused.
+fn override_file_binding(raw: &mut RawSettings, inv: &Invocation) {
+    let flagged = |group: &[&str]| inv.settings.iter().any(|(k, _, _)| group.contains(&k.name));
+    if !BINDINGS.iter().any(|group| flagged(group)) {
+        return;
+    }
+    for group in BINDINGS.iter().filter(|g| !flagged(g)) {
+        for key in group.iter() {
+            if raw
+                .get(key)
+                .is_some_and(|v| matches!(v.source, Source::File { .. }))
+            {
+                raw.remove(key);
+            }
+        }
+    }
+}
+
 /// The settings an invocation describes: its config file's section, then its flags.
 pub fn load(inv: &Invocation) -> Result<Loaded, Vec<ConfigError>> {
     let mut raw = RawSettings::new();
@@ -97,6 +125,7 @@ pub fn load(inv: &Invocation) -> Result<Loaded, Vec<ConfigError>> {
             Err(e) => errors.push(ConfigError::File(e.to_string())),
         }
     }
+    override_file_binding(&mut raw, inv);
     for (key, value, source) in &inv.settings {
         if let Err(unknown) = raw.set(key.name, value.trim(), source.clone()) {
             errors.push(unknown.into());
