@@ -73,14 +73,16 @@ fn listen_vs_host_and_port() {
     let dir = support::temp_dir();
     let path = ini(
         dir.path(),
-        "[server:main]\n# comment\nlisten = 127.0.0.1:1\n",
+        "[server:main]\n# comment\nlisten = 127.0.0.1:1\nport = 2\n",
     );
     assert_eq!(
-        error(&["--config", &path, "--port=2"]),
+        error(&["--config", &path]),
         format!(
-            "listen ({path}:3) and port (--port) may not both be set: host or port may not be set if listen is set."
+            "listen ({path}:3) and port ({path}:4) may not both be set: host or port may not be set if listen is set."
         )
     );
+    // A flag's binding replaces the file's instead (flags win): no conflict.
+    passes(&["--config", &path, "--port=2", "--host", "127.0.0.1"]);
 }
 
 #[test]
