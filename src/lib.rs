@@ -6,6 +6,8 @@
 //! requests reach an [`app::App`] through [`proxy`]; the app's response goes back out through
 //! [`http`]'s response framing.
 
+#![deny(clippy::undocumented_unsafe_blocks)]
+
 pub mod app;
 pub mod command;
 pub mod http;
