@@ -420,7 +420,8 @@ impl Conn {
         true
     }
 
-    /// Whether the connection is still open: a simple request on it is answered.
+    /// Whether the connection is still open: a simple GET on it is answered (the whole
+    /// response is read).
     pub fn still_open(&mut self) -> bool {
         if self
             .writer
@@ -429,8 +430,15 @@ impl Conn {
         {
             return false;
         }
-        let mut line = String::new();
-        matches!(self.reader.read_line(&mut line), Ok(n) if n > 0 && line.starts_with("HTTP/1.1 "))
+        match self.reader.fill_buf() {
+            Ok(buf) if buf.starts_with(b"HTTP/1.1 ") => {}
+            Ok([]) => return false,
+            Ok(buf) => panic!("unexpected bytes: {:?}", latin1(buf)),
+            Err(_) => return false,
+        }
+        // Read the whole response so the connection can be used again.
+        read_response(&mut self.reader, false);
+        true
     }
 }
 
