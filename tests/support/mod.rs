@@ -228,6 +228,16 @@ impl Response {
             .count()
     }
 
+    /// Status line, headers and body as text, for assertion messages.
+    pub fn summary(&self) -> String {
+        let mut out = self.status_line.clone();
+        for (n, v) in &self.headers {
+            out.push_str(&format!("\n{n}: {v}"));
+        }
+        out.push_str(&format!("\n\n{:?}", latin1(&self.body)));
+        out
+    }
+
     /// The body as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -456,16 +466,18 @@ pub fn error_body(reason: &str, detail: &str) -> String {
 /// exact `detail`: text/plain UTF-8, `Connection: close`, a matching `Content-Length`, Date and
 /// Server.
 pub fn assert_error(res: &Response, status: u16, detail: Option<&str>, context: &str) {
-    assert_eq!(res.status, status, "{context}: {res:?}");
+    assert_eq!(res.status, status, "{context}: {}", res.summary());
     assert_eq!(
         res.header("Content-Type"),
         Some("text/plain; charset=utf-8"),
-        "{context}: {res:?}"
+        "{context}: {}",
+        res.summary()
     );
     assert_eq!(
         res.header("Connection"),
         Some("close"),
-        "{context}: {res:?}"
+        "{context}: {}",
+        res.summary()
     );
     assert_eq!(
         res.header("Content-Length"),
