@@ -301,7 +301,13 @@ fn check_status(status: &str) -> Result<(), ResponseError> {
         }
         _ => false,
     };
-    if !well_formed || status.chars().any(|c| c.is_control() && c != '\t') {
+    // Sent latin-1 encoded, like header values: a character past U+00FF cannot be sent
+    // (waitress: UnicodeEncodeError, so a 500).
+    if !well_formed
+        || status
+            .chars()
+            .any(|c| (c.is_control() && c != '\t') || u32::from(c) > 0xff)
+    {
         return Err(ResponseError::BadStatus(status.to_owned()));
     }
     Ok(())
@@ -438,6 +444,11 @@ mod tests {
             ("200 OK\r\nX: y", vec![], ResponseError::LineBreak("status")),
             ("OK", vec![], ResponseError::BadStatus("OK".into())),
             ("20 OK", vec![], ResponseError::BadStatus("20 OK".into())),
+            (
+                "200 Ok\u{20ac}",
+                vec![],
+                ResponseError::BadStatus("200 Ok\u{20ac}".into()),
+            ),
             (
                 "200 OK",
                 vec![h("X\r\nY", "v")],
