@@ -101,6 +101,11 @@ fn fixture(req: &mut Request, res: &mut Response<'_>, gate: &Gate) -> Result<(),
             res.start("200 OK", vec![h("Transfer-Encoding", "chunked")])?
         }
         "/split/non_latin1" => res.start("200 OK", vec![h("X-A", "\u{20ac}")])?,
+        "/split/non_latin1_status" => res.start("200 Ok\u{20ac}", vec![])?,
+        "/status/no_reason" => {
+            res.start("200", vec![])?;
+            res.send(b"x")?;
+        }
         // status codes without a body
         p if p.starts_with("/status/") => {
             let status = match &p[8..] {
@@ -470,6 +475,18 @@ fn statuses_without_a_body_keep_the_connection() {
 }
 
 #[test]
+fn status_line_without_a_reason_keeps_its_space() {
+    // RFC 9112 §4: `status-line = HTTP-version SP status-code SP [ reason-phrase ]`.
+    let server = start(&[]);
+    let raw = exchange(
+        server.addr(),
+        b"GET /status/no_reason HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
+    assert!(raw.starts_with(b"HTTP/1.1 200 \r\n"), "{:?}", latin1(&raw));
+    server.stop();
+}
+
+#[test]
 fn date_and_server_headers() {
     let server = start(&[]);
     let mut conn = Conn::open(server.addr());
@@ -624,6 +641,7 @@ fn response_splitting_is_refused() {
         "/split/connection",
         "/split/transfer_encoding",
         "/split/non_latin1",
+        "/split/non_latin1_status",
     ] {
         let raw = exchange(
             server.addr(),
