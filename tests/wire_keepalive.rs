@@ -383,3 +383,107 @@ fn absolute_form_takes_the_host_from_the_target() {
     assert_eq!(seen.get("HTTP_HOST"), Some("example.org"));
     assert_eq!(seen.get("PATH_INFO"), Some("/"));
 }
+
+#[test]
+fn close_on_http11_drops_what_follows() {
+    let server = echo();
+    let mut conn = Conn::open(server.addr());
+    conn.send(b"GET /1 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\n");
+    let res = conn.response(false);
+    assert_eq!(Echoed::parse(&res).get("PATH_INFO"), Some("/1"));
+    assert!(
+        conn.closed(),
+        "the request after `Connection: close` was answered"
+    );
+}
+
+#[test]
+fn client_half_close_still_gets_every_answer() {
+    // The client sends its requests and shuts down its side: each pipelined request is still
+    // answered, then the server closes.
+    let server = echo();
+    let mut stream = connect(server.addr());
+    stream
+        .write_all(b"GET /1 HTTP/1.1\r\nHost: a\r\n\r\nGET /2 HTTP/1.1\r\nHost: a\r\n\r\nPOST /3 HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc")
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let all = support::read_to_close(&mut stream);
+    let mut reader = std::io::BufReader::new(&all[..]);
+    for (path, body) in [("/1", ""), ("/2", ""), ("/3", "abc")] {
+        let seen = Echoed::parse(&read_response(&mut reader, false));
+        assert_eq!(seen.get("PATH_INFO"), Some(path));
+        assert_eq!(seen.body(), body);
+    }
+    let mut rest = Vec::new();
+    reader.read_to_end(&mut rest).unwrap();
+    assert!(rest.is_empty(), "{}", support::latin1(&rest));
+}
+
+#[test]
+fn pipelining_3000_requests_while_reading() {
+    // A writer thread pushes 3000 requests while this thread reads: backpressure on either
+    // side must not deadlock, and responses stay in order.
+    let server = echo();
+    let mut conn = Conn::open(server.addr());
+    let mut writer = conn.writer.try_clone().unwrap();
+    let n = 3000;
+    let sender = std::thread::spawn(move || {
+        let mut raw = Vec::new();
+        for i in 0..n {
+            raw.extend_from_slice(format!("GET /{i} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes());
+        }
+        writer.write_all(&raw).unwrap();
+    });
+    for i in 0..n {
+        let res = conn.response(false);
+        assert_eq!(
+            Echoed::parse(&res).get("PATH_INFO"),
+            Some(format!("/{i}").as_str())
+        );
+    }
+    sender.join().unwrap();
+    assert!(conn.still_open());
+}
+
+#[test]
+fn expect_continue_edge_cases() {
+    let server = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        "echo",
+        "--max-request-body-size",
+        "1000",
+    ]);
+    // A body over the limit: 413 at once, never a 100 inviting the body.
+    let all = support::exchange(
+        server.addr(),
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 2000\r\nExpect: 100-continue\r\n\r\n",
+    );
+    assert!(
+        all.starts_with(b"HTTP/1.1 413 Request Entity Too Large\r\n"),
+        "{}",
+        support::latin1(&all)
+    );
+    // Content-Length: 0 is no body: no 100.
+    let mut conn = Conn::open(server.addr());
+    conn.send(b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\nExpect: 100-continue\r\n\r\n");
+    let mut first = String::new();
+    conn.reader.read_line(&mut first).unwrap();
+    assert_eq!(first, "HTTP/1.1 200 OK\r\n");
+    // Another expectation: no 100, the request is served with the header passed on.
+    let mut conn = Conn::open(server.addr());
+    conn.send(
+        b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 1\r\nExpect: something-else\r\n\r\nx",
+    );
+    let mut first = String::new();
+    conn.reader.read_line(&mut first).unwrap();
+    assert_eq!(first, "HTTP/1.1 200 OK\r\n");
+}
+
+#[test]
+fn ipv6_literal_host() {
+    let server = echo();
+    let res = Conn::open(server.addr()).roundtrip(b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
+    assert_eq!(Echoed::parse(&res).get("HTTP_HOST"), Some("[::1]:8080"));
+}

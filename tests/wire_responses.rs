@@ -739,3 +739,116 @@ fn large_streamed_response_to_a_reader_that_stops_halfway() {
     assert_eq!(res.body.len(), 2 * 1024 * 1024);
     server.stop();
 }
+
+/// A gate the test opens, and a flag the app raises when it is inside `/wait`.
+#[derive(Default)]
+struct Barrier2 {
+    open: Mutex<bool>,
+    open_cv: Condvar,
+    entered: Mutex<bool>,
+    entered_cv: Condvar,
+}
+
+impl Barrier2 {
+    fn wait(&self, which: &Mutex<bool>, cv: &Condvar) {
+        let flag = which.lock().unwrap();
+        let (flag, _) = cv
+            .wait_timeout_while(flag, Duration::from_secs(10), |f| !*f)
+            .unwrap();
+        assert!(*flag, "gave up waiting");
+    }
+    fn raise(which: &Mutex<bool>, cv: &Condvar) {
+        *which.lock().unwrap() = true;
+        cv.notify_all();
+    }
+}
+
+/// `/wait` blocks until the test opens the gate; every path answers `path:body`.
+fn gated(gate: Arc<Barrier2>) -> Arc<dyn waitress_rs::app::App> {
+    Arc::new(
+        move |req: &mut Request, res: &mut Response<'_>| -> Result<(), AppError> {
+            let path = req.environ.get("PATH_INFO").unwrap_or_default().to_owned();
+            let body = req.body.read_all()?;
+            if path == "/wait" {
+                Barrier2::raise(&gate.entered, &gate.entered_cv);
+                gate.wait(&gate.open, &gate.open_cv);
+            }
+            let mut out = path.into_bytes();
+            out.push(b':');
+            out.extend_from_slice(&body);
+            res.start("200 OK", vec![])?;
+            res.send(&out)
+        },
+    )
+}
+
+#[test]
+fn continue_is_never_sent_ahead_of_an_earlier_response() {
+    use std::io::BufRead;
+    for lookahead in ["0", "5"] {
+        let gate = Arc::new(Barrier2::default());
+        let server = InProcess::start(
+            &["--channel-request-lookahead", lookahead],
+            gated(Arc::clone(&gate)),
+        );
+        let mut conn = Conn::open(server.addr());
+        conn.send(b"GET /wait HTTP/1.1\r\nHost: a\r\n\r\nPOST /two HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\nExpect: 100-continue\r\n\r\n");
+        gate.wait(&gate.entered, &gate.entered_cv);
+        // Give a wrongly early 100 the chance to go out before the first response.
+        std::thread::sleep(Duration::from_millis(100));
+        Barrier2::raise(&gate.open, &gate.open_cv);
+        let mut line = String::new();
+        conn.reader.read_line(&mut line).unwrap();
+        assert_eq!(line, "HTTP/1.1 200 OK\r\n", "lookahead {lookahead}");
+        let head = read_head_rest(&mut conn);
+        assert!(head.contains("Content-Length: 6\r\n"), "{head}");
+        let mut body = [0u8; 6];
+        conn.reader.read_exact(&mut body).unwrap();
+        assert_eq!(&body, b"/wait:");
+        let mut interim = String::new();
+        conn.reader.read_line(&mut interim).unwrap();
+        conn.reader.read_line(&mut interim).unwrap();
+        assert_eq!(interim, "HTTP/1.1 100 Continue\r\n\r\n");
+        conn.send(b"abc");
+        assert_eq!(conn.response(false).body, b"/two:abc");
+        drop(conn);
+        server.stop();
+    }
+}
+
+/// Reads header lines through the empty line.
+fn read_head_rest(conn: &mut Conn) -> String {
+    use std::io::BufRead;
+    let mut head = String::new();
+    loop {
+        let mut line = String::new();
+        conn.reader.read_line(&mut line).unwrap();
+        assert!(!line.is_empty(), "closed in the head");
+        head.push_str(&line);
+        if line == "\r\n" {
+            return head;
+        }
+    }
+}
+
+#[test]
+fn shutdown_finishes_what_was_received() {
+    let gate = Arc::new(Barrier2::default());
+    let server = InProcess::start(&[], gated(Arc::clone(&gate)));
+    let addr = server.addr();
+    let mut conn = Conn::open(addr);
+    conn.send(b"GET /wait HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n");
+    gate.wait(&gate.entered, &gate.entered_cv);
+    let stopper = std::thread::spawn(move || server.stop());
+    std::thread::sleep(Duration::from_millis(100));
+    Barrier2::raise(&gate.open, &gate.open_cv);
+    let first = conn.response(false);
+    assert_eq!(first.body, b"/wait:");
+    let last = conn.response(false);
+    assert_eq!(last.body, b"/next:");
+    assert_eq!(last.header("Connection"), Some("close"));
+    assert!(conn.closed());
+    stopper.join().expect("server stopped cleanly");
+    // Nothing listens any more.
+    assert!(std::net::TcpStream::connect(addr).is_err());
+}
