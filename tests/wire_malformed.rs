@@ -1252,3 +1252,70 @@ fn pipelined_request_after_an_error_with_lookahead() {
         }
     }
 }
+
+/// Size limits inside the head: request-target (414), method (501), header line count (431).
+#[test]
+fn head_limits() {
+    let server = echo();
+    let long_target = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "t".repeat(70_000));
+    let long_method = format!("{} / HTTP/1.1\r\nHost: a\r\n\r\n", "M".repeat(65));
+    let mut many_headers = "GET / HTTP/1.1\r\nHost: a\r\n".to_owned();
+    for i in 0..300 {
+        many_headers.push_str(&format!("X-H{i}: v\r\n"));
+    }
+    many_headers.push_str("\r\n");
+    check_rejected(
+        &server,
+        &[
+            bad(
+                "70 KB target (RL-20)",
+                String::leak(long_target).as_bytes(),
+                "1.1",
+                414,
+                "Request-target exceeds 65536 bytes",
+            ),
+            bad(
+                "65-byte method",
+                String::leak(long_method).as_bytes(),
+                "1.1",
+                501,
+                "Method name too long",
+            ),
+            bad(
+                "300 header lines (HF-22)",
+                String::leak(many_headers).as_bytes(),
+                "1.1",
+                431,
+                "more than 256 header lines",
+            ),
+        ],
+    );
+    // Just under the limits is fine.
+    let raw = format!(
+        "GET /{} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+        "t".repeat(60_000)
+    );
+    let seen = accepted(&server, "60 KB target", raw.as_bytes());
+    assert_eq!(seen.get("PATH_INFO").map(str::len), Some(60_001));
+}
+
+/// The error response must reach a client that is still sending (RFC 9112 §9.6: close in
+/// stages; an abortive close with unread data would reset the connection and lose the 400).
+#[test]
+fn error_response_survives_a_client_still_sending() {
+    let server = echo();
+    for round in 0..5 {
+        let mut conn = Conn::open(server.addr());
+        let mut writer = conn.writer.try_clone().unwrap();
+        let sender = std::thread::spawn(move || {
+            let mut raw = b"POST / HTTP/1.1\r\nHost: a\r\nContent-Length: x\r\n\r\n".to_vec();
+            raw.extend(std::iter::repeat_n(b'z', 4 << 20));
+            // The server stops reading at some point; a failed write is expected.
+            let _ = std::io::Write::write_all(&mut writer, &raw);
+        });
+        let res = conn.response(false);
+        assert_error(&res, 400, Some(CL_INVALID), &format!("round {round}"));
+        assert!(conn.closed());
+        sender.join().unwrap();
+    }
+}
