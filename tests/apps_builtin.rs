@@ -422,3 +422,41 @@ fn static_traversal_is_refused() {
         );
     }
 }
+
+#[test]
+fn static_names_prefix_and_head_range() {
+    let site = Site::new();
+    let root = site.root();
+    std::fs::write(format!("{root}/a b.txt"), b"spaced").unwrap();
+    std::fs::write(format!("{root}/caf\u{e9}.txt"), b"utf8 name").unwrap();
+    let server = serve(&[
+        "--app",
+        &format!("static:{root}"),
+        "--url-prefix",
+        "/static",
+    ]);
+    let mut conn = Conn::open(server.addr());
+    let res = get(&mut conn, "/static/a%20b.txt", "");
+    assert_eq!(res.body, b"spaced");
+    let res = get(&mut conn, "/static/caf%C3%A9.txt", "");
+    assert_eq!(res.body, b"utf8 name");
+    // Not under the prefix: PATH_INFO is the whole path, which does not exist.
+    let res = get(&mut conn, "/other/a%20b.txt", "");
+    assert_eq!(res.status, 404);
+    // The redirect keeps SCRIPT_NAME.
+    let res = get(&mut conn, "/static/docs", "");
+    assert_eq!(res.status, 301);
+    assert_eq!(res.header("Location"), Some("/static/docs/"));
+    // The prefix itself is a directory asked for without its slash.
+    let res = get(&mut conn, "/static", "");
+    assert_eq!(res.status, 301);
+    assert_eq!(res.header("Location"), Some("/static/"));
+    let res = get(&mut conn, "/static/", "");
+    assert_eq!(res.body, b"<h1>home</h1>");
+    // Range on HEAD is ignored: GET's full headers, no body.
+    conn.send(b"HEAD /static/digits.txt HTTP/1.1\r\nHost: h\r\nRange: bytes=0-1\r\n\r\n");
+    let res = conn.response(true);
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("Content-Length"), Some("10"));
+    assert!(conn.still_open());
+}

@@ -852,3 +852,30 @@ fn shutdown_finishes_what_was_received() {
     // Nothing listens any more.
     assert!(std::net::TcpStream::connect(addr).is_err());
 }
+
+#[test]
+fn responses_larger_than_the_output_buffers() {
+    // Output past outbuf_overflow spills to a temp file and past outbuf_high_watermark blocks
+    // the app until the client reads: the client still gets every byte, in order.
+    let server = start(&[
+        "--outbuf-overflow",
+        "65536",
+        "--outbuf-high-watermark",
+        "131072",
+    ]);
+    let mut conn = Conn::open(server.addr());
+    for _ in 0..2 {
+        let res = conn.roundtrip(&get11("/big"));
+        assert!(res.chunked);
+        assert_eq!(res.body.len(), 2 * 1024 * 1024);
+        assert!(res.body.iter().all(|&b| b == b'x'));
+        let res = conn.roundtrip(&get11("/file/exact"));
+        assert!(res.body == file_content());
+    }
+    // HTTP/1.0: close-delimited.
+    let raw = exchange(server.addr(), b"GET /big HTTP/1.0\r\n\r\n");
+    let (head, body) = split(&raw);
+    assert!(head.contains("Connection: close"), "{head}");
+    assert_eq!(body.len(), 2 * 1024 * 1024);
+    server.stop();
+}
