@@ -460,3 +460,29 @@ fn static_names_prefix_and_head_range() {
     assert_eq!(res.header("Content-Length"), Some("10"));
     assert!(conn.still_open());
 }
+
+#[test]
+fn echo_request_target_forms() {
+    let server = serve(&["--app", "echo"]);
+    let mut conn = Conn::open(server.addr());
+    let mut ask = |raw: &[u8]| Echoed::parse(&conn.roundtrip(raw));
+    // Absolute-form https: the host comes from the target, the scheme stays the setting's
+    // (waitress: url_scheme is never taken from the target).
+    let seen = ask(b"GET https://example.com/x HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(seen.get("HTTP_HOST"), Some("example.com"));
+    assert_eq!(seen.get("wsgi.url_scheme"), Some("http"));
+    assert_eq!(seen.get("PATH_INFO"), Some("/x"));
+    assert_eq!(seen.get("REQUEST_URI"), Some("https://example.com/x"));
+    // Authority-form is for CONNECT only.
+    let seen = ask(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    assert_eq!(seen.get("REQUEST_METHOD"), Some("CONNECT"));
+    assert_eq!(seen.get("PATH_INFO"), Some(""));
+    assert_eq!(seen.get("REQUEST_URI"), Some("example.com:443"));
+    // The fragment stays in REQUEST_URI only; a broken %-escape is kept as it is.
+    let seen = ask(b"GET /a?b#c HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(seen.get("PATH_INFO"), Some("/a"));
+    assert_eq!(seen.get("QUERY_STRING"), Some("b"));
+    assert_eq!(seen.get("REQUEST_URI"), Some("/a?b#c"));
+    let seen = ask(b"GET /%zz%2 HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(seen.get("PATH_INFO"), Some("/%zz%2"));
+}
