@@ -486,3 +486,133 @@ fn echo_request_target_forms() {
     let seen = ask(b"GET /%zz%2 HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(seen.get("PATH_INFO"), Some("/%zz%2"));
 }
+
+/// The PX table of http-hardening.md §G over the wire.
+#[test]
+fn echo_proxy_header_table() {
+    let none = serve(&["--app", "echo"]);
+    let xff = serve(&[
+        "--app",
+        "echo",
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--trusted-proxy-count",
+        "1",
+        "--trusted-proxy-headers",
+        "x-forwarded-for x-forwarded-host x-forwarded-proto x-forwarded-port",
+    ]);
+    let fwd = serve(&[
+        "--app",
+        "echo",
+        "--trusted-proxy",
+        "127.0.0.1",
+        "--trusted-proxy-count",
+        "1",
+        "--trusted-proxy-headers",
+        "forwarded",
+    ]);
+    let ask = |server: &Server, extra: &str| {
+        let raw = format!(
+            "GET / HTTP/1.1\r\nHost: app.internal:8080\r\n{extra}Connection: close\r\n\r\n"
+        );
+        Conn::open(server.addr()).roundtrip(raw.as_bytes())
+    };
+    // PX-01: untrusted peer, every proxy header removed, REMOTE_ADDR is the peer.
+    let seen = Echoed::parse(&ask(
+        &none,
+        "X-Forwarded-For: 6.6.6.6\r\nX-Forwarded-Proto: https\r\nForwarded: for=6.6.6.6\r\nX-Forwarded-Host: evil\r\nX-Forwarded-Port: 1\r\nX-Forwarded-By: x\r\n",
+    ));
+    assert_eq!(seen.get("REMOTE_ADDR"), Some("127.0.0.1"));
+    assert_eq!(seen.get("wsgi.url_scheme"), Some("http"));
+    assert!(
+        !seen
+            .0
+            .iter()
+            .any(|(k, _)| k.starts_with("HTTP_X_FORWARDED") || k == "HTTP_FORWARDED"),
+        "{:?}",
+        seen.0
+    );
+    // PX-03
+    let seen = Echoed::parse(&ask(
+        &xff,
+        "X-Forwarded-For: 2001:db8::1\r\nX-Forwarded-Host: example.com:8443\r\nX-Forwarded-Proto: https\r\n",
+    ));
+    for (k, v) in [
+        ("REMOTE_ADDR", "2001:db8::1"),
+        ("SERVER_NAME", "example.com"),
+        ("SERVER_PORT", "8443"),
+        ("HTTP_HOST", "example.com:8443"),
+        ("wsgi.url_scheme", "https"),
+    ] {
+        assert_eq!(seen.get(k), Some(v), "PX-03 {k}");
+    }
+    // PX-07, PX-08, PX-11
+    for (id, extra) in [
+        (
+            "PX-07",
+            "Forwarded: for=1.2.3.4;proto=https;host=example.com\r\n",
+        ),
+        (
+            "PX-08",
+            "Forwarded: for=6.6.6.6;host=evil.com, for=1.2.3.4;host=example.com;proto=https\r\n",
+        ),
+    ] {
+        let seen = Echoed::parse(&ask(&fwd, extra));
+        assert_eq!(seen.get("REMOTE_ADDR"), Some("1.2.3.4"), "{id}");
+        assert_eq!(seen.get("wsgi.url_scheme"), Some("https"), "{id}");
+        assert_eq!(seen.get("HTTP_HOST"), Some("example.com"), "{id}");
+        assert_eq!(seen.get("SERVER_PORT"), Some("443"), "{id}");
+    }
+    let seen = Echoed::parse(&ask(
+        &fwd,
+        "Forwarded: for=6.6.6.6;host=evil.com, for=1.2.3.4;host=example.com;proto=https\r\n",
+    ));
+    assert_eq!(
+        seen.get("HTTP_FORWARDED"),
+        Some("for=1.2.3.4;host=example.com;proto=https"),
+        "PX-08 rewritten to the trusted element"
+    );
+    let seen = Echoed::parse(&ask(
+        &fwd,
+        "Forwarded: for=1.2.3.4\r\nX-Forwarded-For: 6.6.6.6\r\n",
+    ));
+    assert_eq!(seen.get("REMOTE_ADDR"), Some("1.2.3.4"), "PX-11");
+    assert_eq!(seen.get("HTTP_X_FORWARDED_FOR"), None, "PX-11");
+    // Malformed trusted headers: 400 with waitress's message, connection closed.
+    for (id, server, extra, name) in [
+        (
+            "PX-04",
+            &xff,
+            "X-Forwarded-Proto: javascript\r\n",
+            "X-Forwarded-Proto",
+        ),
+        (
+            "PX-05",
+            &xff,
+            "X-Forwarded-Proto: https, http\r\n",
+            "X-Forwarded-Proto",
+        ),
+        (
+            "PX-06",
+            &xff,
+            "X-Forwarded-Port: abc\r\nX-Forwarded-Host: example.com\r\n",
+            "X-Forwarded-Port",
+        ),
+        ("PX-09", &fwd, "Forwarded: for=\"1.2.3.4\r\n", "Forwarded"),
+        ("PX-10", &fwd, "Forwarded: for =1.2.3.4\r\n", "Forwarded"),
+        (
+            "PX-12",
+            &xff,
+            "X-Forwarded-Host: evil.com/../x\r\n",
+            "X-Forwarded-Host",
+        ),
+    ] {
+        let res = ask(server, extra);
+        assert_error(
+            &res,
+            400,
+            Some(&format!("Header \"{name}\" malformed.")),
+            id,
+        );
+    }
+}
