@@ -487,3 +487,37 @@ fn ipv6_literal_host() {
     let res = Conn::open(server.addr()).roundtrip(b"GET / HTTP/1.1\r\nHost: [::1]:8080\r\n\r\n");
     assert_eq!(Echoed::parse(&res).get("HTTP_HOST"), Some("[::1]:8080"));
 }
+
+#[test]
+fn pipelining_flood_without_reading_is_held_back() {
+    // S5: a client pipelines requests and never reads. The server must stop reading once its
+    // responses are unread (the client's writes block) with its memory flat, and go on
+    // serving others.
+    let server = echo();
+    let before = support::rss_kib(server.pid());
+    let mut flood = connect(server.addr());
+    flood
+        .set_write_timeout(Some(std::time::Duration::from_secs(2)))
+        .unwrap();
+    let one = b"GET / HTTP/1.1\r\nHost: a\r\n\r\n";
+    let block: Vec<u8> = one.iter().cycle().take(one.len() * 1000).copied().collect();
+    let mut blocked = false;
+    for _ in 0..2000 {
+        // 2000 × 28 kB = 56 MB: far more than socket buffers hold.
+        if flood.write_all(&block).is_err() {
+            blocked = true;
+            break;
+        }
+    }
+    assert!(
+        blocked,
+        "the server read 56 MB of requests it could not answer"
+    );
+    let after = support::rss_kib(server.pid());
+    assert!(
+        after < before + 32 * 1024,
+        "server memory grew from {before} to {after} KiB"
+    );
+    let res = Conn::open(server.addr()).roundtrip(b"GET /other HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(res.status, 200);
+}
