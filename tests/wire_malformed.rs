@@ -205,6 +205,13 @@ fn content_length_framing() {
                 "exceeds max_body of 1073741824",
             ),
             bad(
+                "CL on HTTP/1.0 keep-alive (one Connection header)",
+                b"POST / HTTP/1.0\r\nConnection: keep-alive\r\nContent-Length: x\r\n\r\n",
+                "1.0",
+                400,
+                CL_INVALID,
+            ),
+            bad(
                 "CL on HTTP/1.0, minus",
                 b"POST / HTTP/1.0\r\nContent-Length: -5\r\n\r\n",
                 "1.0",

@@ -485,6 +485,26 @@ pub fn assert_error(res: &Response, status: u16, detail: Option<&str>, context: 
         "{context}"
     );
     assert!(res.header("Date").is_some(), "{context}: no Date");
+    // Exactly waitress's header set, each once (waitress's test_broken_chunked_encoding; on a
+    // 1.0 keep-alive request waitress also repeats Connection, waitress-rs does not).
+    let mut names: Vec<String> = res
+        .headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "connection",
+            "content-length",
+            "content-type",
+            "date",
+            "server"
+        ],
+        "{context}: {}",
+        res.summary()
+    );
     assert_eq!(res.header("Server"), Some("waitress"), "{context}");
     let reason = res
         .status_line
