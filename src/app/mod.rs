@@ -214,10 +214,14 @@ impl<'a> Response<'a> {
         for (name, value) in &headers {
             check_header(name, value)?;
             if name.eq_ignore_ascii_case("content-length") {
-                content_length = Some(
-                    parse_decimal(value.as_bytes())
-                        .ok_or_else(|| ResponseError::BadContentLength(value.clone()))?,
-                );
+                let n = parse_decimal(value.as_bytes())
+                    .ok_or_else(|| ResponseError::BadContentLength(value.clone()))?;
+                // Two different lengths: the head would announce one and the body follow the
+                // other, desynchronising the connection. Identical repeats are harmless.
+                if content_length.is_some_and(|prev| prev != n) {
+                    return Err(ResponseError::BadContentLength(value.clone()));
+                }
+                content_length = Some(n);
             }
         }
         self.status = Some(status);
@@ -478,6 +482,11 @@ mod tests {
                 "200 OK",
                 vec![h("Content-Length", "+1")],
                 ResponseError::BadContentLength("+1".into()),
+            ),
+            (
+                "200 OK",
+                vec![h("Content-Length", "3"), h("content-length", "5")],
+                ResponseError::BadContentLength("5".into()),
             ),
         ];
         for (status, headers, want) in cases {
