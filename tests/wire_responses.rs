@@ -163,7 +163,13 @@ fn fixture(req: &mut Request, res: &mut Response<'_>, gate: &Gate) -> Result<(),
             res.send(b"oops")?;
         }
         // file bodies
-        "/file/exact" | "/file/prefix" | "/file/longcl" | "/file/shortcl" | "/file/nocl_offset" => {
+        "/file/exact"
+        | "/file/prefix"
+        | "/file/longcl"
+        | "/file/shortcl"
+        | "/file/nocl_offset"
+        | "/file/shorter_than_said"
+        | "/file/shorter_than_said_chunked" => {
             let mut file = tempfile::tempfile()?;
             file.write_all(&file_content())?;
             use std::io::Seek;
@@ -182,6 +188,18 @@ fn fixture(req: &mut Request, res: &mut Response<'_>, gate: &Gate) -> Result<(),
                     file.seek(std::io::SeekFrom::Start(1000))?;
                     res.start("200 OK", vec![])?;
                     res.send_file(file, 4000)?;
+                }
+                "/file/shorter_than_said" => {
+                    // The file holds 5000 bytes, the app says 6000.
+                    file.seek(std::io::SeekFrom::Start(0))?;
+                    res.start("200 OK", vec![])?;
+                    res.send_file(file, 6000)?;
+                }
+                "/file/shorter_than_said_chunked" => {
+                    file.seek(std::io::SeekFrom::Start(0))?;
+                    res.start("200 OK", vec![])?;
+                    res.write(b"x")?;
+                    res.send_file(file, 6000)?;
                 }
                 "/file/longcl" => {
                     // The app claims more than it sends: short body, connection closed.
@@ -703,6 +721,19 @@ fn file_bodies() {
     let res = conn.response(true);
     assert_eq!(res.header("Content-Length"), Some("5000"));
     assert!(conn.still_open(), "HEAD sent file bytes");
+    // A file shorter than the length given: the response is cut and the connection closed
+    // (never a last chunk that would make the short body look complete).
+    let raw = exchange(server.addr(), &get11("/file/shorter_than_said"));
+    let (head, body) = split(&raw);
+    assert!(head.contains("\r\nContent-Length: 6000\r\n"), "{head}");
+    assert!(body == content);
+    let raw = exchange(server.addr(), &get11("/file/shorter_than_said_chunked"));
+    let (head, body) = split(&raw);
+    assert!(head.contains("Transfer-Encoding: chunked"), "{head}");
+    assert!(
+        !body.ends_with(b"0\r\n\r\n"),
+        "cut chunked body ended cleanly"
+    );
     // Longer than the file: the body falls short, so the connection closes after it.
     let raw = exchange(server.addr(), &get11("/file/longcl"));
     let (head, body) = split(&raw);
