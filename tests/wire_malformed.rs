@@ -1046,6 +1046,34 @@ fn chunked_bodies() {
         400,
         "Chunk extensions too long",
     ));
+    // Many chunks each under the per-line cap, together past the per-body cap.
+    let mut many_ext = Vec::new();
+    for _ in 0..6 {
+        many_ext.extend_from_slice(b"1;a=");
+        many_ext.extend(std::iter::repeat_n(b'b', 3 * 1024));
+        many_ext.extend_from_slice(b"\r\nZ\r\n");
+    }
+    many_ext.extend_from_slice(b"0\r\n\r\n");
+    cases.push(bad(
+        "chunk extensions too long over the body",
+        chunked(&many_ext),
+        "1.1",
+        400,
+        "Chunk extensions too long",
+    ));
+    // Trailers past their cap (S6): 431.
+    let mut trailers = b"0\r\n".to_vec();
+    for i in 0..2000 {
+        trailers.extend_from_slice(format!("X-Trailer-{i}: value\r\n").as_bytes());
+    }
+    trailers.extend_from_slice(b"\r\n");
+    cases.push(bad(
+        "trailers too large",
+        chunked(&trailers),
+        "1.1",
+        431,
+        "trailers exceed 16384 bytes",
+    ));
     // Hex digits with no end (S6).
     let digits = vec![b'0'; 64 * 1024];
     cases.push(bad("endless size line", chunked(&digits), "1.1", 400, size));
