@@ -826,6 +826,29 @@ fn all_lf_request_is_refused_not_left_waiting() {
     }
 }
 
+/// The early bare-CR/LF check must not mistake a CRLF split across reads for a bare CR.
+#[test]
+fn crlf_split_across_reads_is_fine() {
+    let server = echo();
+    let mut conn = Conn::open(server.addr());
+    conn.writer.set_nodelay(true).unwrap();
+    for part in [
+        &b"\r"[..],
+        b"\nGET / HTTP/1.1\r",
+        b"\nHost: a\r",
+        b"\n",
+        b"X: y\r",
+        b"\n\r",
+        b"\n",
+    ] {
+        conn.send(part);
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let res = conn.response(false);
+    assert_eq!(res.status, 200, "{}", res.summary());
+    assert_eq!(Echoed::parse(&res).get("HTTP_X"), Some("y"));
+}
+
 const CHUNKED_HEAD: &str = "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n";
 
 /// A chunked request with `body` after the head, as a leaked `&'static [u8]` for the table.
