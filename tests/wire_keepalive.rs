@@ -521,3 +521,39 @@ fn pipelining_flood_without_reading_is_held_back() {
     let res = Conn::open(server.addr()).roundtrip(b"GET /other HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(res.status, 200);
 }
+
+#[test]
+fn idle_channels_time_out_and_the_connection_limit_holds() {
+    // channel_timeout closes an idle keep-alive connection and a half-sent request (within the
+    // 10 s read timeout, an upper bound); a client beyond connection_limit is served once a
+    // slot frees.
+    let server = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        "echo",
+        "--channel-timeout",
+        "1",
+        "--cleanup-interval",
+        "1",
+        "--connection-limit",
+        "2",
+    ]);
+    let mut idle = Conn::open(server.addr());
+    assert_eq!(
+        idle.roundtrip(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").status,
+        200
+    );
+    let mut half = Conn::open(server.addr());
+    half.send(b"GET / HTTP/1.1\r\nHost: a\r\n");
+    let mut third = Conn::open(server.addr());
+    third.send(b"GET /third HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert!(idle.closed(), "idle keep-alive connection not timed out");
+    assert!(half.closed(), "half-sent request not timed out");
+    let res = third.response(false);
+    assert_eq!(Echoed::parse(&res).get("PATH_INFO"), Some("/third"));
+    assert!(server.wait_for_log(
+        "total open connections reached the connection limit",
+        std::time::Duration::from_secs(5)
+    ));
+}
