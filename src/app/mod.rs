@@ -214,10 +214,14 @@ impl<'a> Response<'a> {
         for (name, value) in &headers {
             check_header(name, value)?;
             if name.eq_ignore_ascii_case("content-length") {
-                content_length = Some(
-                    crate::http::parse_decimal(value.as_bytes())
-                        .ok_or_else(|| ResponseError::BadContentLength(value.clone()))?,
-                );
+                let n = crate::http::parse_decimal(value.as_bytes())
+                    .ok_or_else(|| ResponseError::BadContentLength(value.clone()))?;
+                // Two different lengths: the head would announce one and the body follow the
+                // other, desynchronising the connection. Identical repeats are harmless.
+                if content_length.is_some_and(|prev| prev != n) {
+                    return Err(ResponseError::BadContentLength(value.clone()));
+                }
+                content_length = Some(n);
             }
         }
         self.status = Some(status);
@@ -301,7 +305,13 @@ fn check_status(status: &str) -> Result<(), ResponseError> {
         }
         _ => false,
     };
-    if !well_formed || status.chars().any(|c| c.is_control() && c != '\t') {
+    // Sent latin-1 encoded, like header values: a character past U+00FF cannot be sent
+    // (waitress: UnicodeEncodeError, so a 500).
+    if !well_formed
+        || status
+            .chars()
+            .any(|c| (c.is_control() && c != '\t') || u32::from(c) > 0xff)
+    {
         return Err(ResponseError::BadStatus(status.to_owned()));
     }
     Ok(())
@@ -429,6 +439,11 @@ mod tests {
             ("OK", vec![], ResponseError::BadStatus("OK".into())),
             ("20 OK", vec![], ResponseError::BadStatus("20 OK".into())),
             (
+                "200 Ok\u{20ac}",
+                vec![],
+                ResponseError::BadStatus("200 Ok\u{20ac}".into()),
+            ),
+            (
                 "200 OK",
                 vec![h("X\r\nY", "v")],
                 ResponseError::LineBreak("header name"),
@@ -457,6 +472,11 @@ mod tests {
                 "200 OK",
                 vec![h("Content-Length", "+1")],
                 ResponseError::BadContentLength("+1".into()),
+            ),
+            (
+                "200 OK",
+                vec![h("Content-Length", "3"), h("content-length", "5")],
+                ResponseError::BadContentLength("5".into()),
             ),
         ];
         for (status, headers, want) in cases {

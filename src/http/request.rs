@@ -220,6 +220,13 @@ impl HeadScanner {
                 })
             }
             None => {
+                // A bare CR or LF can never become part of a valid head: refuse it now rather
+                // than wait (until channel_timeout) for a CRLFCRLF an LF-only client never sends.
+                if has_bare_line_end(buf, from, self.start) {
+                    return Err(HttpError::bad_request(
+                        "Bare CR or LF found in HTTP message",
+                    ));
+                }
                 self.scanned = buf.len();
                 self.partial(buf, max)
             }
@@ -233,6 +240,16 @@ impl HeadScanner {
             Ok(HeadStatus::Partial)
         }
     }
+}
+
+/// Whether `buf[from..]` holds an LF not preceded by CR, or a CR followed by anything but LF
+/// (a CR at the very end may still get its LF). `start` is where the request line begins.
+fn has_bare_line_end(buf: &[u8], from: usize, start: usize) -> bool {
+    (from..buf.len()).any(|i| match buf.get(i) {
+        Some(b'\n') => i == start || buf.get(i.wrapping_sub(1)) != Some(&b'\r'),
+        Some(b'\r') => buf.get(i + 1).is_some_and(|&b| b != b'\n'),
+        _ => false,
+    })
 }
 
 /// Parses a complete request head: the request line, the header lines and the empty line

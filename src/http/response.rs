@@ -92,6 +92,10 @@ pub fn plan(
     head.extend_from_slice(req.version.as_str().as_bytes());
     head.push(b' ');
     push_latin1(&mut head, status);
+    if status.len() == 3 {
+        // RFC 9112 §4: the SP before the (empty) reason phrase is not optional.
+        head.push(b' ');
+    }
     head.extend_from_slice(b"\r\n");
 
     let mut app_date = false;

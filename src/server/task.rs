@@ -75,9 +75,14 @@ impl Handler {
         let mut writer = Writer::new(&output, ctx, self.ident.as_deref());
         let result = {
             let mut response = Response::new(&mut writer);
-            self.app
-                .call(&mut request, &mut response)
-                .and_then(|()| response.finish())
+            // A panicking app is an app error like any other: without this the pool would
+            // catch the panic and the response would never be finished, leaving the client
+            // waiting.
+            let called = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                self.app.call(&mut request, &mut response)
+            }))
+            .unwrap_or_else(|panic| Err(panic_message(panic.as_ref()).into()));
+            called.and_then(|()| response.finish())
         };
         let committed = writer.sent_anything();
         match result {
@@ -111,6 +116,16 @@ impl Handler {
         let _ = output.push(&[&bytes]);
         output.finish(Finished::Close);
     }
+}
+
+/// The text of a panic payload, as an app error message.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    let text = payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("(no message)");
+    format!("application panicked: {text}")
 }
 
 fn is_disconnect(e: &AppError) -> bool {

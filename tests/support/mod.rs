@@ -228,6 +228,16 @@ impl Response {
             .count()
     }
 
+    /// Status line, headers and body as text, for assertion messages.
+    pub fn summary(&self) -> String {
+        let mut out = self.status_line.clone();
+        for (n, v) in &self.headers {
+            out.push_str(&format!("\n{n}: {v}"));
+        }
+        out.push_str(&format!("\n\n{:?}", latin1(&self.body)));
+        out
+    }
+
     /// The body as text.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&self.body).into_owned()
@@ -355,48 +365,7 @@ pub fn temp_dir() -> tempfile::TempDir {
 
 /// Parses the echo app's body: one flat JSON object of string values, in order.
 pub fn echo_environ(body: &[u8]) -> Vec<(String, String)> {
-    let text = std::str::from_utf8(body).expect("echo body is UTF-8");
-    let mut chars = text.trim().chars().peekable();
-    assert_eq!(chars.next(), Some('{'), "not an object: {text}");
-    let mut out = Vec::new();
-    let string = |chars: &mut std::iter::Peekable<std::str::Chars<'_>>| -> String {
-        assert_eq!(chars.next(), Some('"'), "expected a string in {text}");
-        let mut s = String::new();
-        loop {
-            match chars.next().expect("unterminated string") {
-                '"' => return s,
-                '\\' => match chars.next().expect("escape") {
-                    'u' => {
-                        let hex: String = chars.by_ref().take(4).collect();
-                        let code = u32::from_str_radix(&hex, 16).expect("\\u escape");
-                        s.push(char::from_u32(code).expect("scalar"));
-                    }
-                    'n' => s.push('\n'),
-                    'r' => s.push('\r'),
-                    't' => s.push('\t'),
-                    'b' => s.push('\u{8}'),
-                    'f' => s.push('\u{c}'),
-                    c => s.push(c),
-                },
-                c => s.push(c),
-            }
-        }
-    };
-    loop {
-        match chars.peek() {
-            Some('}') => break,
-            Some(',') => {
-                chars.next();
-            }
-            _ => {
-                let key = string(&mut chars);
-                assert_eq!(chars.next(), Some(':'));
-                let value = string(&mut chars);
-                out.push((key, value));
-            }
-        }
-    }
-    out
+    json_pairs(std::str::from_utf8(body).expect("echo body is UTF-8"))
 }
 
 /// The value of `key` in an echo environ.
@@ -405,4 +374,302 @@ pub fn env_get<'a>(environ: &'a [(String, String)], key: &str) -> Option<&'a str
         .iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.as_str())
+}
+
+/// Asserts the server closed `stream`.
+pub fn expect_closed(stream: &mut TcpStream) {
+    assert!(is_closed(stream), "the server kept the connection open");
+}
+
+/// A keep-alive client connection: one buffered reader over the socket, so responses that
+/// arrive together are all kept.
+pub struct Conn {
+    /// The buffered read side.
+    pub reader: BufReader<TcpStream>,
+    /// The write side (a clone of the same socket).
+    pub writer: TcpStream,
+}
+
+impl Conn {
+    /// Connects to `addr`.
+    pub fn open(addr: SocketAddr) -> Conn {
+        let stream = connect(addr);
+        let writer = stream.try_clone().expect("clone socket");
+        Conn {
+            reader: BufReader::new(stream),
+            writer,
+        }
+    }
+
+    /// Sends raw bytes.
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).expect("send");
+    }
+
+    /// Reads one response (`head`: it answers a HEAD request).
+    pub fn response(&mut self, head: bool) -> Response {
+        read_response(&mut self.reader, head)
+    }
+
+    /// Sends `bytes` and reads one response.
+    pub fn roundtrip(&mut self, bytes: &[u8]) -> Response {
+        self.send(bytes);
+        self.response(bytes.starts_with(b"HEAD "))
+    }
+
+    /// Whether the server closed the connection with nothing more to read; panics if more
+    /// bytes arrive (an unexpected extra response).
+    pub fn closed(&mut self) -> bool {
+        let mut rest = Vec::new();
+        match self.reader.read_to_end(&mut rest) {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                ) =>
+            {
+                assert!(rest.is_empty(), "unexpected bytes: {:?}", latin1(&rest));
+                return false;
+            }
+            Err(e) => panic!("read: {e}"),
+        }
+        assert!(
+            rest.is_empty(),
+            "unexpected bytes after the response: {:?}",
+            latin1(&rest)
+        );
+        true
+    }
+
+    /// Whether the connection is still open: a simple GET on it is answered (the whole
+    /// response is read).
+    pub fn still_open(&mut self) -> bool {
+        if self
+            .writer
+            .write_all(b"GET /still-open HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            .is_err()
+        {
+            return false;
+        }
+        match self.reader.fill_buf() {
+            Ok(buf) if buf.starts_with(b"HTTP/1.1 ") => {}
+            Ok([]) => return false,
+            Ok(buf) => panic!("unexpected bytes: {:?}", latin1(buf)),
+            Err(_) => return false,
+        }
+        // Read the whole response so the connection can be used again.
+        read_response(&mut self.reader, false);
+        true
+    }
+}
+
+/// Bytes as latin-1 text (for messages).
+pub fn latin1(bytes: &[u8]) -> String {
+    bytes.iter().map(|&b| char::from(b)).collect()
+}
+
+/// waitress's error body for `reason` and `detail` (ident `waitress`).
+pub fn error_body(reason: &str, detail: &str) -> String {
+    format!("{reason}\r\n\r\n{detail}\r\n\r\n(generated by waitress)")
+}
+
+/// Asserts `res` is one of waitress's own error responses with `status` and, when given, the
+/// exact `detail`: text/plain UTF-8, `Connection: close`, a matching `Content-Length`, Date and
+/// Server.
+pub fn assert_error(res: &Response, status: u16, detail: Option<&str>, context: &str) {
+    assert_eq!(res.status, status, "{context}: {}", res.summary());
+    assert_eq!(
+        res.header("Content-Type"),
+        Some("text/plain; charset=utf-8"),
+        "{context}: {}",
+        res.summary()
+    );
+    assert_eq!(
+        res.header("Connection"),
+        Some("close"),
+        "{context}: {}",
+        res.summary()
+    );
+    assert_eq!(
+        res.header("Content-Length"),
+        Some(res.body.len().to_string().as_str()),
+        "{context}"
+    );
+    assert!(res.header("Date").is_some(), "{context}: no Date");
+    // Exactly waitress's header set, each once (waitress's test_broken_chunked_encoding; on a
+    // 1.0 keep-alive request waitress also repeats Connection, waitress-rs does not).
+    let mut names: Vec<String> = res
+        .headers
+        .iter()
+        .map(|(n, _)| n.to_ascii_lowercase())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "connection",
+            "content-length",
+            "content-type",
+            "date",
+            "server"
+        ],
+        "{context}: {}",
+        res.summary()
+    );
+    assert_eq!(res.header("Server"), Some("waitress"), "{context}");
+    let reason = res
+        .status_line
+        .splitn(3, ' ')
+        .nth(2)
+        .unwrap_or_default()
+        .to_owned();
+    let text = res.text();
+    match detail {
+        Some(detail) => assert_eq!(text, error_body(&reason, detail), "{context}"),
+        None => {
+            assert!(
+                text.starts_with(&format!("{reason}\r\n\r\n"))
+                    && text.ends_with("\r\n\r\n(generated by waitress)"),
+                "{context}: body {text:?}"
+            );
+        }
+    }
+}
+
+/// Parses a flat JSON object of string values (what the echo app writes) into its pairs, in
+/// order. Panics on anything else.
+pub fn json_pairs(text: &str) -> Vec<(String, String)> {
+    let mut chars = text.trim().chars().peekable();
+    let mut out = Vec::new();
+    assert_eq!(chars.next(), Some('{'), "not an object: {text}");
+    if chars.peek() == Some(&'}') {
+        return out;
+    }
+    loop {
+        let key = json_string(&mut chars);
+        assert_eq!(chars.next(), Some(':'), "{text}");
+        let value = json_string(&mut chars);
+        out.push((key, value));
+        match chars.next() {
+            Some(',') => continue,
+            Some('}') => break,
+            other => panic!("unexpected {other:?} in {text}"),
+        }
+    }
+    assert!(chars.next().is_none(), "trailing data in {text}");
+    out
+}
+
+fn json_string(chars: &mut std::iter::Peekable<std::str::Chars<'_>>) -> String {
+    assert_eq!(chars.next(), Some('"'), "expected a string");
+    let mut s = String::new();
+    loop {
+        match chars.next().expect("unterminated string") {
+            '"' => return s,
+            '\\' => match chars.next().expect("escape") {
+                '"' => s.push('"'),
+                '\\' => s.push('\\'),
+                '/' => s.push('/'),
+                'n' => s.push('\n'),
+                'r' => s.push('\r'),
+                't' => s.push('\t'),
+                'b' => s.push('\u{8}'),
+                'f' => s.push('\u{c}'),
+                'u' => {
+                    let hex: String = (0..4).map(|_| chars.next().expect("hex")).collect();
+                    let code = u32::from_str_radix(&hex, 16).expect("hex escape");
+                    s.push(char::from_u32(code).expect("scalar"));
+                }
+                c => panic!("bad escape \\{c}"),
+            },
+            c => s.push(c),
+        }
+    }
+}
+
+/// The echo app's JSON as a lookup table (first value of each key).
+pub struct Echoed(pub Vec<(String, String)>);
+
+impl Echoed {
+    /// Parses the echo app's response body.
+    pub fn parse(res: &Response) -> Echoed {
+        Echoed(json_pairs(&res.text()))
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The request body as the app read it.
+    pub fn body(&self) -> &str {
+        self.get("body").expect("body key")
+    }
+}
+
+/// An in-process server running `app` on a thread, built from waitress-serve style flags
+/// (`--listen 127.0.0.1:0` is added). Stopped (shutdown handle + join) on drop.
+pub struct InProcess {
+    addr: SocketAddr,
+    handle: Option<waitress_rs::server::ShutdownHandle>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl InProcess {
+    /// Binds and starts serving `app` with the settings the flags give.
+    pub fn start(flags: &[&str], app: Arc<dyn waitress_rs::app::App>) -> InProcess {
+        let mut args = vec!["waitress-rs", "--listen", "127.0.0.1:0"];
+        args.extend_from_slice(flags);
+        let inv = waitress_rs::settings::cli::parse(args).expect("flags parse");
+        let loaded = waitress_rs::settings::load(&inv).expect("settings load");
+        let server = waitress_rs::server::Server::bind(&loaded.resolved.settings, app)
+            .expect("bind in-process server");
+        let url = server.urls()[0].clone();
+        let addr = url
+            .strip_prefix("http://")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("not a TCP url: {url}"));
+        let handle = server.shutdown_handle();
+        let thread = std::thread::spawn(move || {
+            server.run().expect("server run");
+        });
+        InProcess {
+            addr,
+            handle: Some(handle),
+            thread: Some(thread),
+        }
+    }
+
+    /// The listening address.
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Shuts the server down and waits for its thread; panics if the server thread panicked.
+    pub fn stop(mut self) {
+        self.stop_inner();
+    }
+
+    fn stop_inner(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.shutdown();
+        }
+        if let Some(thread) = self.thread.take() {
+            let result = thread.join();
+            if !std::thread::panicking() {
+                result.expect("server thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.stop_inner();
+    }
 }
