@@ -242,7 +242,10 @@ pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> Response 
     loop {
         status_line.clear();
         reader.read_line(&mut status_line).expect("status line");
-        assert!(!status_line.is_empty(), "connection closed before a response");
+        assert!(
+            !status_line.is_empty(),
+            "connection closed before a response"
+        );
         let code = status_line.split(' ').nth(1).unwrap_or("");
         let mut headers_end = String::new();
         if code == "100" {
@@ -302,7 +305,9 @@ pub fn read_response(reader: &mut impl BufRead, head_request: bool) -> Response 
         response.body = vec![0u8; len];
         reader.read_exact(&mut response.body).expect("body");
     } else {
-        reader.read_to_end(&mut response.body).expect("body to close");
+        reader
+            .read_to_end(&mut response.body)
+            .expect("body to close");
     }
     response
 }
@@ -346,4 +351,74 @@ pub fn rss_kib(pid: u32) -> u64 {
 /// A fresh temporary directory for a test.
 pub fn temp_dir() -> tempfile::TempDir {
     tempfile::tempdir().expect("tempdir")
+}
+
+/// A server run in this process on a thread, for apps the binary cannot host (slow apps,
+/// apps that count what they wrote). Shut down and joined when dropped.
+pub struct InProcess {
+    /// The first listener's address.
+    pub addr: SocketAddr,
+    handle: waitress_rs::server::ShutdownHandle,
+    thread: Option<std::thread::JoinHandle<Result<(), waitress_rs::server::ServeError>>>,
+}
+
+impl InProcess {
+    /// Binds `127.0.0.1:0` with the extra settings flags `args` and serves `app`.
+    pub fn start(args: &[&str], app: impl waitress_rs::app::App) -> InProcess {
+        let mut argv = vec!["waitress-rs", "--listen", "127.0.0.1:0"];
+        argv.extend_from_slice(args);
+        let inv = waitress_rs::settings::cli::parse(argv).expect("flags parse");
+        let loaded = waitress_rs::settings::load(&inv).expect("settings load");
+        let server = waitress_rs::server::Server::bind(&loaded.resolved.settings, Arc::new(app))
+            .expect("bind");
+        let url = server.urls()[0].clone();
+        let addr = url
+            .strip_prefix("http://")
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("not a TCP url: {url}"));
+        let handle = server.shutdown_handle();
+        let thread = std::thread::spawn(move || server.run());
+        InProcess {
+            addr,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    /// Starts a graceful shutdown without waiting for it.
+    pub fn begin_shutdown(&self) {
+        self.handle.shutdown();
+    }
+
+    /// Shuts down and waits up to `timeout` for `run` to return; true if it returned `Ok`.
+    pub fn stop(mut self, timeout: Duration) -> bool {
+        self.handle.shutdown();
+        let thread = self.thread.take().expect("running");
+        let deadline = Instant::now() + timeout;
+        while !thread.is_finished() {
+            if Instant::now() >= deadline {
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        matches!(thread.join(), Ok(Ok(())))
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        if let Some(thread) = self.thread.take() {
+            self.handle.shutdown();
+            let _ = thread.join();
+        }
+    }
+}
+
+/// The echo app's JSON value for `key` (the echo output is flat string-to-string JSON, and
+/// the tests only look up keys whose values contain no escapes).
+pub fn echo_value(body: &str, key: &str) -> Option<String> {
+    let needle = format!("\"{key}\":\"");
+    let start = body.find(&needle)? + needle.len();
+    let end = body[start..].find('"')? + start;
+    Some(body[start..end].to_owned())
 }
