@@ -85,6 +85,8 @@ pub struct Output {
     overflow: usize,
     high_watermark: u64,
     waker: Waker,
+    /// The server stops after the response being produced: its head says `Connection: close`.
+    last_response: std::sync::atomic::AtomicBool,
 }
 
 impl Output {
@@ -96,7 +98,20 @@ impl Output {
             overflow,
             high_watermark: high_watermark as u64,
             waker,
+            last_response: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Marks the response now being produced as the connection's last (shutdown began while
+    /// its request was with a worker).
+    pub fn make_last(&self) {
+        self.last_response
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the response now being produced must close the connection.
+    pub fn is_last(&self) -> bool {
+        self.last_response.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
