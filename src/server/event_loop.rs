@@ -308,11 +308,14 @@ impl EventLoop {
         }
     }
 
-    /// Closes connections idle for `channel_timeout`, as waitress's maintenance does.
+    /// Closes connections idle for `channel_timeout`, as waitress's maintenance does, and
+    /// connections whose client took none of the pending output for as long: waitress keeps
+    /// those, so a few clients that stop reading pin every worker blocked at the high-water
+    /// mark (slow-read exhaustion). Closing fails the blocked write and frees the worker.
     fn cleanup(&mut self, now: Instant) {
         for slot in 0..self.slots.len() {
             let expired = self.slots[slot].channel.as_ref().is_some_and(|c| {
-                c.is_idle()
+                (c.is_idle() || c.wants_write())
                     && now.saturating_duration_since(c.last_activity) >= self.cfg.channel_timeout
             });
             if expired {
