@@ -387,3 +387,67 @@ fn unread_pipelined_flood_keeps_rss_flat() {
     drop(stream);
     assert_eq!(support::get(server.addr(), "/small.txt").status, 200);
 }
+
+#[test]
+fn a_client_that_stops_reading_is_timed_out_and_frees_its_worker() {
+    // S3 (slow read): with one worker, a client that never reads a large response must not
+    // hold the worker forever; `channel_timeout` without write progress closes it.
+    let written = Arc::new(AtomicU64::new(0));
+    let done = Arc::new(AtomicBool::new(false));
+    let server = InProcess::start(
+        &[
+            "--threads",
+            "1",
+            "--channel-timeout",
+            "1",
+            "--cleanup-interval",
+            "1",
+            "--outbuf-high-watermark",
+            "1048576",
+        ],
+        writer(64 * MIB, Arc::clone(&written), Arc::clone(&done)),
+    );
+    let mut stalled = connect(server.addr);
+    stalled
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    settle(
+        &written,
+        Duration::from_millis(300),
+        Duration::from_secs(30),
+    );
+    assert!(!done.load(Ordering::SeqCst));
+    // A second client is served once the stalled one is timed out (the body is read whole).
+    let start = Instant::now();
+    let mut other = connect(server.addr);
+    other
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    other
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut got = 0u64;
+    let mut buf = vec![0u8; 256 * 1024];
+    loop {
+        match other.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => got += n as u64,
+            Err(e) => panic!("second client starved after {:?}: {e}", start.elapsed()),
+        }
+    }
+    assert!(got > 64 * MIB, "second client got {got} bytes");
+    assert!(
+        start.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        start.elapsed()
+    );
+    // The stalled client's connection was closed: after the bytes already in flight, EOF.
+    stalled
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    assert!(
+        support::read_to_close(&mut stalled).len() < 64 * MIB as usize,
+        "the stalled client got the whole response"
+    );
+    assert!(server.stop(Duration::from_secs(15)));
+}
