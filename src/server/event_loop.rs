@@ -315,8 +315,15 @@ impl EventLoop {
     fn cleanup(&mut self, now: Instant) {
         for slot in 0..self.slots.len() {
             let expired = self.slots[slot].channel.as_ref().is_some_and(|c| {
-                (c.is_idle() || c.wants_write())
-                    && now.saturating_duration_since(c.last_activity) >= self.cfg.channel_timeout
+                let since = if c.is_idle() {
+                    Some(c.last_activity)
+                } else if c.wants_write() {
+                    // Output queued a moment ago has not had its chance to go out yet.
+                    c.output.pending_since().map(|p| p.max(c.last_activity))
+                } else {
+                    None
+                };
+                since.is_some_and(|t| now.saturating_duration_since(t) >= self.cfg.channel_timeout)
             });
             if expired {
                 self.remove(slot);

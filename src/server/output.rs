@@ -65,6 +65,8 @@ struct State {
     closed: bool,
     /// The producer finished the current response.
     finished: Option<Finished>,
+    /// When `pending` last rose from zero.
+    pending_since: Option<std::time::Instant>,
 }
 
 /// What a write to the socket achieved.
@@ -157,6 +159,9 @@ impl Output {
             pos: offset,
             remaining: len,
         });
+        if state.pending == 0 {
+            state.pending_since = Some(std::time::Instant::now());
+        }
         state.pending += len;
         drop(state);
         if was_empty {
@@ -184,6 +189,17 @@ impl Output {
     /// Whether bytes are waiting to be written.
     pub fn has_pending(&self) -> bool {
         self.lock().pending > 0
+    }
+
+    /// Since when bytes have been waiting, if any are: the time pending output last rose from
+    /// none.
+    pub fn pending_since(&self) -> Option<std::time::Instant> {
+        let state = self.lock();
+        if state.pending > 0 {
+            state.pending_since
+        } else {
+            None
+        }
     }
 
     /// Marks the connection gone: queued output is dropped and blocked producers fail.
@@ -245,6 +261,9 @@ impl Output {
                 });
                 state.in_memory += len;
             }
+        }
+        if state.pending == 0 {
+            state.pending_since = Some(std::time::Instant::now());
         }
         state.pending += len as u64;
         Ok(())
