@@ -456,3 +456,41 @@ fn a_client_that_stops_reading_is_timed_out_and_frees_its_worker() {
     );
     assert!(server.stop(Duration::from_secs(15)));
 }
+
+#[test]
+fn inbuf_overflow_decides_memory_or_temp_file() {
+    let app = |req: &mut Request, res: &mut Response<'_>| -> Result<(), AppError> {
+        let spooled = req.body.is_spooled();
+        let len = req.body.read_all()?.len();
+        res.start("200 OK", vec![])?;
+        res.send(format!("{len} {}", if spooled { "file" } else { "memory" }).as_bytes())
+    };
+    let server = InProcess::start(&["--inbuf-overflow", "1000"], app);
+    for (len, chunked, want) in [
+        (500, false, "500 memory"),
+        (5000, false, "5000 file"),
+        (500, true, "500 memory"),
+        (5000, true, "5000 file"),
+    ] {
+        let body = vec![b'b'; len];
+        let mut req = if chunked {
+            format!(
+                "POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nTransfer-Encoding: chunked\r\n\r\n{len:x}\r\n"
+            )
+            .into_bytes()
+        } else {
+            format!(
+                "POST / HTTP/1.1\r\nHost: a\r\nConnection: close\r\nContent-Length: {len}\r\n\r\n"
+            )
+            .into_bytes()
+        };
+        req.extend_from_slice(&body);
+        if chunked {
+            req.extend_from_slice(b"\r\n0\r\n\r\n");
+        }
+        let res = support::request(server.addr, &req);
+        assert_eq!(res.status, 200);
+        assert_eq!(res.text(), want, "len {len} chunked {chunked}");
+    }
+    assert!(server.stop(Duration::from_secs(10)));
+}

@@ -256,6 +256,14 @@ fn connection_limit_makes_extra_clients_wait_not_fail() {
         echo_value(&res.text(), "PATH_INFO").as_deref(),
         Some("/second")
     );
+    assert!(
+        server.wait_for_log("listening again", Duration::from_secs(5)),
+        "{}",
+        server.log()
+    );
+    let log = server.log();
+    assert!(log.contains("WARNING:waitress:total open connections reached the connection limit, no longer accepting new connections"), "{log}");
+    assert!(log.contains("INFO:waitress:total open connections dropped below the connection limit, listening again"), "{log}");
 }
 
 #[test]
