@@ -355,3 +355,24 @@ fn mixing_inherited_unix_and_tcp_sockets_is_refused() {
     assert!(stderr.contains("may not be mixed"), "{stderr}");
     assert!(!stderr.contains("Serving on"), "{stderr}");
 }
+
+#[test]
+fn permission_denied_exits_77() {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        println!("note: running as root, which bypasses file permissions; exit 77 not tested");
+        return;
+    }
+    let dir = temp_dir();
+    let locked = dir.path().join("locked");
+    std::fs::create_dir(&locked).unwrap();
+    std::fs::set_permissions(&locked, std::fs::Permissions::from_mode(0o555)).unwrap();
+    let path = locked.join("w.sock");
+    let (status, _stdout, stderr) = run(&echo_args(&["--unix-socket", path.to_str().unwrap()]));
+    assert_eq!(status.code(), Some(77), "{stderr}");
+    assert_eq!(
+        stderr.lines().filter(|l| !l.is_empty()).count(),
+        1,
+        "{stderr}"
+    );
+}
