@@ -177,6 +177,10 @@ impl Channel {
     /// Stops taking requests: what was received is answered, the last with `Connection: close`.
     pub fn drain(&mut self) {
         self.draining = true;
+        if self.in_flight && self.ready.is_empty() && self.inbuf.is_empty() {
+            // The running request is the last: tell the client its response closes.
+            self.output.make_last();
+        }
         if self.is_idle() && matches!(self.reading, Reading::Head) {
             self.phase = Phase::Closed;
         }

@@ -65,6 +65,9 @@ pub struct EventLoop {
     stop: Arc<AtomicUsize>,
     /// The read buffer connections borrow while they read (see `Channel::read`).
     spare: Vec<u8>,
+    /// Poller keys: listener `n` is `n`, connection slot `s` is `first_slot_key + s`. Fixed at
+    /// start, since the listeners are dropped at shutdown while connections still drain.
+    first_slot_key: usize,
 }
 
 impl EventLoop {
@@ -85,6 +88,7 @@ impl EventLoop {
             // they are dropped (in `stop_accepting_for_good`, or `Drop for EventLoop`).
             unsafe { poller.add(listener, Event::readable(key))? };
         }
+        let listeners_len = listeners.len();
         Ok(EventLoop {
             poller,
             listeners,
@@ -99,11 +103,12 @@ impl EventLoop {
             cfg,
             stop,
             spare: Vec::new(),
+            first_slot_key: listeners_len,
         })
     }
 
     fn slot_key(&self, slot: usize) -> usize {
-        self.listeners.len() + slot
+        self.first_slot_key + slot
     }
 
     /// Runs until a shutdown signal, then drains and returns.
@@ -142,10 +147,10 @@ impl EventLoop {
             }
             let now = Instant::now();
             for ev in events.iter() {
-                if ev.key < self.listeners.len() {
+                if ev.key < self.first_slot_key {
                     self.accept(ev.key, now);
                 } else {
-                    let slot = ev.key - self.listeners.len();
+                    let slot = ev.key - self.first_slot_key;
                     if let Some(s) = self.slots.get_mut(slot) {
                         s.armed = (false, false);
                     }
@@ -329,12 +334,22 @@ impl EventLoop {
         }
     }
 
-    /// Closes connections idle for `channel_timeout`, as waitress's maintenance does.
+    /// Closes connections idle for `channel_timeout`, as waitress's maintenance does, and
+    /// connections whose client took none of the pending output for as long: waitress keeps
+    /// those, so a few clients that stop reading pin every worker blocked at the high-water
+    /// mark (slow-read exhaustion). Closing fails the blocked write and frees the worker.
     fn cleanup(&mut self, now: Instant) {
         for slot in 0..self.slots.len() {
             let expired = self.slots[slot].channel.as_ref().is_some_and(|c| {
-                c.is_idle()
-                    && now.saturating_duration_since(c.last_activity) >= self.cfg.channel_timeout
+                let since = if c.is_idle() {
+                    Some(c.last_activity)
+                } else if c.wants_write() {
+                    // Output queued a moment ago has not had its chance to go out yet.
+                    c.output.pending_since().map(|p| p.max(c.last_activity))
+                } else {
+                    None
+                };
+                since.is_some_and(|t| now.saturating_duration_since(t) >= self.cfg.channel_timeout)
             });
             if expired {
                 self.remove(slot);

@@ -71,6 +71,8 @@ struct State {
     closed: bool,
     /// The producer finished the current response.
     finished: Option<Finished>,
+    /// When `pending` last rose from zero.
+    pending_since: Option<std::time::Instant>,
 }
 
 /// What a write to the socket achieved.
@@ -92,6 +94,8 @@ pub struct Output {
     high_watermark: u64,
     waker: Waker,
     stream: Arc<Stream>,
+    /// The server stops after the response being produced: its head says `Connection: close`.
+    last_response: std::sync::atomic::AtomicBool,
 }
 
 impl Output {
@@ -110,7 +114,20 @@ impl Output {
             high_watermark: high_watermark as u64,
             waker,
             stream,
+            last_response: std::sync::atomic::AtomicBool::new(false),
         })
+    }
+
+    /// Marks the response now being produced as the connection's last (shutdown began while
+    /// its request was with a worker).
+    pub fn make_last(&self) {
+        self.last_response
+            .store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Whether the response now being produced must close the connection.
+    pub fn is_last(&self) -> bool {
+        self.last_response.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -197,6 +214,9 @@ impl Output {
             pos: offset,
             remaining: len,
         });
+        if state.pending == 0 {
+            state.pending_since = Some(std::time::Instant::now());
+        }
         state.pending += len;
         drop(state);
         if was_empty {
@@ -224,6 +244,17 @@ impl Output {
     /// Whether bytes are waiting to be written.
     pub fn has_pending(&self) -> bool {
         self.lock().pending > 0
+    }
+
+    /// Since when bytes have been waiting, if any are: the time pending output last rose from
+    /// none.
+    pub fn pending_since(&self) -> Option<std::time::Instant> {
+        let state = self.lock();
+        if state.pending > 0 {
+            state.pending_since
+        } else {
+            None
+        }
     }
 
     /// Marks the connection gone: queued output is dropped and blocked producers fail.
@@ -285,6 +316,9 @@ impl Output {
                 });
                 state.in_memory += len;
             }
+        }
+        if state.pending == 0 {
+            state.pending_since = Some(std::time::Instant::now());
         }
         state.pending += len as u64;
         Ok(())

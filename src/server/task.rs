@@ -252,8 +252,10 @@ impl Sink for Writer<'_> {
         headers: &[(String, String)],
         length: Option<u64>,
     ) -> io::Result<()> {
+        let mut ctx = self.ctx;
+        ctx.force_close |= self.output.is_last();
         let plan =
-            with_date(|date| response::plan(&self.ctx, status, headers, length, self.ident, date));
+            with_date(|date| response::plan(&ctx, status, headers, length, self.ident, date));
         self.status = status.to_owned();
         self.close = plan.close;
         if let BodyFraming::Length(n) = plan.body {

@@ -612,16 +612,17 @@ impl Echoed {
     }
 }
 
-/// An in-process server running `app` on a thread, built from waitress-serve style flags
-/// (`--listen 127.0.0.1:0` is added). Stopped (shutdown handle + join) on drop.
+/// A server run in this process on a thread, for apps the binary cannot host (slow apps,
+/// failing apps, apps that count what they wrote). Shut down and joined when dropped.
 pub struct InProcess {
-    addr: SocketAddr,
-    handle: Option<waitress_rs::server::ShutdownHandle>,
-    thread: Option<std::thread::JoinHandle<()>>,
+    /// The first listener's address.
+    pub addr: SocketAddr,
+    handle: waitress_rs::server::ShutdownHandle,
+    thread: Option<std::thread::JoinHandle<Result<(), waitress_rs::server::ServeError>>>,
 }
 
 impl InProcess {
-    /// Binds and starts serving `app` with the settings the flags give.
+    /// Binds `127.0.0.1:0` with the extra settings flags and serves `app`.
     pub fn start(flags: &[&str], app: Arc<dyn waitress_rs::app::App>) -> InProcess {
         let mut args = vec!["waitress-rs", "--listen", "127.0.0.1:0"];
         args.extend_from_slice(flags);
@@ -635,14 +636,17 @@ impl InProcess {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("not a TCP url: {url}"));
         let handle = server.shutdown_handle();
-        let thread = std::thread::spawn(move || {
-            server.run().expect("server run");
-        });
+        let thread = std::thread::spawn(move || server.run());
         InProcess {
             addr,
-            handle: Some(handle),
+            handle,
             thread: Some(thread),
         }
+    }
+
+    /// [`InProcess::start`] for an app not yet behind an `Arc`.
+    pub fn serve(flags: &[&str], app: impl waitress_rs::app::App) -> InProcess {
+        Self::start(flags, Arc::new(app))
     }
 
     /// The listening address.
@@ -650,26 +654,44 @@ impl InProcess {
         self.addr
     }
 
-    /// Shuts the server down and waits for its thread; panics if the server thread panicked.
-    pub fn stop(mut self) {
-        self.stop_inner();
+    /// Starts a graceful shutdown without waiting for it.
+    pub fn begin_shutdown(&self) {
+        self.handle.shutdown();
     }
 
-    fn stop_inner(&mut self) {
-        if let Some(handle) = self.handle.take() {
-            handle.shutdown();
-        }
-        if let Some(thread) = self.thread.take() {
-            let result = thread.join();
-            if !std::thread::panicking() {
-                result.expect("server thread panicked");
+    /// Shuts down and waits for `run` to return `Ok`; panics otherwise.
+    pub fn stop(self) {
+        assert!(
+            self.stop_within(Duration::from_secs(40)),
+            "the server did not stop cleanly"
+        );
+    }
+
+    /// Shuts down and waits up to `timeout` for `run` to return; true if it returned `Ok`.
+    pub fn stop_within(mut self, timeout: Duration) -> bool {
+        self.handle.shutdown();
+        let thread = self.thread.take().expect("running");
+        let deadline = Instant::now() + timeout;
+        while !thread.is_finished() {
+            if Instant::now() >= deadline {
+                return false;
             }
+            std::thread::sleep(Duration::from_millis(10));
         }
+        matches!(thread.join(), Ok(Ok(())))
     }
 }
 
 impl Drop for InProcess {
     fn drop(&mut self) {
-        self.stop_inner();
+        if let Some(thread) = self.thread.take() {
+            self.handle.shutdown();
+            let _ = thread.join();
+        }
     }
+}
+
+/// The echo app's JSON value for `key`.
+pub fn echo_value(body: &str, key: &str) -> Option<String> {
+    env_get(&json_pairs(body), key).map(str::to_owned)
 }
