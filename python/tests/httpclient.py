@@ -67,7 +67,18 @@ def read_chunked(fp):
                 raw += line
                 if line in (b"\r\n", b""):
                     return raw
-        raw += fp.read(size + 2)
+        raw += read_exactly(fp, size + 2)
+
+
+def read_exactly(fp, n):
+    """n bytes, or fewer at EOF (a raw socket file may return short reads)."""
+    out = b""
+    while len(out) < n:
+        data = fp.read(n - len(out))
+        if not data:
+            break
+        out += data
+    return out
 
 
 def dechunk(raw):

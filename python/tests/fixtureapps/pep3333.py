@@ -34,7 +34,7 @@ def _json(start_response, data, status="200 OK"):
 def app(environ, start_response):
     path = environ["PATH_INFO"]
     inp = environ["wsgi.input"]
-    if path == "/environ":
+    if path.startswith("/environ"):
         return _json(
             start_response,
             {
