@@ -56,38 +56,31 @@ impl Log for PyLogger {
     fn flush(&self) {}
 }
 
-/// The forwarding thread: attached to Python for its whole life, detached while waiting.
-fn forward(mut rx: Receiver<Message>) {
-    Python::attach(|py| {
-        let logging = match py.import("logging") {
-            Ok(m) => m.unbind(),
-            Err(_) => return,
-        };
-        loop {
-            let waiting = &mut rx;
-            let Ok(message) = py.detach(move || waiting.recv()) else {
-                return;
-            };
-            match message {
-                Message::Record {
-                    target,
-                    level,
-                    text,
-                } => {
-                    let sent = logging
-                        .bind(py)
-                        .call_method1("getLogger", (target,))
+/// The forwarding thread. It attaches per record (`try_attach`, so a record that arrives while
+/// the interpreter is starting to exit is dropped rather than crashing the process).
+fn forward(rx: Receiver<Message>) {
+    for message in rx {
+        match message {
+            Message::Record {
+                target,
+                level,
+                text,
+            } => {
+                Python::try_attach(|py| {
+                    let sent = py
+                        .import("logging")
+                        .and_then(|logging| logging.call_method1("getLogger", (target,)))
                         .and_then(|logger| logger.call_method1("log", (level, "%s", text)));
                     if let Err(e) = sent {
                         e.print(py);
                     }
-                }
-                Message::Flush(done) => {
-                    let _ = done.send(());
-                }
+                });
+            }
+            Message::Flush(done) => {
+                let _ = done.send(());
             }
         }
-    });
+    }
 }
 
 /// Installs the forwarding logger (once) and sets the level from the `waitress` logger's

@@ -318,7 +318,16 @@ impl App for WsgiApp {
     /// One attach for the thread's life (so `threading.local` data such as Django's database
     /// connections survives between requests), with the GIL released except while Python runs.
     fn run_worker(&self, work: &mut (dyn FnMut() + Send)) {
-        Python::attach(|py| py.detach(work));
+        let mut attached = false;
+        Python::try_attach(|py| {
+            attached = true;
+            py.detach(&mut *work);
+        });
+        if !attached {
+            // The interpreter is exiting: serve without a lasting thread state (each call
+            // then attaches for itself, and fails cleanly if Python is gone).
+            work();
+        }
     }
 }
 
