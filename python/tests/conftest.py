@@ -133,3 +133,9 @@ def start_server():
 @pytest.fixture(params=["tcp", "unix"])
 def transport(request):
     return request.param
+
+
+def pytest_sessionfinish(session, exitstatus):
+    import shutil
+
+    shutil.rmtree(_TMP, ignore_errors=True)
