@@ -214,3 +214,13 @@ def test_threads_setting_bounds_the_worker_threads(start_server):
         sock.close()
     assert 1 <= len(threads) <= 3
     assert max(counts) >= 10
+
+
+def test_file_wrapper_sends_regular_files_with_sendfile(conn):
+    # read() of this file raises: the body can only have gone out through sendfile, from the
+    # file's current position (3), with the length known.
+    line, headers, body = conn.request(b"/sendfile")
+    assert line == b"HTTP/1.1 200 OK\r\n"
+    assert headers["content-length"] == str(100000 - 3)
+    assert body == (b"0123456789" * 10000)[3:]
+    assert json.loads(conn.request(b"/closed_count")[2])["closed"] >= 1

@@ -25,6 +25,27 @@ class Closing:
         _closed.append(1)
 
 
+class NoReadFile:
+    """A real file whose read() refuses: only sendfile can send it."""
+
+    def __init__(self, path):
+        self.f = open(path, "rb")
+        self.f.seek(3)
+
+    def fileno(self):
+        return self.f.fileno()
+
+    def tell(self):
+        return self.f.tell()
+
+    def read(self, n=-1):
+        raise RuntimeError("read() called: the file did not go out with sendfile")
+
+    def close(self):
+        _closed.append(1)
+        self.f.close()
+
+
 def _json(start_response, data, status="200 OK"):
     body = json.dumps(data).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
@@ -124,6 +145,14 @@ def app(environ, start_response):
         return Closing([b"a", b"b"], fail_at=0)
     if path == "/closed_count":
         return _json(start_response, {"closed": len(_closed)})
+    if path == "/sendfile":
+        import os
+
+        p = os.path.join(os.environ["WAITRESS_RS_TEST_TMP"], "sendfile.bin")
+        with open(p, "wb") as f:
+            f.write(b"0123456789" * 10000)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](NoReadFile(p))
     if path == "/empty_list":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return []
