@@ -115,17 +115,42 @@ impl Slot {
     }
 
     fn write(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
-        self.with(py, |res| res.write(data).map_err(|e| e.to_string()))?
+        self.with(py, |res| res.write(data).map_err(BodyError::from))?
             .map_err(body_error)
     }
 }
 
-/// Errors from sending body bytes: the client is gone, or `start_response` was not called.
-fn body_error(message: String) -> PyErr {
-    if message.contains("start was not called") {
-        PyAssertionError::new_err("start_response was not called before body written")
-    } else {
-        pyo3::exceptions::PyConnectionError::new_err(message)
+/// Why body bytes could not be sent, carried out of the GIL-free section.
+pub enum BodyError {
+    /// `start_response` was not called before the first body byte.
+    NotStarted,
+    /// Anything else: the client is gone, or the status/headers were refused.
+    Other(String),
+}
+
+impl From<AppError> for BodyError {
+    fn from(e: AppError) -> Self {
+        match e.downcast_ref::<ResponseError>() {
+            Some(ResponseError::NotStarted) => BodyError::NotStarted,
+            _ => BodyError::Other(e.to_string()),
+        }
+    }
+}
+
+impl From<ResponseError> for BodyError {
+    fn from(e: ResponseError) -> Self {
+        BodyError::from(AppError::from(e))
+    }
+}
+
+/// Body errors as Python exceptions: PEP 3333's assertion for a missing `start_response`,
+/// `ConnectionError` for a client that is gone.
+fn body_error(e: BodyError) -> PyErr {
+    match e {
+        BodyError::NotStarted => {
+            PyAssertionError::new_err("start_response was not called before body written")
+        }
+        BodyError::Other(message) => pyo3::exceptions::PyConnectionError::new_err(message),
     }
 }
 
@@ -205,7 +230,7 @@ impl WsgiApp {
                 let bytes = body_bytes(&first)?;
                 start
                     .slot
-                    .with(py, |res| res.send(bytes).map_err(|e| e.to_string()))?
+                    .with(py, |res| res.send(bytes).map_err(BodyError::from))?
                     .map_err(body_error)?;
             }
             for part in parts {
@@ -287,16 +312,16 @@ fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) 
         }
         file.seek(SeekFrom::Start(pos))
             .map_err(pyo3::exceptions::PyOSError::new_err)?;
-        let sent = start.slot.with(py, move |res| -> Result<(), String> {
+        let sent = start.slot.with(py, move |res| -> Result<(), BodyError> {
             if declared.is_some_and(|cl| cl != size) {
                 // As waitress: the file's real size replaces a Content-Length that is too long.
                 let headers = headers
                     .into_iter()
                     .filter(|(k, _)| !k.eq_ignore_ascii_case("content-length"))
                     .collect();
-                res.start(status, headers).map_err(|e| e.to_string())?;
+                res.start(status, headers).map_err(BodyError::from)?;
             }
-            res.send_file(file, size).map_err(|e| e.to_string())
+            res.send_file(file, size).map_err(BodyError::from)
         })?;
         sent.map_err(body_error)?;
         Ok(true)
