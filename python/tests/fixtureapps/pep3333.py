@@ -149,8 +149,12 @@ def app(environ, start_response):
         import os
 
         p = os.path.join(os.environ["WAITRESS_RS_TEST_TMP"], "sendfile.bin")
-        with open(p, "wb") as f:
-            f.write(b"0123456789" * 10000)
+        if not os.path.exists(p):
+            # Written once, atomically: concurrent requests must not see it half written.
+            tmp = "%s.%d" % (p, threading.get_ident())
+            with open(tmp, "wb") as f:
+                f.write(b"0123456789" * 10000)
+            os.replace(tmp, p)
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
         return environ["wsgi.file_wrapper"](NoReadFile(p))
     if path == "/empty_list":
