@@ -116,3 +116,31 @@ def test_serve_logs_serving_on_through_python_logging():
         assert "INFO:waitress:Serving on http://127.0.0.1:" in server.log()
     finally:
         server.stop()
+
+
+SOCKETS_SCRIPT = textwrap.dedent(
+    """
+    import logging, socket
+    from waitress_rs import serve
+    from fixtureapps.sleepy import app
+    logging.basicConfig()
+    logging.getLogger("waitress").setLevel(logging.INFO)
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(5)
+    serve(app, sockets=[sock])
+    """
+)
+
+
+def test_sockets_given_as_socket_objects():
+    # waitress's serve(app, sockets=[sock]): the server listens on the caller's socket.
+    server = Server([], command=[sys.executable, "-c", SOCKETS_SCRIPT])
+    try:
+        sock = server.connect()
+        fp = sock.makefile("rb", 0)
+        sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+        assert read_http(fp)[2] == b"notsleepy returned"
+        sock.close()
+    finally:
+        server.stop()

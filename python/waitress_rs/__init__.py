@@ -11,6 +11,7 @@ and INI files, and a bad one raises ``ValueError``.
 """
 
 import logging
+import os
 
 from . import _native
 
@@ -53,13 +54,27 @@ def _split_test_shims(kw):
     return quiet
 
 
+def _socket_fds(kw):
+    """waitress's ``sockets=[sock, ...]``: listening socket objects become descriptor numbers.
+
+    Each is duplicated, so the server owns (and closes) its copy and the caller's socket
+    object stays valid.
+    """
+    sockets = kw.get("sockets")
+    if isinstance(sockets, (list, tuple)) and any(hasattr(s, "fileno") for s in sockets):
+        kw["sockets"] = " ".join(
+            str(os.dup(s.fileno())) if hasattr(s, "fileno") else str(s) for s in sockets
+        )
+
+
 def serve(app, **kw):
     """Serve the WSGI application ``app`` until Ctrl-C or SIGTERM.
 
     Keyword arguments are waitress's settings (``host``, ``port``, ``listen``, ``threads``,
-    ``unix_socket``, ``trusted_proxy``, ...).
+    ``unix_socket``, ``trusted_proxy``, ``sockets=[listening socket objects]``, ...).
     """
     quiet = _split_test_shims(kw)
+    _socket_fds(kw)
     if not quiet:
         logging.basicConfig()
     _native.serve(app, kw)
