@@ -1,32 +1,23 @@
-//! The `waitress-rs` console script: the binary's command line (`--config`, `--check`, every
-//! setting as a flag) plus waitress-serve's `MODULE:OBJECT` and `--call`. Python does the
-//! importing (`waitress_rs.runner`), so its errors read as waitress-serve's.
+//! The `waitress-rs` console script: the binary's command line (`waitress_rs::command::run`:
+//! `--config`, `--check`, every setting as a flag, the same messages and exit statuses) plus
+//! waitress-serve's `MODULE:OBJECT` and `--call`. Python does the importing
+//! (`waitress_rs.runner`), so its errors read as waitress-serve's.
 
+use std::io::Write;
 use std::sync::Arc;
 
 use pyo3::prelude::*;
 
 use waitress_rs::app::{App, builtin};
-use waitress_rs::command;
-use waitress_rs::settings::{self, Loaded, cli, man};
+use waitress_rs::command::{self, Frontend};
+use waitress_rs::server::ServeError;
+use waitress_rs::settings::paste::PasteSection;
+use waitress_rs::settings::{Settings, cli};
 
 use crate::wsgi::WsgiApp;
 
 /// Exit status for usage errors, as the binary's.
 const EXIT_USAGE: u8 = 2;
-/// Exit status for configuration errors, as the binary's (sysexits `EX_CONFIG`).
-const EXIT_CONFIG: u8 = 78;
-
-fn print_to(py: Python<'_>, stream: &str, text: &str) -> PyResult<()> {
-    let stream = py.import("sys")?.getattr(stream)?;
-    stream.call_method1("write", (text,))?;
-    stream.call_method0("flush")?;
-    Ok(())
-}
-
-fn eprint(py: Python<'_>, text: &str) -> PyResult<()> {
-    print_to(py, "stderr", &format!("{text}\n"))
-}
 
 /// The `--help` text (for waitress-serve-style error reports).
 #[pyfunction]
@@ -34,11 +25,107 @@ pub fn help_text() -> String {
     cli::command().render_help().to_string()
 }
 
-/// What to serve: a built-in Rust app or a Python WSGI app.
-enum Chosen {
-    Rust(Arc<dyn App>),
-    Python(Py<PyAny>),
-    Exit(u8),
+/// The Python front end: logging through Python's `logging`, applications imported by
+/// `load(kind, value, call)`, serving with the GIL released.
+struct PyFrontend<'py> {
+    py: Python<'py>,
+    load: Bound<'py, PyAny>,
+    /// A Python exception to raise once the command is done (it becomes a traceback, exit 1).
+    error: Option<PyErr>,
+}
+
+impl PyFrontend<'_> {
+    fn keep(&mut self, e: PyErr) {
+        self.error.get_or_insert(e);
+    }
+
+    fn load(
+        &mut self,
+        kind: &str,
+        value: Option<String>,
+        call: bool,
+    ) -> Option<Result<Arc<dyn App>, u8>> {
+        let loaded = self.load.call1((kind, value, call)).and_then(|obj| {
+            if let Ok(code) = obj.extract::<u8>() {
+                if !obj.is_instance_of::<pyo3::types::PyBool>() {
+                    return Ok(Err(code));
+                }
+            }
+            let app: Arc<dyn App> = Arc::new(WsgiApp::new(self.py, obj)?);
+            Ok(Ok(app))
+        });
+        match loaded {
+            Ok(chosen) => Some(chosen),
+            Err(e) => {
+                self.keep(e);
+                Some(Err(1))
+            }
+        }
+    }
+}
+
+impl Frontend for PyFrontend<'_> {
+    fn init_logging(&mut self, level: Option<&str>) {
+        let set = || -> PyResult<()> {
+            if let Some(level) = level {
+                let level = match level {
+                    "trace" => "DEBUG".to_owned(),
+                    other => other.to_ascii_uppercase(),
+                };
+                self.py
+                    .import("logging")?
+                    .call_method1("getLogger", ("waitress",))?
+                    .call_method1("setLevel", (level,))?;
+            }
+            crate::logs::install(self.py)
+        };
+        if let Err(e) = set() {
+            self.keep(e);
+        }
+    }
+
+    fn app(
+        &mut self,
+        inv: &cli::Invocation,
+        section: Option<&PasteSection>,
+    ) -> Option<Result<Arc<dyn App>, u8>> {
+        if inv.app.is_some() {
+            return None;
+        }
+        if let Some(target) = &inv.target {
+            return self.load("target", Some(target.clone()), inv.call);
+        }
+        match section {
+            Some(section) if builtin::is_builtin(section) => None,
+            Some(_) => {
+                let path = inv.config.as_ref().map(|p| p.display().to_string());
+                self.load("config", path, inv.call)
+            }
+            None => {
+                eprintln!(
+                    "waitress-rs: error: no application: name one as MODULE:OBJECT (waitress-serve's \
+                     form), with --app echo or --app static:DIR, or as the [app:main] section of the \
+                     --config file"
+                );
+                Some(Err(EXIT_USAGE))
+            }
+        }
+    }
+
+    fn serves_targets(&self) -> bool {
+        true
+    }
+
+    fn serve(&mut self, settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
+        match crate::serve_dyn(self.py, settings, app) {
+            Ok(()) => Ok(()),
+            Err(crate::Stopped::Serve(e)) => Err(e),
+            Err(crate::Stopped::Python(e)) => {
+                self.keep(e);
+                Ok(())
+            }
+        }
+    }
 }
 
 /// Runs the command line `argv` (program name first). `load(kind, value, call)` imports the
@@ -47,112 +134,19 @@ enum Chosen {
 /// reporting the problem. Returns the exit status.
 #[pyfunction]
 pub fn cli_main(py: Python<'_>, argv: Vec<String>, load: Bound<'_, PyAny>) -> PyResult<u8> {
-    let inv = match cli::parse(&argv) {
-        Ok(inv) => inv,
-        Err(e) => {
-            let text = e.render().to_string();
-            return if e.use_stderr() {
-                print_to(py, "stderr", &text)?;
-                Ok(EXIT_USAGE)
-            } else {
-                print_to(py, "stdout", &text)?;
-                Ok(0)
-            };
-        }
+    // Python's buffered output first, then ours, in order.
+    let sys = py.import("sys")?;
+    sys.getattr("stdout")?.call_method0("flush")?;
+    sys.getattr("stderr")?.call_method0("flush")?;
+    let mut frontend = PyFrontend {
+        py,
+        load,
+        error: None,
     };
-    if inv.generate.as_deref() == Some("man") {
-        print_to(py, "stdout", &man::to_string())?;
-        return Ok(0);
+    let status = command::run(argv, &mut frontend);
+    let _ = std::io::stdout().flush();
+    match frontend.error {
+        Some(e) => Err(e),
+        None => Ok(status),
     }
-    if let Some(level) = &inv.log_level {
-        let level = match level.as_str() {
-            "trace" => "DEBUG".to_owned(),
-            other => other.to_ascii_uppercase(),
-        };
-        py.import("logging")?
-            .call_method1("getLogger", ("waitress",))?
-            .call_method1("setLevel", (level,))?;
-    }
-    crate::logs::install(py)?;
-
-    let Loaded {
-        resolved,
-        app_section,
-    } = match py.detach(|| settings::load(&inv)) {
-        Ok(loaded) => loaded,
-        Err(errors) => {
-            for e in errors {
-                eprint(py, &format!("waitress-rs: error: {e}"))?;
-            }
-            return Ok(EXIT_CONFIG);
-        }
-    };
-    for warning in &resolved.warnings {
-        eprint(py, &format!("waitress-rs: warning: {warning}"))?;
-    }
-    if inv.check {
-        if let Some(spec) = &inv.app {
-            if let Err(e) = builtin::from_flag(spec) {
-                eprint(py, &format!("waitress-rs: error: {e}"))?;
-                return Ok(EXIT_CONFIG);
-            }
-        }
-        print_to(py, "stdout", &settings::check::render(&resolved.settings))?;
-        return Ok(0);
-    }
-
-    let chosen = if let Some(spec) = &inv.app {
-        match builtin::from_flag(spec) {
-            Ok(app) => Chosen::Rust(app),
-            Err(e) => {
-                eprint(py, &format!("waitress-rs: error: {e}"))?;
-                Chosen::Exit(EXIT_USAGE)
-            }
-        }
-    } else if let Some(target) = &inv.target {
-        from_loader(load.call1(("target", target, inv.call))?)?
-    } else if let Some(section) = &app_section {
-        if builtin::is_builtin(section) {
-            match builtin::from_section(section) {
-                Ok(app) => Chosen::Rust(app),
-                Err(e) => {
-                    eprint(py, &format!("waitress-rs: error: {e}"))?;
-                    Chosen::Exit(EXIT_USAGE)
-                }
-            }
-        } else {
-            let path = inv.config.as_ref().map(|p| p.display().to_string());
-            from_loader(load.call1(("config", path, inv.call))?)?
-        }
-    } else {
-        eprint(
-            py,
-            "waitress-rs: error: no application: name one as MODULE:OBJECT (waitress-serve's \
-             form), with --app echo or --app static:DIR, or as the [app:main] section of the \
-             --config file",
-        )?;
-        Chosen::Exit(EXIT_USAGE)
-    };
-    let app: Arc<dyn App> = match chosen {
-        Chosen::Exit(code) => return Ok(code),
-        Chosen::Rust(app) => app,
-        Chosen::Python(app) => Arc::new(WsgiApp::new(py, app.into_bound(py))?),
-    };
-    match crate::serve_dyn(py, &resolved.settings, app) {
-        Ok(()) => Ok(0),
-        Err(crate::Stopped::Serve(e)) => {
-            eprint(py, &format!("waitress-rs: error: {e}"))?;
-            Ok(command::exit_code(&e))
-        }
-        Err(crate::Stopped::Python(e)) => Err(e),
-    }
-}
-
-fn from_loader(result: Bound<'_, PyAny>) -> PyResult<Chosen> {
-    if let Ok(code) = result.extract::<u8>() {
-        if !result.is_instance_of::<pyo3::types::PyBool>() {
-            return Ok(Chosen::Exit(code));
-        }
-    }
-    Ok(Chosen::Python(result.unbind()))
 }
