@@ -175,9 +175,8 @@ fn choose_app(
     Some(builtin::from_section(section).map_err(|e| e.to_string()))
 }
 
-/// The exit status for a serving error, as the binary uses it (69 address in use, 77 no
-/// permission, 1 otherwise), so other front ends (the Python package's CLI) exit alike.
-pub fn exit_code(e: &ServeError) -> u8 {
+/// The exit status for a serving error: 69 address in use, 77 no permission, 1 otherwise.
+fn exit_code(e: &ServeError) -> u8 {
     match e {
         ServeError::Bind(bind) => match bind.source.kind() {
             std::io::ErrorKind::AddrInUse => EXIT_UNAVAILABLE,
