@@ -25,8 +25,11 @@ use waitress_rs::app::{App, AppError, Body, Request, Response, ResponseError};
 const NONE_APP: &str = "The \"app\" passed to ``create_server`` was ``None``.  You forgot to \
                         return a WSGI app within your application.";
 
-/// `wsgi.file_wrapper`'s default block size, as waitress's.
+/// How much `wsgi.input` reads from the body at a time for `readline` and iteration.
 const READ_CHUNK: usize = 8192;
+
+/// The most `wsgi.input` reads from the body in one go (a larger `read(n)` loops).
+const MAX_FILL: usize = 1 << 20;
 
 /// A Python exception as the core sees it: its formatted traceback, which is what the log
 /// shows and, with `expose_tracebacks`, the 500 body.
@@ -502,7 +505,8 @@ impl Buffered {
             self.pos = 0;
         }
         let start = self.buf.len();
-        self.buf.resize(start + want.max(READ_CHUNK), 0);
+        // At most MAX_FILL at a time: `read(2**31)` on a small body must not allocate 2 GiB.
+        self.buf.resize(start + want.clamp(READ_CHUNK, MAX_FILL), 0);
         let n = loop {
             match self.body.read(&mut self.buf[start..]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,

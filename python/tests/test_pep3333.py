@@ -67,6 +67,11 @@ def test_input_readline_readlines(conn):
     assert got == {"first": "first line\n", "limited": "sec", "rest": ["ond\n", "third\n", "fourth"], "after": ""}
 
 
+def test_input_read_with_a_huge_size(conn):
+    line, headers, body = conn.request(b"/read_huge", b"small body")
+    assert json.loads(body) == {"got": "small body", "again": ""}
+
+
 def test_input_iteration(conn):
     line, headers, body = conn.request(b"/iterate", b"a\nbb\n\nccc")
     assert json.loads(body) == {"lines": ["a\n", "bb\n", "\n", "ccc"]}

@@ -83,6 +83,9 @@ def app(environ, start_response):
     if path == "/iterate":
         lines = [line.decode() for line in inp]
         return _json(start_response, {"lines": lines})
+    if path == "/read_huge":
+        # A size far past the body: the body comes back, without a huge allocation.
+        return _json(start_response, {"got": inp.read(2**40).decode(), "again": inp.read(2**40).decode()})
     if path == "/read_chunks":
         parts = []
         while True:
