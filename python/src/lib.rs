@@ -42,7 +42,10 @@ fn serve_dyn(
     app: Arc<dyn waitress_rs::app::App>,
 ) -> Result<(), Stopped> {
     logs::install(py).map_err(Stopped::Python)?;
+    #[cfg(unix)]
     let result = py.detach(|| server::serve(settings, app));
+    #[cfg(not(unix))]
+    let result = serve_polling_signals(py, settings, app).map_err(Stopped::Python)?;
     logs::flush(py);
     // Python's own SIGINT handler also saw Ctrl-C: as with waitress's `run`, KeyboardInterrupt
     // is the normal way to stop, not an error.
@@ -52,6 +55,57 @@ fn serve_dyn(
         Ok(()) => {}
     }
     result.map_err(Stopped::Serve)
+}
+
+/// Where the server has no signal handling of its own (Windows), Python's does the work: the
+/// server runs on its own thread while this one wakes five times a second to let Python see a
+/// Ctrl-C, and a `KeyboardInterrupt` starts the graceful shutdown.
+#[cfg_attr(unix, allow(dead_code))]
+fn serve_polling_signals(
+    py: Python<'_>,
+    settings: &Settings,
+    app: Arc<dyn waitress_rs::app::App>,
+) -> PyResult<Result<(), ServeError>> {
+    let server = match py.detach(|| server::Server::bind(settings, app)) {
+        Ok(server) => server,
+        Err(e) => return Ok(Err(e)),
+    };
+    for url in server.urls() {
+        log::info!(target: "waitress", "Serving on {url}");
+    }
+    let handle = server.shutdown_handle();
+    let (tx, mut rx) = std::sync::mpsc::channel();
+    std::thread::Builder::new()
+        .name("waitress-server".into())
+        .spawn(move || {
+            let _ = tx.send(server.run());
+        })?;
+    let mut interrupted = None;
+    loop {
+        let waiting = &mut rx;
+        let waited = py.detach(move || waiting.recv_timeout(std::time::Duration::from_millis(200)));
+        match waited {
+            Ok(result) => {
+                return match interrupted {
+                    Some(e) => Err(e),
+                    None => Ok(result),
+                };
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                return Ok(Ok(()));
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+        }
+        if interrupted.is_none() {
+            if let Err(e) = py.check_signals() {
+                log::info!(target: "waitress", "Interrupted: finishing requests in progress, then exiting");
+                handle.shutdown();
+                if !e.is_instance_of::<PyKeyboardInterrupt>(py) {
+                    interrupted = Some(e);
+                }
+            }
+        }
+    }
 }
 
 /// A serving error as Python sees it: bind failures are `OSError`s with the errno.
