@@ -10,7 +10,6 @@
 //! returns; after that they raise `RuntimeError`.
 
 use std::fmt;
-use std::fs::File;
 use std::io::{self, Read};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -266,6 +265,7 @@ fn body_bytes<'a>(part: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
 fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) -> PyResult<bool> {
     #[cfg(unix)]
     {
+        use std::fs::File;
         use std::io::{Seek, SeekFrom};
         use std::os::fd::BorrowedFd;
 
