@@ -21,16 +21,71 @@ const EXIT_NOPERM: u8 = 77;
 /// sysexits `EX_CONFIG`: lets systemd units say `RestartPreventExitStatus=78`.
 const EXIT_CONFIG: u8 = 78;
 
+/// What a front end adds to the command line: how it logs, applications of its own (a Rust
+/// program's app, or the Python package's `MODULE:OBJECT` and `[app:main]`), and how it serves.
+/// The binary's defaults are the trait's.
+pub trait Frontend {
+    /// Sets up logging at `--log-level` (default: stderr in `logging.basicConfig()`'s format).
+    fn init_logging(&mut self, level: Option<&str>) {
+        crate::logging::init(level);
+    }
+
+    /// The front end's own application for `inv` (called only when serving, not with
+    /// `--check`): `None` leaves the choice to `--app` and the built-in apps; `Err(status)` means
+    /// the front end reported why it has none and the command exits with `status`.
+    fn app(
+        &mut self,
+        inv: &cli::Invocation,
+        app_section: Option<&settings::paste::PasteSection>,
+    ) -> Option<Result<Arc<dyn App>, u8>>;
+
+    /// Whether the positional `MODULE:OBJECT` names one of this front end's applications.
+    fn serves_targets(&self) -> bool {
+        false
+    }
+
+    /// Serves `app` until SIGINT or SIGTERM.
+    fn serve(
+        &mut self,
+        settings: &settings::Settings,
+        app: Arc<dyn App>,
+    ) -> Result<(), ServeError> {
+        server::serve(settings, app)
+    }
+}
+
+/// The binary, or a Rust program with its own application.
+struct Binary(Option<Arc<dyn App>>);
+
+impl Frontend for Binary {
+    fn app(
+        &mut self,
+        _inv: &cli::Invocation,
+        _app_section: Option<&settings::paste::PasteSection>,
+    ) -> Option<Result<Arc<dyn App>, u8>> {
+        self.0.clone().map(Ok)
+    }
+}
+
 /// Runs the command line in `std::env::args`: `--check`, `--generate man`, or serving. `app`
 /// is the program's own application; without one, `--app` or `[app:main]` names a built-in one.
 pub fn main(app: Option<Arc<dyn App>>) -> ExitCode {
-    let inv = match cli::parse(std::env::args_os()) {
+    ExitCode::from(run(std::env::args_os(), &mut Binary(app)))
+}
+
+/// Runs the command line `args` (program name first) for `frontend`; returns the exit status.
+pub fn run<I, T>(args: I, frontend: &mut dyn Frontend) -> u8
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let inv = match cli::parse(args) {
         Ok(inv) => inv,
         Err(e) => {
             // --help and --version are "errors" to clap that print to stdout and exit 0.
             let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
             let _ = e.print();
-            return ExitCode::from(code);
+            return code;
         }
     };
     let generated = match inv.generate.as_deref() {
@@ -40,9 +95,9 @@ pub fn main(app: Option<Arc<dyn App>>) -> ExitCode {
     };
     if let Some(text) = generated {
         let _ = std::io::stdout().write_all(text.as_bytes());
-        return ExitCode::SUCCESS;
+        return 0;
     }
-    crate::logging::init(inv.log_level.as_deref());
+    frontend.init_logging(inv.log_level.as_deref());
 
     let Loaded {
         resolved,
@@ -53,76 +108,86 @@ pub fn main(app: Option<Arc<dyn App>>) -> ExitCode {
             for e in errors {
                 eprintln!("waitress-rs: error: {e}");
             }
-            return ExitCode::from(EXIT_CONFIG);
+            return EXIT_CONFIG;
         }
     };
     for warning in &resolved.warnings {
         eprintln!("waitress-rs: warning: {warning}");
     }
 
-    let app = match app {
-        Some(app) => Some(Ok(app)),
-        None => choose_app(&inv, app_section.as_ref()),
-    };
     if inv.check {
         // --check needs no application, but one that is named must be usable.
-        if let Some(Err((e, code))) = &app {
+        if let Some(Err((e, code))) =
+            choose_app(&inv, app_section.as_ref(), frontend.serves_targets())
+        {
             eprintln!("waitress-rs: error: {e}");
-            return ExitCode::from(*code);
+            return code;
         }
         print!("{}", settings::check::render(&resolved.settings));
-        return ExitCode::SUCCESS;
+        return 0;
     }
+    let app = match frontend.app(&inv, app_section.as_ref()) {
+        Some(Ok(app)) => Some(Ok(app)),
+        Some(Err(code)) => return code,
+        None => choose_app(&inv, app_section.as_ref(), frontend.serves_targets()),
+    };
     let app = match app {
         Some(Ok(app)) => app,
         Some(Err((e, code))) => {
             eprintln!("waitress-rs: error: {e}");
-            return ExitCode::from(code);
+            return code;
         }
         None => {
             eprintln!(
                 "waitress-rs: error: no application: name one with --app echo, --app static:DIR, \
                  or an [app:main] section (use = egg:waitress-rs#static) in the --config file"
             );
-            return ExitCode::from(EXIT_USAGE);
+            return EXIT_USAGE;
         }
     };
-    match server::serve(&resolved.settings, app) {
-        Ok(()) => ExitCode::SUCCESS,
+    match frontend.serve(&resolved.settings, app) {
+        Ok(()) => 0,
         Err(e) => {
             eprintln!("waitress-rs: error: {e}");
-            ExitCode::from(exit_code(&e))
+            exit_code(&e)
         }
     }
 }
 
-/// The application the invocation names: `--app`, a positional `MODULE:OBJECT`, or the config
-/// file's `[app:main]`, in that order. A bad one is a usage error when named on the command
-/// line and a configuration error when named in the file, with or without `--check`.
+/// The built-in application the invocation names: `--app`, or the config file's `[app:main]`.
+/// A positional `MODULE:OBJECT` is an error unless the front end serves such targets; an
+/// `[app:main]` that is not built in is left to the front end (a Pyramid file's Python app).
+/// A bad one is a usage error (exit 2) when named on the command line and a configuration error
+/// (exit 78) when named in the file, with or without `--check`.
 fn choose_app(
     inv: &cli::Invocation,
     app_section: Option<&settings::paste::PasteSection>,
+    serves_targets: bool,
 ) -> Option<Result<Arc<dyn App>, (String, u8)>> {
     if let Some(spec) = &inv.app {
         return Some(builtin::from_flag(spec).map_err(|e| (e.to_string(), EXIT_USAGE)));
     }
     if let Some(target) = &inv.target {
+        if serves_targets {
+            return None;
+        }
         return Some(Err((
             format!(
-                "{target}: this binary serves Rust apps (--app echo, --app static:DIR); for a Python \
-             WSGI application install the Python package: pip install waitress-rs"
+                "{target}: this binary serves Rust apps (--app echo, --app static:DIR); for a \
+                 Python WSGI application install the Python package: pip install waitress-rs"
             ),
             EXIT_USAGE,
         )));
     }
     let section = app_section?;
-    if inv.check && !builtin::is_builtin(section) {
+    if (inv.check || serves_targets) && !builtin::is_builtin(section) {
         // A Pyramid file's [app:main] is a Python app: --check is about the server settings.
         return None;
     }
     Some(builtin::from_section(section).map_err(|e| (e.to_string(), EXIT_CONFIG)))
 }
 
+/// The exit status for a serving error: 69 address in use, 77 no permission, 1 otherwise.
 fn exit_code(e: &ServeError) -> u8 {
     match e {
         ServeError::Bind(bind) => match bind.source.kind() {

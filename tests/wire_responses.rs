@@ -891,7 +891,12 @@ fn shutdown_finishes_what_was_received() {
     conn.send(b"GET /wait HTTP/1.1\r\nHost: a\r\n\r\nGET /next HTTP/1.1\r\nHost: a\r\n\r\n");
     gate.wait(&gate.entered, &gate.entered_cv);
     let stopper = std::thread::spawn(move || server.stop());
-    std::thread::sleep(Duration::from_millis(100));
+    // Shutdown has begun once the listener is gone: only then let the app finish.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(addr).is_ok() {
+        assert!(std::time::Instant::now() < deadline, "shutdown never began");
+        std::thread::sleep(Duration::from_millis(5));
+    }
     Barrier2::raise(&gate.open, &gate.open_cv);
     let first = conn.response(false);
     assert_eq!(first.body, b"/wait:");

@@ -25,6 +25,14 @@ pub trait App: Send + Sync + 'static {
     /// Handles one request. Returning `Err` before the first body byte gives a 500; after it,
     /// the response is cut short and the connection closed.
     fn call(&self, req: &mut Request, res: &mut Response<'_>) -> Result<(), AppError>;
+
+    /// Runs one worker thread's whole life: `work` takes requests until the server is done.
+    /// The default just calls it. An app that needs per-thread setup wraps it: the Python
+    /// bridge attaches the thread to the interpreter once here (so `threading.local` survives
+    /// between requests) and releases the GIL around `work`.
+    fn run_worker(&self, work: &mut (dyn FnMut() + Send)) {
+        work();
+    }
 }
 
 impl<F> App for F

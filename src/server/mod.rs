@@ -90,6 +90,7 @@ impl Server {
         let poller = Arc::new(Poller::new()?);
         let wake = wake::WakeList::new(Arc::clone(&poller));
         let stop = Arc::new(AtomicUsize::new(0));
+        let pool = pool::Pool::new(settings.threads, Arc::clone(&app))?;
         let handler = Arc::new(task::Handler {
             app,
             proxy: ProxyConfig {
@@ -121,7 +122,6 @@ impl Server {
             outbuf_overflow: settings.outbuf_overflow,
             outbuf_high_watermark: settings.outbuf_high_watermark,
         };
-        let pool = pool::Pool::new(settings.threads)?;
         let event_loop = event_loop::EventLoop::new(
             poller,
             listeners,

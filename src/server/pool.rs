@@ -32,17 +32,19 @@ pub struct Pool {
 }
 
 impl Pool {
-    /// Starts `threads` workers.
-    pub fn new(threads: usize) -> std::io::Result<Pool> {
+    /// Starts `threads` workers, each running its whole life inside `app`'s
+    /// [`App::run_worker`](crate::app::App::run_worker).
+    pub fn new(threads: usize, app: Arc<dyn crate::app::App>) -> std::io::Result<Pool> {
         let shared = Arc::new(Shared {
             queue: Mutex::new(Queue::default()),
             work: Condvar::new(),
         });
         for n in 0..threads {
             let shared = Arc::clone(&shared);
+            let app = Arc::clone(&app);
             thread::Builder::new()
                 .name(format!("waitress-{n}"))
-                .spawn(move || work(&shared))?;
+                .spawn(move || app.run_worker(&mut || work(&shared)))?;
         }
         Ok(Pool { shared })
     }
@@ -97,7 +99,9 @@ mod tests {
 
     #[test]
     fn runs_every_job_and_survives_panics() {
-        let pool = Pool::new(2).unwrap();
+        let app: Arc<dyn crate::app::App> =
+            Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
+        let pool = Pool::new(2, app).unwrap();
         let (tx, rx) = mpsc::channel();
         pool.submit(Box::new(|| panic!("app bug")));
         for i in 0..10 {
@@ -109,5 +113,41 @@ mod tests {
             .collect();
         got.sort();
         assert_eq!(got, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn each_worker_runs_inside_the_apps_wrapper() {
+        struct Counting(std::sync::atomic::AtomicUsize);
+        impl crate::app::App for Counting {
+            fn call(
+                &self,
+                _: &mut crate::app::Request,
+                _: &mut crate::app::Response<'_>,
+            ) -> Result<(), crate::app::AppError> {
+                Ok(())
+            }
+            fn run_worker(&self, work: &mut (dyn FnMut() + Send)) {
+                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                work();
+            }
+        }
+        let app = Arc::new(Counting(std::sync::atomic::AtomicUsize::new(0)));
+        let pool = Pool::new(3, app.clone()).unwrap();
+        let (tx, rx) = mpsc::channel();
+        for _ in 0..3 {
+            let tx = tx.clone();
+            pool.submit(Box::new(move || tx.send(()).unwrap()));
+        }
+        for _ in 0..3 {
+            rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        }
+        // Every thread enters the wrapper when it starts, whether or not it got a job.
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while app.0.load(std::sync::atomic::Ordering::SeqCst) < 3
+            && std::time::Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(app.0.load(std::sync::atomic::Ordering::SeqCst), 3);
     }
 }

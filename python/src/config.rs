@@ -1,0 +1,73 @@
+//! Keyword arguments to settings: every value becomes the string an INI file or a flag would
+//! give, then goes through the core's one `resolve`, so the rules and messages are the same.
+
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
+
+use waitress_rs::settings::{RawSettings, Settings, Source};
+
+/// The string form of a keyword value: what the same setting looks like in an INI file.
+fn as_setting_string(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
+    if value.is_none() {
+        // waitress's `ident=None` (no Server header); an empty value means the same here.
+        return Ok(String::new());
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(if b.is_true() { "true" } else { "false" }.to_owned());
+    }
+    if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
+        return Ok(value.str()?.to_string());
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(s.to_string());
+    }
+    if value.is_instance_of::<PyList>()
+        || value.is_instance_of::<PyTuple>()
+        || value.is_instance_of::<PySet>()
+        || value.is_instance_of::<PyFrozenSet>()
+    {
+        let mut items = Vec::new();
+        for item in value.try_iter()? {
+            items.push(as_setting_string(name, &item?)?);
+        }
+        if value.is_instance_of::<PySet>() || value.is_instance_of::<PyFrozenSet>() {
+            items.sort();
+        }
+        return Ok(items.join(" "));
+    }
+    Err(PyValueError::new_err(format!(
+        "{name}: a {} value is not supported; give a str, int, bool or list",
+        value.get_type().name()?
+    )))
+}
+
+/// Resolves `kw` into settings; every problem found is in one `ValueError`, one per line.
+pub fn settings_from_kwargs(py: Python<'_>, kw: Option<&Bound<'_, PyDict>>) -> PyResult<Settings> {
+    let mut raw = RawSettings::new();
+    let mut errors = Vec::new();
+    if let Some(kw) = kw {
+        for (key, value) in kw.iter() {
+            let name: String = key.extract()?;
+            let text = as_setting_string(&name, &value)?;
+            if let Err(unknown) = raw.set(&name, text.trim(), Source::Keyword(name.clone())) {
+                errors.push(unknown.to_string());
+            }
+        }
+    }
+    if !errors.is_empty() {
+        return Err(PyValueError::new_err(errors.join("\n")));
+    }
+    let resolved = py.detach(|| Settings::resolve(&raw)).map_err(|errs| {
+        PyValueError::new_err(
+            errs.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        )
+    })?;
+    for warning in &resolved.warnings {
+        log::warn!(target: "waitress", "{warning}");
+    }
+    Ok(resolved.settings)
+}

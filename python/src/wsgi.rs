@@ -1,0 +1,657 @@
+//! A Python WSGI application behind the core's [`App`] contract (PEP 3333).
+//!
+//! The worker thread holds the GIL while Python code runs and releases it for everything
+//! that may block: reading a spooled body, handing bytes to the connection (which waits when
+//! the client is slower than the app), sending a file.
+//!
+//! `start_response` and `write` are Python objects that may outlive the request (an app can
+//! keep a reference), while the core's [`Response`] only lives for the call. They reach it
+//! through a [`Slot`] that is filled for the duration of [`App::call`] and emptied before it
+//! returns; after that they raise `RuntimeError`.
+
+use std::fmt;
+use std::io::{self, Read};
+use std::ptr::NonNull;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use pyo3::exceptions::{PyAssertionError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+
+use waitress_rs::app::{App, AppError, Body, Request, Response, ResponseError};
+
+/// waitress's message for an app that is `None` (two spaces after the first period).
+const NONE_APP: &str = "The \"app\" passed to ``create_server`` was ``None``.  You forgot to \
+                        return a WSGI app within your application.";
+
+/// How much `wsgi.input` reads from the body at a time for `readline` and iteration.
+const READ_CHUNK: usize = 8192;
+
+/// The most `wsgi.input` reads from the body in one go (a larger `read(n)` loops).
+const MAX_FILL: usize = 1 << 20;
+
+/// A Python exception as the core sees it: its formatted traceback, which is what the log
+/// shows and, with `expose_tracebacks`, the 500 body.
+#[derive(Debug)]
+struct PythonError(String);
+
+impl fmt::Display for PythonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0.trim_end())
+    }
+}
+
+impl std::error::Error for PythonError {}
+
+fn app_error(py: Python<'_>, err: PyErr) -> AppError {
+    let text = py
+        .import("traceback")
+        .and_then(|tb| tb.call_method1("format_exception", (err.value(py),)))
+        .and_then(|lines| {
+            let mut out = String::new();
+            for line in lines.try_iter()? {
+                out.push_str(&line?.extract::<String>()?);
+            }
+            Ok(out)
+        })
+        .unwrap_or_else(|_| err.to_string());
+    Box::new(PythonError(text))
+}
+
+/// The core's response for the length of one call, shared with the Python objects.
+pub struct Slot {
+    res: Mutex<Option<NonNull<Response<'static>>>>,
+}
+
+// SAFETY: the pointer is only dereferenced while the mutex is held and the slot is filled,
+// and `Filled` empties it before the `Response` it points to goes out of scope. `Response`
+// itself is only used by one thread at a time (the mutex).
+unsafe impl Send for Slot {}
+unsafe impl Sync for Slot {}
+
+/// Keeps a slot filled for a scope; empties it on drop, also when unwinding.
+struct Filled<'s>(&'s Slot);
+
+impl<'s> Filled<'s> {
+    fn new(slot: &'s Slot, res: &mut Response<'_>) -> Self {
+        let ptr = NonNull::from(res).cast::<Response<'static>>();
+        *slot.lock() = Some(ptr);
+        Filled(slot)
+    }
+}
+
+impl Drop for Filled<'_> {
+    fn drop(&mut self) {
+        *self.0.lock() = None;
+    }
+}
+
+impl Slot {
+    fn new() -> Self {
+        Slot {
+            res: Mutex::new(None),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Option<NonNull<Response<'static>>>> {
+        self.res.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs `f` on the response with the GIL released. The lock is taken without the GIL, so
+    /// a thread holding it never waits for the GIL.
+    fn with<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Response<'_>) -> R + Send,
+    ) -> PyResult<R> {
+        py.detach(|| {
+            let guard = self.lock();
+            // SAFETY: see `unsafe impl Send for Slot`.
+            guard.map(|mut ptr| f(unsafe { ptr.as_mut() }))
+        })
+        .ok_or_else(|| {
+            PyRuntimeError::new_err(
+                "the response is finished: write after the application returned",
+            )
+        })
+    }
+
+    fn write(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
+        self.with(py, |res| res.write(data).map_err(BodyError::from))?
+            .map_err(body_error)
+    }
+}
+
+/// Why body bytes could not be sent, carried out of the GIL-free section.
+pub enum BodyError {
+    /// `start_response` was not called before the first body byte.
+    NotStarted,
+    /// Anything else: the client is gone, or the status/headers were refused.
+    Other(String),
+}
+
+impl From<AppError> for BodyError {
+    fn from(e: AppError) -> Self {
+        match e.downcast_ref::<ResponseError>() {
+            Some(ResponseError::NotStarted) => BodyError::NotStarted,
+            _ => BodyError::Other(e.to_string()),
+        }
+    }
+}
+
+impl From<ResponseError> for BodyError {
+    fn from(e: ResponseError) -> Self {
+        BodyError::from(AppError::from(e))
+    }
+}
+
+/// Body errors as Python exceptions: PEP 3333's assertion for a missing `start_response`,
+/// `ConnectionError` for a client that is gone.
+fn body_error(e: BodyError) -> PyErr {
+    match e {
+        BodyError::NotStarted => {
+            PyAssertionError::new_err("start_response was not called before body written")
+        }
+        BodyError::Other(message) => pyo3::exceptions::PyConnectionError::new_err(message),
+    }
+}
+
+/// A WSGI application object, served by the core.
+pub struct WsgiApp {
+    app: Py<PyAny>,
+    file_wrapper: Py<PyAny>,
+    version: Py<PyTuple>,
+}
+
+impl WsgiApp {
+    /// Wraps `app`; `None` is refused with waitress's message.
+    pub fn new(py: Python<'_>, app: Bound<'_, PyAny>) -> PyResult<Self> {
+        if app.is_none() {
+            return Err(PyValueError::new_err(NONE_APP));
+        }
+        let file_wrapper = py.import("waitress_rs")?.getattr("FileWrapper")?.unbind();
+        Ok(WsgiApp {
+            app: app.unbind(),
+            file_wrapper,
+            version: PyTuple::new(py, [1, 0])?.unbind(),
+        })
+    }
+
+    fn environ<'py>(&self, py: Python<'py>, req: &mut Request) -> PyResult<Bound<'py, PyDict>> {
+        let environ = PyDict::new(py);
+        for (key, value) in req.environ.iter() {
+            environ.set_item(PyString::intern(py, key), value)?;
+        }
+        let body = std::mem::replace(&mut req.body, Body::empty());
+        environ.set_item("wsgi.version", self.version.bind(py))?;
+        environ.set_item("wsgi.input", Input::new(body))?;
+        environ.set_item("wsgi.errors", py.import("sys")?.getattr("stderr")?)?;
+        environ.set_item("wsgi.multithread", true)?;
+        environ.set_item("wsgi.multiprocess", false)?;
+        environ.set_item("wsgi.run_once", false)?;
+        environ.set_item("wsgi.input_terminated", true)?;
+        environ.set_item("wsgi.file_wrapper", self.file_wrapper.bind(py))?;
+        Ok(environ)
+    }
+
+    fn call_py(&self, py: Python<'_>, req: &mut Request, slot: &Arc<Slot>) -> PyResult<()> {
+        let environ = self.environ(py, req)?;
+        let start_response = Bound::new(
+            py,
+            StartResponse {
+                slot: Arc::clone(slot),
+                state: Mutex::new(State::default()),
+            },
+        )?;
+        let result = self.app.bind(py).call1((environ, &start_response))?;
+        let sent = self.send_body(py, &result, start_response.get());
+        // PEP 3333: close() is called whatever happened, and its own error is reported unless
+        // an earlier one is.
+        let closed = if result.hasattr("close")? {
+            result.call_method0("close").map(drop)
+        } else {
+            Ok(())
+        };
+        sent.and(closed)
+    }
+
+    fn send_body(
+        &self,
+        py: Python<'_>,
+        result: &Bound<'_, PyAny>,
+        start: &StartResponse,
+    ) -> PyResult<()> {
+        if result.get_type().is(self.file_wrapper.bind(py)) && send_file(py, result, start)? {
+            return Ok(());
+        }
+        if result.len().ok() == Some(1) {
+            // One part: its length is the body's, so the response gets a Content-Length.
+            let mut parts = result.try_iter()?;
+            if let Some(first) = parts.next() {
+                let first = first?;
+                let bytes = body_bytes(&first)?;
+                start
+                    .slot
+                    .with(py, |res| res.send(bytes).map_err(BodyError::from))?
+                    .map_err(body_error)?;
+            }
+            for part in parts {
+                start.slot.write(py, body_bytes(&part?)?)?;
+            }
+            return Ok(());
+        }
+        for part in result.try_iter()? {
+            start.slot.write(py, body_bytes(&part?)?)?;
+        }
+        Ok(())
+    }
+}
+
+/// A body part must be bytes (PEP 3333); a `str` is the classic mistake and gives a 500.
+fn body_bytes<'a>(part: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
+    match part.cast::<PyBytes>() {
+        Ok(bytes) => Ok(bytes.as_bytes()),
+        Err(_) => Err(PyTypeError::new_err(format!(
+            "the application returned a {} where bytes are required (PEP 3333): {}",
+            part.get_type().name()?,
+            part.repr()?
+        ))),
+    }
+}
+
+/// The fast path for `wsgi.file_wrapper(file)`: a regular file with a descriptor and a
+/// position goes out with sendfile. Returns false to fall back to iterating the wrapper
+/// (file-likes without `fileno`/`tell`, pipes, empty files), as waitress does.
+fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) -> PyResult<bool> {
+    #[cfg(unix)]
+    {
+        use std::fs::File;
+        use std::io::{Seek, SeekFrom};
+        use std::os::fd::BorrowedFd;
+
+        let filelike = wrapper.getattr("filelike")?;
+        let Ok(fd) = filelike
+            .call_method0("fileno")
+            .and_then(|f| f.extract::<i32>())
+        else {
+            return Ok(false);
+        };
+        let Ok(pos) = filelike
+            .call_method0("tell")
+            .and_then(|t| t.extract::<u64>())
+        else {
+            return Ok(false);
+        };
+        let (status, headers) = {
+            let state = start.lock();
+            match &state.status {
+                Some(status) => (status.clone(), state.headers.clone()),
+                None => return Ok(false),
+            }
+        };
+        if fd < 0 {
+            return Ok(false);
+        }
+        // SAFETY: the descriptor belongs to `filelike`, which is alive for this call; we only
+        // duplicate it, and the duplicate is ours to close.
+        let Ok(owned) = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned() else {
+            return Ok(false);
+        };
+        let mut file = File::from(owned);
+        let Ok(meta) = file.metadata() else {
+            return Ok(false);
+        };
+        if !meta.is_file() {
+            return Ok(false);
+        }
+        let declared = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+            .and_then(|(_, v)| v.parse::<u64>().ok());
+        let available = meta.len().saturating_sub(pos);
+        let size = declared.map_or(available, |cl| cl.min(available));
+        if size == 0 {
+            return Ok(false);
+        }
+        file.seek(SeekFrom::Start(pos))
+            .map_err(pyo3::exceptions::PyOSError::new_err)?;
+        let sent = start.slot.with(py, move |res| -> Result<(), BodyError> {
+            if declared.is_some_and(|cl| cl != size) {
+                // As waitress: the file's real size replaces a Content-Length that is too long.
+                let headers = headers
+                    .into_iter()
+                    .filter(|(k, _)| !k.eq_ignore_ascii_case("content-length"))
+                    .collect();
+                res.start(status, headers).map_err(BodyError::from)?;
+            }
+            res.send_file(file, size).map_err(BodyError::from)
+        })?;
+        sent.map_err(body_error)?;
+        Ok(true)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = (py, wrapper, start);
+        Ok(false)
+    }
+}
+
+impl App for WsgiApp {
+    fn call(&self, req: &mut Request, res: &mut Response<'_>) -> Result<(), AppError> {
+        let slot = Arc::new(Slot::new());
+        let _filled = Filled::new(&slot, res);
+        Python::attach(|py| self.call_py(py, req, &slot).map_err(|e| app_error(py, e)))
+    }
+
+    /// One attach for the thread's life (so `threading.local` data such as Django's database
+    /// connections survives between requests), with the GIL released except while Python runs.
+    fn run_worker(&self, work: &mut (dyn FnMut() + Send)) {
+        let mut attached = false;
+        Python::try_attach(|py| {
+            attached = true;
+            py.detach(&mut *work);
+        });
+        if !attached {
+            // The interpreter is exiting: serve without a lasting thread state (each call
+            // then attaches for itself, and fails cleanly if Python is gone).
+            work();
+        }
+    }
+}
+
+/// What `start_response` remembers.
+#[derive(Default)]
+struct State {
+    called: bool,
+    status: Option<String>,
+    headers: Vec<(String, String)>,
+}
+
+/// The `start_response` callable. Its `write` method is the PEP 3333 `write` callable.
+#[pyclass(frozen, module = "waitress_rs")]
+pub struct StartResponse {
+    slot: Arc<Slot>,
+    state: Mutex<State>,
+}
+
+impl StartResponse {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    let headers = if headers.is_instance_of::<PyList>() || headers.is_instance_of::<PyTuple>() {
+        headers.clone()
+    } else {
+        return Err(PyAssertionError::new_err(format!(
+            "headers {} are not a list of (name, value) tuples",
+            headers.repr()?
+        )));
+    };
+    for item in headers.try_iter()? {
+        let item = item?;
+        let pair = item.cast::<PyTuple>().ok().filter(|t| t.len() == 2);
+        let Some(pair) = pair else {
+            return Err(PyAssertionError::new_err(format!(
+                "header {} is not a (name, value) tuple",
+                item.repr()?
+            )));
+        };
+        let (k, v) = (pair.get_item(0)?, pair.get_item(1)?);
+        let Ok(name) = k.cast::<PyString>() else {
+            return Err(PyAssertionError::new_err(format!(
+                "Header name {} is not a string in {}",
+                k.repr()?,
+                item.repr()?
+            )));
+        };
+        let Ok(value) = v.cast::<PyString>() else {
+            return Err(PyAssertionError::new_err(format!(
+                "Header value {} is not a string in {}",
+                v.repr()?,
+                item.repr()?
+            )));
+        };
+        out.push((name.to_string(), value.to_string()));
+    }
+    Ok(out)
+}
+
+#[pymethods]
+impl StartResponse {
+    #[pyo3(signature = (status, headers, exc_info = None))]
+    fn __call__<'py>(
+        slf: &Bound<'py, Self>,
+        status: &Bound<'py, PyAny>,
+        headers: &Bound<'py, PyAny>,
+        exc_info: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let py = slf.py();
+        let this = slf.get();
+        let exc_info = exc_info.filter(|e| !e.is_none());
+        match exc_info {
+            Some(info) => {
+                let committed = this.slot.with(py, |res| res.is_committed())?;
+                if committed {
+                    // PEP 3333: too late to change the response; re-raise the app's error.
+                    return Err(PyErr::from_value(info.get_item(1)?));
+                }
+            }
+            None => {
+                if this.lock().called {
+                    return Err(PyAssertionError::new_err(
+                        "start_response called a second time without providing exc_info.",
+                    ));
+                }
+            }
+        }
+        this.lock().called = true;
+        let Ok(status) = status.cast::<PyString>() else {
+            return Err(PyAssertionError::new_err(format!(
+                "status {} is not a string",
+                status.str()?
+            )));
+        };
+        let status = status.to_string();
+        let headers = header_pairs(headers)?;
+        let (s, h) = (status.clone(), headers.clone());
+        this.slot
+            .with(py, move |res| res.start(s, h))?
+            .map_err(|e| match e {
+                ResponseError::HopByHop(_) => PyAssertionError::new_err(e.to_string()),
+                _ => PyValueError::new_err(e.to_string()),
+            })?;
+        let mut state = this.lock();
+        state.status = Some(status);
+        state.headers = headers;
+        drop(state);
+        slf.getattr("write")
+    }
+
+    /// PEP 3333's `write(data)`: sends `data` now (after the headers, on the first byte).
+    fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let bytes = body_bytes(data)?;
+        self.slot.write(py, bytes)
+    }
+}
+
+/// `wsgi.input`: the request body (memory or spooled temp file) as a binary file object.
+#[pyclass(frozen, module = "waitress_rs")]
+pub struct Input {
+    inner: Mutex<Buffered>,
+}
+
+struct Buffered {
+    body: Body,
+    buf: Vec<u8>,
+    pos: usize,
+    eof: bool,
+}
+
+impl Buffered {
+    fn available(&self) -> &[u8] {
+        &self.buf[self.pos..]
+    }
+
+    /// Reads more from the body into the buffer; false at the end.
+    fn fill(&mut self, want: usize) -> io::Result<bool> {
+        if self.eof {
+            return Ok(false);
+        }
+        if self.pos > 0 {
+            self.buf.drain(..self.pos);
+            self.pos = 0;
+        }
+        let start = self.buf.len();
+        // At most MAX_FILL at a time: `read(2**31)` on a small body must not allocate 2 GiB.
+        self.buf.resize(start + want.clamp(READ_CHUNK, MAX_FILL), 0);
+        let n = loop {
+            match self.body.read(&mut self.buf[start..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        let n = match n {
+            Ok(n) => n,
+            Err(e) => {
+                self.buf.truncate(start);
+                return Err(e);
+            }
+        };
+        self.buf.truncate(start + n);
+        if n == 0 {
+            self.eof = true;
+        }
+        Ok(n > 0)
+    }
+
+    fn take(&mut self, n: usize) -> Vec<u8> {
+        let n = n.min(self.available().len());
+        let out = self.buf[self.pos..self.pos + n].to_vec();
+        self.pos += n;
+        out
+    }
+
+    fn read(&mut self, size: Option<usize>) -> io::Result<Vec<u8>> {
+        match size {
+            None => {
+                let mut out = self.take(usize::MAX);
+                if !self.eof {
+                    self.body.read_to_end(&mut out)?;
+                    self.eof = true;
+                }
+                Ok(out)
+            }
+            Some(size) => {
+                while self.available().len() < size && self.fill(size - self.available().len())? {}
+                Ok(self.take(size))
+            }
+        }
+    }
+
+    fn readline(&mut self, limit: Option<usize>) -> io::Result<Vec<u8>> {
+        let limit = limit.unwrap_or(usize::MAX);
+        let mut scanned = 0;
+        loop {
+            let avail = self.available();
+            let window = avail.len().min(limit);
+            if let Some(i) = avail[scanned.min(window)..window]
+                .iter()
+                .position(|&b| b == b'\n')
+            {
+                return Ok(self.take(scanned.min(window) + i + 1));
+            }
+            if window >= limit {
+                return Ok(self.take(limit));
+            }
+            scanned = window;
+            if !self.fill(READ_CHUNK)? {
+                return Ok(self.take(usize::MAX));
+            }
+        }
+    }
+}
+
+impl Input {
+    fn new(body: Body) -> Self {
+        Input {
+            inner: Mutex::new(Buffered {
+                body,
+                buf: Vec::new(),
+                pos: 0,
+                eof: false,
+            }),
+        }
+    }
+
+    fn with<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Buffered) -> io::Result<R> + Send,
+    ) -> PyResult<R> {
+        py.detach(|| {
+            let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
+            f(&mut inner)
+        })
+        .map_err(PyErr::from)
+    }
+}
+
+/// `None` or a negative size means "all" (io.RawIOBase's convention).
+fn size_arg(size: Option<isize>) -> Option<usize> {
+    size.and_then(|s| usize::try_from(s).ok())
+}
+
+#[pymethods]
+impl Input {
+    #[pyo3(signature = (size = None))]
+    fn read<'py>(&self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
+        let data = self.with(py, |b| b.read(size_arg(size)))?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    #[pyo3(signature = (size = None))]
+    fn readline<'py>(&self, py: Python<'py>, size: Option<isize>) -> PyResult<Bound<'py, PyBytes>> {
+        let data = self.with(py, |b| b.readline(size_arg(size)))?;
+        Ok(PyBytes::new(py, &data))
+    }
+
+    #[pyo3(signature = (hint = None))]
+    fn readlines<'py>(&self, py: Python<'py>, hint: Option<isize>) -> PyResult<Bound<'py, PyList>> {
+        let hint = size_arg(hint).filter(|&h| h > 0);
+        let lines = self.with(py, |b| {
+            let mut lines = Vec::new();
+            let mut total = 0;
+            loop {
+                let line = b.readline(None)?;
+                if line.is_empty() {
+                    break;
+                }
+                total += line.len();
+                lines.push(line);
+                if hint.is_some_and(|h| total >= h) {
+                    break;
+                }
+            }
+            Ok(lines)
+        })?;
+        PyList::new(py, lines.iter().map(|l| PyBytes::new(py, l)))
+    }
+
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyBytes>>> {
+        let line = self.with(py, |b| b.readline(None))?;
+        Ok((!line.is_empty()).then(|| PyBytes::new(py, &line)))
+    }
+
+    fn readable(&self) -> bool {
+        true
+    }
+
+    fn close(&self) {}
+}
