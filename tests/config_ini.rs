@@ -52,76 +52,7 @@ fn has_line(out: &str, line: &str) -> bool {
     out.lines().any(|l| l == line)
 }
 
-const PRODUCTION_INI: &str = r#"###
-# app configuration
-# https://docs.pylonsproject.org/projects/pyramid/en/latest/narr/environment.html
-###
-
-[app:main]
-use = egg:myproject
-
-pyramid.reload_templates = false
-pyramid.debug_authorization = false
-pyramid.debug_notfound = false
-pyramid.debug_routematch = false
-pyramid.default_locale_name = en
-
-sqlalchemy.url = sqlite:///%(here)s/myproject.sqlite
-retry.attempts = 3
-
-[pshell]
-setup = myproject.pshell.setup
-
-[alembic]
-# path to migration scripts
-script_location = myproject/alembic
-file_template = %%(year)d%%(month).2d%%(day).2d_%%(rev)s
-
-###
-# wsgi server configuration
-###
-
-[server:main]
-use = egg:waitress#main
-listen = *:6543
-
-###
-# logging configuration
-# https://docs.pylonsproject.org/projects/pyramid/en/latest/narr/logging.html
-###
-
-[loggers]
-keys = root, myproject, sqlalchemy, alembic
-
-[handlers]
-keys = console
-
-[formatters]
-keys = generic
-
-[logger_root]
-level = WARN
-handlers = console
-
-[logger_myproject]
-level = WARN
-handlers =
-qualname = myproject
-
-[logger_sqlalchemy]
-level = WARN
-handlers =
-qualname = sqlalchemy.engine
-
-[handler_console]
-class = StreamHandler
-args = (sys.stderr,)
-level = NOTSET
-formatter = generic
-
-[formatter_generic]
-format = %(asctime)s %(levelname)-5.5s [%(name)s:%(lineno)s][%(threadName)s] %(message)s
-"#;
+const PRODUCTION_INI: &str = include_str!("fixtures/pyramid-production.ini");
 
 #[test]
 fn stock_pyramid_production_ini() {
