@@ -461,6 +461,7 @@ def main() -> int:
     all_servers = servers(only, os.path.join(WORK, "static", file_name))
     hello = [s for s in all_servers if s.group in ("rust", "python")]
     started_at = datetime.datetime.now(datetime.timezone.utc)
+    load_start = os.getloadavg()
     t_start = time.monotonic()
     results: dict[str, dict[str, list[dict]]] = {s.name: {k: [] for k, *_ in SCENARIOS}
                                                  for s in hello}
@@ -538,8 +539,9 @@ def main() -> int:
             s.stop()
 
     elapsed = time.monotonic() - t_start
+    loads = (load_start, os.getloadavg())
     md = report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, secs, reps,
-                io_size, started_at, elapsed)
+                io_size, started_at, elapsed, loads)
     with open(out_md, "w") as f:
         f.write(md)
     with open(os.path.join(WORK, "raw.json" if not smoke else "smoke.json"), "w") as f:
@@ -559,7 +561,7 @@ def main() -> int:
 
 
 def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, secs, reps,
-           io_size, started_at, elapsed) -> str:
+           io_size, started_at, elapsed, loads) -> str:
     summary = {}
     for s in hello:
         summary[s.name] = {}
@@ -583,7 +585,9 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
              "",
              f"Machine: {machine()}. wrk and the servers share the machine's CPUs, so "
              "absolute numbers are lower than on a dedicated load generator; ratios are the "
-             "point.",
+             f"point. Load average (1 min) at the start {loads[0][0]:.2f}, at the end "
+             f"{loads[1][0]:.2f}: other work on the machine, if any, is spread over all servers "
+             "by the interleaving.",
              "",
              f"Method: each wrk run lasts {secs:g} s (`wrk -t min(conns, nproc) --latency`); "
              f"{reps} repetition{'s' if reps > 1 else ''}, median reported; every server runs "
