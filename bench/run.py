@@ -547,11 +547,12 @@ def main() -> int:
     with open(os.path.join(WORK, "raw.json" if not smoke else "smoke.json"), "w") as f:
         json.dump({"results": results, "idle_rss": idle_rss, "io": io_rows, "idle": idle_rows},
                   f, indent=1, default=str)
-    plot(hello, results, out_png, smoke)
+    plotted = plot(hello, results, out_png, smoke)
     print()
     print(md)
-    print(f"# wrote {os.path.relpath(out_md, ROOT)} and {os.path.relpath(out_png, ROOT)} "
-          f"in {elapsed:.0f} s")
+    print(f"# wrote {os.path.relpath(out_md, ROOT)}"
+          + (f" and {os.path.relpath(out_png, ROOT)}" if plotted else "")
+          + f" in {elapsed:.0f} s")
     bad = [(n, k) for n, per in results.items() for k, runs in per.items()
            if any(r["rps"] <= 0 for r in runs)]
     if bad:
@@ -680,7 +681,7 @@ def plot(hello, results, path, smoke):
         import matplotlib.pyplot as plt
     except ImportError:
         print("# matplotlib not installed: no plot", file=sys.stderr)
-        return
+        return False
     keys = [(k, c) for k, _, c, extra in SCENARIOS if not extra]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     for s in hello:
@@ -699,6 +700,7 @@ def plot(hello, results, path, smoke):
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)
+    return True
 
 
 if __name__ == "__main__":
