@@ -408,7 +408,15 @@ def machine() -> str:
 # --------------------------------------------------------------------------- main
 
 
+def _interrupted(signum, _frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
 def main() -> int:
+    # Ctrl-C, and SIGTERM/SIGHUP from a CI timeout, unwind through the `finally` that stops the
+    # servers (installed explicitly: a background job starts with SIGINT ignored).
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     ap = argparse.ArgumentParser(description=__doc__)
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--smoke", action="store_true", help="1 s per run, 1 repetition")
@@ -704,4 +712,8 @@ def plot(hello, results, path, smoke):
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except KeyboardInterrupt as e:
+        print(f"# interrupted ({e}); every server was stopped", file=sys.stderr)
+        sys.exit(130)
