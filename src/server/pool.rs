@@ -8,11 +8,19 @@ use std::thread;
 /// One unit of work: serving one request.
 pub type Job = Box<dyn FnOnce() + Send + 'static>;
 
+/// The queue-depth warning is logged at most this often. waitress logs it on every task that
+/// finds no idle thread; under load that was 0.3 lines per request here, and the writes cost
+/// 15% of throughput (hello world at 50 connections: 90k req/s logging, 106k with
+/// `--log-level error`, bench/NOTES.md).
+const QUEUE_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
 #[derive(Default)]
 struct Queue {
     jobs: VecDeque<Job>,
     idle: usize,
     busy: usize,
+    /// When the queue-depth warning was last logged.
+    warned_at: Option<std::time::Instant>,
 }
 
 struct Shared {
@@ -58,8 +66,15 @@ impl Pool {
         // nobody saves a futex call per request under load (2.9 futex calls per request were
         // measured before, bench/NOTES.md).
         let wake = queue.idle > 0;
+        let warn = backlog > 0
+            && queue
+                .warned_at
+                .is_none_or(|at| at.elapsed() >= QUEUE_WARNING_INTERVAL);
+        if warn {
+            queue.warned_at = Some(std::time::Instant::now());
+        }
         drop(queue);
-        if backlog > 0 {
+        if warn {
             log::warn!(target: "waitress.queue", "Task queue depth is {backlog}");
         }
         if wake {
