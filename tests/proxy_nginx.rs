@@ -104,15 +104,20 @@ fn connect_from_client(addr: SocketAddr) -> TcpStream {
     stream
 }
 
-#[test]
-fn nginx_in_front_passes_the_real_client_and_drops_forgeries() {
+/// waitress-rs with the shipped etc/proxy.ini, on a free port.
+fn start_with_proxy_ini() -> Server {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/proxy.ini");
-    let server = Server::start(&[
+    Server::start(&[
         "--config",
         config.to_str().unwrap(),
         "--listen",
         "127.0.0.1:0",
-    ]);
+    ])
+}
+
+#[test]
+fn nginx_in_front_passes_the_real_client_and_drops_forgeries() {
+    let server = start_with_proxy_ini();
     let dir = support::temp_dir();
     let (_nginx, front) = start_nginx(dir.path(), server.addr());
 
@@ -155,13 +160,7 @@ fn nginx_in_front_passes_the_real_client_and_drops_forgeries() {
 
 #[test]
 fn a_client_bypassing_nginx_is_not_trusted_for_its_headers() {
-    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/proxy.ini");
-    let server = Server::start(&[
-        "--config",
-        config.to_str().unwrap(),
-        "--listen",
-        "127.0.0.1:0",
-    ]);
+    let server = start_with_proxy_ini();
     // Straight to waitress-rs from 127.0.0.2: not the trusted proxy, so its headers go.
     let mut stream = connect_from_client(server.addr());
     write!(
