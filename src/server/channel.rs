@@ -119,6 +119,10 @@ pub struct Channel {
     in_flight: bool,
     /// The client sent EOF.
     eof: bool,
+    /// The socket may hold unread input: readiness was reported and no read has since found
+    /// it empty. Readiness can be reported while the connection takes no input (a request is
+    /// with a worker); the input is read once it does.
+    may_read: bool,
     /// The server is shutting down: answer what was received, then close.
     draining: bool,
 }
@@ -145,6 +149,7 @@ impl Channel {
             ready: VecDeque::new(),
             in_flight: false,
             eof: false,
+            may_read: false,
             draining: false,
         }
     }
@@ -162,6 +167,39 @@ impl Channel {
             Phase::Lingering { .. } => true,
             Phase::Closed => false,
         }
+    }
+
+    /// Records that the poller reported the socket readable.
+    pub fn note_readable(&mut self) {
+        self.may_read = true;
+    }
+
+    /// Whether to read now: input may be waiting and the connection takes it.
+    pub fn ready_to_read(&self, cfg: &ChannelConfig) -> bool {
+        self.may_read && self.wants_read(cfg)
+    }
+
+    /// Whether the request with the worker may finish without waking the loop: the finish
+    /// changes nothing the loop would act on (no input waiting or half-read, the connection
+    /// neither ending nor draining), and the next request arrives as a readable event. A
+    /// response that closes the connection or leaves output queued wakes it anyway (see
+    /// `Output::finish`).
+    pub fn finish_is_quiet(&self) -> bool {
+        self.phase == Phase::Open
+            && self.in_flight
+            && self.ready.is_empty()
+            && self.inbuf.is_empty()
+            && !self.may_read
+            && !self.eof
+            && !self.draining
+            && matches!(self.reading, Reading::Head)
+    }
+
+    /// Whether the loop should watch for input: to read it, or (while a request finishes
+    /// quietly) to learn that the next one came. Not while input is known to be waiting
+    /// unread, which would report at once, again and again.
+    pub fn read_interest(&self, cfg: &ChannelConfig) -> bool {
+        self.wants_read(cfg) || self.finish_is_quiet()
     }
 
     /// Whether the loop should watch for the socket taking output.
@@ -220,14 +258,26 @@ impl Channel {
         if scratch.len() != cfg.recv_bytes {
             scratch.resize(cfg.recv_bytes, 0);
         }
+        // After a short read, one more read even if no more input is wanted now: only a read
+        // that finds the socket empty (or at EOF) clears `may_read`, since input or an EOF
+        // that is already there is never reported again with edge-triggered readiness (the
+        // rule tokio follows too). It costs one `recv` per request and saves the re-arming
+        // `epoll_ctl`.
+        // Once per call, so a client cannot push more past `channel_request_lookahead` than
+        // one `recv_bytes`.
+        let mut confirm = false;
+        let mut may_confirm = true;
         for _ in 0..READS_PER_EVENT {
-            if !self.wants_read(cfg) {
+            if !std::mem::take(&mut confirm) && !self.wants_read(cfg) {
                 return;
             }
             let got = match self.stream.read(scratch) {
                 Ok(n) => n,
                 Err(e) => match e.kind() {
-                    io::ErrorKind::WouldBlock => return,
+                    io::ErrorKind::WouldBlock => {
+                        self.may_read = false;
+                        return;
+                    }
                     io::ErrorKind::Interrupted => continue,
                     _ => {
                         self.socket_error(cfg, &e);
@@ -237,14 +287,13 @@ impl Channel {
             };
             if got == 0 {
                 self.eof = true;
+                self.may_read = false;
                 return;
             }
             self.inbuf.extend_from_slice(&scratch[..got]);
             self.last_activity = now;
             self.parse(cfg);
-            if got < cfg.recv_bytes {
-                return;
-            }
+            confirm = got < cfg.recv_bytes && std::mem::take(&mut may_confirm);
         }
     }
 
@@ -276,7 +325,10 @@ impl Channel {
                     return;
                 }
                 Ok(_) => {}
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    self.may_read = false;
+                    return;
+                }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(_) => {
                     self.phase = Phase::Closed;

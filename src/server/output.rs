@@ -73,6 +73,11 @@ struct State {
     finished: Option<Finished>,
     /// When `pending` last rose from zero.
     pending_since: Option<std::time::Instant>,
+    /// The event loop has nothing to do when this response finishes (everything written, the
+    /// connection kept, no input waiting), so `finish` need not wake it: it learns of the
+    /// finish with the next readable event. Set by the loop, under this lock, each time it
+    /// hands out a request.
+    quiet_finish: bool,
 }
 
 /// What a write to the socket achieved.
@@ -225,16 +230,34 @@ impl Output {
         Ok(())
     }
 
-    /// Marks the current response as finished and wakes the event loop.
+    /// Marks the current response as finished and wakes the event loop, unless the loop said
+    /// it has nothing to do then (see [`Output::set_quiet_finish`]).
     pub fn finish(&self, how: Finished) {
-        self.lock().finished = Some(how);
-        self.waker.wake();
+        let mut state = self.lock();
+        state.finished = Some(how);
+        let quiet = state.quiet_finish && how == Finished::KeepAlive && state.pending == 0;
+        drop(state);
+        if !quiet {
+            self.waker.wake();
+        }
+    }
+
+    /// Whether the next `finish` may skip waking the loop. Skipping saves the loop a wake-up
+    /// and a pass over the connection per request (hello world at 50 connections: see
+    /// bench/NOTES.md). Returns whether the response already finished, in which case the
+    /// loop must look at the connection itself.
+    pub fn set_quiet_finish(&self, quiet: bool) -> bool {
+        let mut state = self.lock();
+        state.quiet_finish = quiet;
+        state.finished.is_some()
     }
 
     /// Takes the finish mark once everything before it was written.
     pub fn take_finished(&self) -> Option<Finished> {
         let mut state = self.lock();
-        if state.pending == 0 {
+        if state.pending == 0 && state.finished.is_some() {
+            // The next response is the loop's to announce as quiet (or not).
+            state.quiet_finish = false;
             state.finished.take()
         } else {
             None
