@@ -326,6 +326,17 @@ fn check_status(status: &str) -> Result<(), ResponseError> {
 }
 
 fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
+    // Nearly every header is a token name and a printable-ASCII value: one pass over the bytes
+    // each, and the hop-by-hop list, instead of the char-by-char checks below that tell which
+    // error it is (they were 600 instructions per response in callgrind).
+    let printable = |b: u8| (0x20..0x7f).contains(&b) || b == b'\t';
+    if !name.is_empty()
+        && name.bytes().all(crate::http::is_tchar)
+        && value.bytes().all(printable)
+        && !HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h))
+    {
+        return Ok(());
+    }
     if name.contains(['\r', '\n']) {
         return Err(ResponseError::LineBreak("header name"));
     }

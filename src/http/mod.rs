@@ -70,6 +70,22 @@ pub fn parse_decimal(bytes: &[u8]) -> Option<u64> {
     })
 }
 
+/// `n` in decimal, without going through `fmt` (ports and lengths, on every request).
+pub fn decimal(n: u64) -> String {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut n = n;
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    digits[at..].iter().map(|&d| char::from(d)).collect()
+}
+
 /// Decodes latin-1 bytes: each byte becomes the code point of the same value, so obs-text
 /// (0x80-0xFF) survives byte-exact, as waitress's `value.decode("latin-1")` does.
 pub fn latin1(bytes: &[u8]) -> String {
@@ -83,6 +99,13 @@ pub fn latin1(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn decimal_matches_display() {
+        for n in [0, 7, 10, 99, 100, 65_535, 1 << 40, u64::MAX] {
+            assert_eq!(decimal(n), n.to_string());
+        }
+    }
 
     #[test]
     fn trim_ows_only_strips_sp_and_htab() {

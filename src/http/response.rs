@@ -122,7 +122,7 @@ pub fn plan(
     }
     match framing {
         BodyFraming::Length(n) if !app_length => {
-            push_header(&mut head, "Content-Length", &n.to_string());
+            push_header(&mut head, "Content-Length", &super::decimal(n));
         }
         BodyFraming::Chunked => push_header(&mut head, "Transfer-Encoding", "chunked"),
         _ => {}
