@@ -46,6 +46,11 @@ impl Spool {
         Ok(())
     }
 
+    /// Whether the body went to the temp file (later bytes follow it there).
+    pub fn is_spilled(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// The body for the app, read from its start.
     pub fn into_body(self) -> io::Result<Body> {
         match self.file {
