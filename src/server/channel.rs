@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::app::Body;
-use crate::app::environ::{Peer, ServerVars};
+use crate::app::environ::{Peer, PeerVars, ServerVars};
 use crate::http::HttpError;
 use crate::http::body::{BodyDecoder, Step};
 use crate::http::date::with_date;
@@ -119,7 +119,7 @@ pub struct Channel {
     pub last_activity: Instant,
     /// The response queue shared with the worker.
     pub output: Arc<Output>,
-    peer: Peer,
+    peer: PeerVars,
     server: Arc<ServerVars>,
     reading: Reading,
     inbuf: Vec<u8>,
@@ -151,7 +151,7 @@ impl Channel {
             phase: Phase::Open,
             last_activity: now,
             output,
-            peer,
+            peer: PeerVars::new(peer),
             server,
             reading: Reading::Head,
             inbuf: Vec::new(),
@@ -550,7 +550,7 @@ impl Channel {
                             force_close: self.draining && self.ready.is_empty(),
                             head,
                             body,
-                            peer: self.peer,
+                            peer: self.peer.clone(),
                             server: Arc::clone(&self.server),
                             output: Arc::clone(&self.output),
                         });

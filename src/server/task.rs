@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Seek};
 use std::sync::Arc;
 
-use crate::app::environ::{self, Peer, ServerVars};
+use crate::app::environ::{self, PeerVars, ServerVars};
 use crate::app::{App, AppError, Body, Request, Response, Sink};
 use crate::http::date::with_date;
 use crate::http::error::simple_response;
@@ -37,7 +37,7 @@ pub struct Task {
     /// The received body.
     pub body: Body,
     /// Who sent it.
-    pub peer: Peer,
+    pub peer: PeerVars,
     /// The listener's view of the server.
     pub server: Arc<ServerVars>,
     /// Where the response goes.
@@ -64,7 +64,7 @@ impl Handler {
             keep_alive: head.keep_alive,
             force_close,
         };
-        let mut environ = environ::for_request(&head, body.len(), peer, &server);
+        let mut environ = environ::for_request(&head, body.len(), &peer, &server);
         if self.proxy.is_active() {
             if let Err(malformed) = self.proxy.apply(&mut environ) {
                 self.error_response(&output, head.version, 400, &malformed.detail());
