@@ -9,14 +9,17 @@
 //! through a [`Slot`] that is filled for the duration of [`App::call`] and emptied before it
 //! returns; after that they raise `RuntimeError`.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use pyo3::exceptions::{PyAssertionError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyModule, PyString, PyTuple};
 
 use waitress_rs::app::{App, AppError, Body, Request, Response, ResponseError};
 
@@ -156,11 +159,97 @@ fn body_error(e: BodyError) -> PyErr {
     }
 }
 
+/// Environ keys that the core sets or that clients and proxies commonly send. They are made
+/// into interned Python strings once: creating and interning every key anew per request was
+/// 11.2k of the 86.7k instructions per request (callgrind, hello at 50 connections,
+/// bench/NOTES-python.md), and an interned key also makes the app's `environ["PATH_INFO"]` an
+/// identity match. Other keys (rarer headers) are made and interned per request, so what a
+/// client sends never grows this table.
+const KNOWN_KEYS: &[&str] = &[
+    "REMOTE_ADDR",
+    "REMOTE_HOST",
+    "REMOTE_PORT",
+    "REQUEST_METHOD",
+    "SERVER_PORT",
+    "SERVER_NAME",
+    "SERVER_SOFTWARE",
+    "SERVER_PROTOCOL",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "REQUEST_URI",
+    "QUERY_STRING",
+    "wsgi.url_scheme",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "HTTP_HOST",
+    "HTTP_USER_AGENT",
+    "HTTP_ACCEPT",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT_LANGUAGE",
+    "HTTP_CONNECTION",
+    "HTTP_COOKIE",
+    "HTTP_REFERER",
+    "HTTP_ORIGIN",
+    "HTTP_CACHE_CONTROL",
+    "HTTP_PRAGMA",
+    "HTTP_AUTHORIZATION",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_UPGRADE_INSECURE_REQUESTS",
+    "HTTP_DNT",
+    "HTTP_SEC_FETCH_DEST",
+    "HTTP_SEC_FETCH_MODE",
+    "HTTP_SEC_FETCH_SITE",
+    "HTTP_SEC_FETCH_USER",
+    "HTTP_SEC_CH_UA",
+    "HTTP_SEC_CH_UA_MOBILE",
+    "HTTP_SEC_CH_UA_PLATFORM",
+    "HTTP_X_REQUESTED_WITH",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_BY",
+    "HTTP_X_REAL_IP",
+    "HTTP_FORWARDED",
+    "HTTP_VIA",
+    "HTTP_EXPECT",
+    "HTTP_RANGE",
+];
+
+/// FNV-1a, for the fixed table of known keys: a few instructions per byte where std's SipHash
+/// costs about a hundred per key. The table is read-only and small, so colliding names cost
+/// an attacker nothing but a few extra comparisons.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A WSGI application object, served by the core.
 pub struct WsgiApp {
     app: Py<PyAny>,
     file_wrapper: Py<PyAny>,
     version: Py<PyTuple>,
+    /// `sys`, for `wsgi.errors` (looked up per request: an app may replace `sys.stderr`).
+    sys: Py<PyModule>,
+    /// [`KNOWN_KEYS`] as interned Python strings.
+    keys: HashMap<&'static str, Py<PyString>, BuildHasherDefault<Fnv>>,
 }
 
 impl WsgiApp {
@@ -170,27 +259,37 @@ impl WsgiApp {
             return Err(PyValueError::new_err(NONE_APP));
         }
         let file_wrapper = py.import("waitress_rs")?.getattr("FileWrapper")?.unbind();
+        let keys = KNOWN_KEYS
+            .iter()
+            .map(|&k| (k, PyString::intern(py, k).unbind()))
+            .collect();
         Ok(WsgiApp {
             app: app.unbind(),
             file_wrapper,
             version: PyTuple::new(py, [1, 0])?.unbind(),
+            sys: py.import("sys")?.unbind(),
+            keys,
         })
     }
 
     fn environ<'py>(&self, py: Python<'py>, req: &mut Request) -> PyResult<Bound<'py, PyDict>> {
         let environ = PyDict::new(py);
         for (key, value) in req.environ.iter() {
-            environ.set_item(PyString::intern(py, key), value)?;
+            match self.keys.get(key) {
+                Some(known) => environ.set_item(known.bind(py), value)?,
+                None => environ.set_item(PyString::intern(py, key), value)?,
+            }
         }
         let body = std::mem::replace(&mut req.body, Body::empty());
-        environ.set_item("wsgi.version", self.version.bind(py))?;
-        environ.set_item("wsgi.input", Input::new(body))?;
-        environ.set_item("wsgi.errors", py.import("sys")?.getattr("stderr")?)?;
-        environ.set_item("wsgi.multithread", true)?;
-        environ.set_item("wsgi.multiprocess", false)?;
-        environ.set_item("wsgi.run_once", false)?;
-        environ.set_item("wsgi.input_terminated", true)?;
-        environ.set_item("wsgi.file_wrapper", self.file_wrapper.bind(py))?;
+        environ.set_item(intern!(py, "wsgi.version"), self.version.bind(py))?;
+        environ.set_item(intern!(py, "wsgi.input"), Input::new(body))?;
+        let stderr = self.sys.bind(py).getattr(intern!(py, "stderr"))?;
+        environ.set_item(intern!(py, "wsgi.errors"), stderr)?;
+        environ.set_item(intern!(py, "wsgi.multithread"), true)?;
+        environ.set_item(intern!(py, "wsgi.multiprocess"), false)?;
+        environ.set_item(intern!(py, "wsgi.run_once"), false)?;
+        environ.set_item(intern!(py, "wsgi.input_terminated"), true)?;
+        environ.set_item(intern!(py, "wsgi.file_wrapper"), self.file_wrapper.bind(py))?;
         Ok(environ)
     }
 
