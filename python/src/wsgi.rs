@@ -14,7 +14,7 @@ use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::ptr::NonNull;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use pyo3::exceptions::{PyAssertionError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::intern;
@@ -112,17 +112,44 @@ impl Slot {
             // SAFETY: see `unsafe impl Send for Slot`.
             guard.map(|mut ptr| f(unsafe { ptr.as_mut() }))
         })
-        .ok_or_else(|| {
-            PyRuntimeError::new_err(
-                "the response is finished: write after the application returned",
-            )
-        })
+        .ok_or_else(finished)
     }
 
+    /// Runs `f` on the response keeping the GIL, for calls that never touch the connection
+    /// (`start`, `is_committed`): releasing the GIL there only handed it to another worker and
+    /// queued this one behind it (hello at 50 connections, 6 interleaved `perf stat` pairs:
+    /// futex calls per request 1.4-2.3 -> 1.25-1.5, context switches 0.5-1.2 -> 0.35-0.7,
+    /// bench/NOTES-python.md). The lock is only tried: another thread of
+    /// the app may hold it while it waits for the client, and waiting for it here would hold
+    /// the GIL that long; then this goes through [`Slot::with`].
+    fn with_gil<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Response<'_>) -> R + Send,
+    ) -> PyResult<R> {
+        let guard = match self.res.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return self.with(py, f),
+        };
+        // SAFETY: see `unsafe impl Send for Slot`.
+        guard
+            .map(|mut ptr| f(unsafe { ptr.as_mut() }))
+            .ok_or_else(finished)
+    }
+
+    /// Body bytes go out with the GIL released, even when they cannot wait for the client:
+    /// the socket write then overlaps another worker's Python. Keeping the GIL for writes that
+    /// could not block was tried and lost (hello world at 256 connections: 80k -> 61k req/s,
+    /// bench/NOTES-python.md).
     fn write(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
         self.with(py, |res| res.write(data).map_err(BodyError::from))?
             .map_err(body_error)
     }
+}
+
+fn finished() -> PyErr {
+    PyRuntimeError::new_err("the response is finished: write after the application returned")
 }
 
 /// Why body bytes could not be sent, carried out of the GIL-free section.
@@ -560,7 +587,7 @@ impl StartResponse {
         let exc_info = exc_info.filter(|e| !e.is_none());
         match exc_info {
             Some(info) => {
-                let committed = this.slot.with(py, |res| res.is_committed())?;
+                let committed = this.slot.with_gil(py, |res| res.is_committed())?;
                 if committed {
                     // PEP 3333: too late to change the response; re-raise the app's error.
                     return Err(PyErr::from_value(info.get_item(1)?));
@@ -585,7 +612,7 @@ impl StartResponse {
         let headers = header_pairs(headers)?;
         let (s, h) = (status.clone(), headers.clone());
         this.slot
-            .with(py, move |res| res.start(s, h))?
+            .with_gil(py, move |res| res.start(s, h))?
             .map_err(|e| match e {
                 ResponseError::HopByHop(_) => PyAssertionError::new_err(e.to_string()),
                 _ => PyValueError::new_err(e.to_string()),
