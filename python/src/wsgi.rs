@@ -9,14 +9,17 @@
 //! through a [`Slot`] that is filled for the duration of [`App::call`] and emptied before it
 //! returns; after that they raise `RuntimeError`.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::io::{self, Read};
 use std::ptr::NonNull;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use pyo3::exceptions::{PyAssertionError, PyRuntimeError, PyTypeError, PyValueError};
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyModule, PyString, PyTuple};
 
 use waitress_rs::app::{App, AppError, Body, Request, Response, ResponseError};
 
@@ -109,17 +112,44 @@ impl Slot {
             // SAFETY: see `unsafe impl Send for Slot`.
             guard.map(|mut ptr| f(unsafe { ptr.as_mut() }))
         })
-        .ok_or_else(|| {
-            PyRuntimeError::new_err(
-                "the response is finished: write after the application returned",
-            )
-        })
+        .ok_or_else(finished)
     }
 
+    /// Runs `f` on the response keeping the GIL, for calls that never touch the connection
+    /// (`start`, `is_committed`): releasing the GIL there only handed it to another worker and
+    /// queued this one behind it (hello at 50 connections, 6 interleaved `perf stat` pairs:
+    /// futex calls per request 1.4-2.3 -> 1.25-1.5, context switches 0.5-1.2 -> 0.35-0.7,
+    /// bench/NOTES-python.md). The lock is only tried: another thread of
+    /// the app may hold it while it waits for the client, and waiting for it here would hold
+    /// the GIL that long; then this goes through [`Slot::with`].
+    fn with_gil<R: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut Response<'_>) -> R + Send,
+    ) -> PyResult<R> {
+        let guard = match self.res.try_lock() {
+            Ok(guard) => guard,
+            Err(TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(TryLockError::WouldBlock) => return self.with(py, f),
+        };
+        // SAFETY: see `unsafe impl Send for Slot`.
+        guard
+            .map(|mut ptr| f(unsafe { ptr.as_mut() }))
+            .ok_or_else(finished)
+    }
+
+    /// Body bytes go out with the GIL released, even when they cannot wait for the client:
+    /// the socket write then overlaps another worker's Python. Keeping the GIL for writes that
+    /// could not block was tried and lost (hello world at 256 connections: 80k -> 61k req/s,
+    /// bench/NOTES-python.md).
     fn write(&self, py: Python<'_>, data: &[u8]) -> PyResult<()> {
         self.with(py, |res| res.write(data).map_err(BodyError::from))?
             .map_err(body_error)
     }
+}
+
+fn finished() -> PyErr {
+    PyRuntimeError::new_err("the response is finished: write after the application returned")
 }
 
 /// Why body bytes could not be sent, carried out of the GIL-free section.
@@ -156,11 +186,97 @@ fn body_error(e: BodyError) -> PyErr {
     }
 }
 
+/// Environ keys that the core sets or that clients and proxies commonly send. They are made
+/// into interned Python strings once: creating and interning every key anew per request was
+/// 11.2k of the 86.7k instructions per request (callgrind, hello at 50 connections,
+/// bench/NOTES-python.md), and an interned key also makes the app's `environ["PATH_INFO"]` an
+/// identity match. Other keys (rarer headers) are made and interned per request, so what a
+/// client sends never grows this table.
+const KNOWN_KEYS: &[&str] = &[
+    "REMOTE_ADDR",
+    "REMOTE_HOST",
+    "REMOTE_PORT",
+    "REQUEST_METHOD",
+    "SERVER_PORT",
+    "SERVER_NAME",
+    "SERVER_SOFTWARE",
+    "SERVER_PROTOCOL",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "REQUEST_URI",
+    "QUERY_STRING",
+    "wsgi.url_scheme",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+    "HTTP_HOST",
+    "HTTP_USER_AGENT",
+    "HTTP_ACCEPT",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT_LANGUAGE",
+    "HTTP_CONNECTION",
+    "HTTP_COOKIE",
+    "HTTP_REFERER",
+    "HTTP_ORIGIN",
+    "HTTP_CACHE_CONTROL",
+    "HTTP_PRAGMA",
+    "HTTP_AUTHORIZATION",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_UPGRADE_INSECURE_REQUESTS",
+    "HTTP_DNT",
+    "HTTP_SEC_FETCH_DEST",
+    "HTTP_SEC_FETCH_MODE",
+    "HTTP_SEC_FETCH_SITE",
+    "HTTP_SEC_FETCH_USER",
+    "HTTP_SEC_CH_UA",
+    "HTTP_SEC_CH_UA_MOBILE",
+    "HTTP_SEC_CH_UA_PLATFORM",
+    "HTTP_X_REQUESTED_WITH",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_BY",
+    "HTTP_X_REAL_IP",
+    "HTTP_FORWARDED",
+    "HTTP_VIA",
+    "HTTP_EXPECT",
+    "HTTP_RANGE",
+];
+
+/// FNV-1a, for the fixed table of known keys: a few instructions per byte where std's SipHash
+/// costs about a hundred per key. The table is read-only and small, so colliding names cost
+/// an attacker nothing but a few extra comparisons.
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for &b in bytes {
+            h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// A WSGI application object, served by the core.
 pub struct WsgiApp {
     app: Py<PyAny>,
     file_wrapper: Py<PyAny>,
     version: Py<PyTuple>,
+    /// `sys`, for `wsgi.errors` (looked up per request: an app may replace `sys.stderr`).
+    sys: Py<PyModule>,
+    /// [`KNOWN_KEYS`] as interned Python strings.
+    keys: HashMap<&'static str, Py<PyString>, BuildHasherDefault<Fnv>>,
 }
 
 impl WsgiApp {
@@ -170,27 +286,37 @@ impl WsgiApp {
             return Err(PyValueError::new_err(NONE_APP));
         }
         let file_wrapper = py.import("waitress_rs")?.getattr("FileWrapper")?.unbind();
+        let keys = KNOWN_KEYS
+            .iter()
+            .map(|&k| (k, PyString::intern(py, k).unbind()))
+            .collect();
         Ok(WsgiApp {
             app: app.unbind(),
             file_wrapper,
             version: PyTuple::new(py, [1, 0])?.unbind(),
+            sys: py.import("sys")?.unbind(),
+            keys,
         })
     }
 
     fn environ<'py>(&self, py: Python<'py>, req: &mut Request) -> PyResult<Bound<'py, PyDict>> {
         let environ = PyDict::new(py);
         for (key, value) in req.environ.iter() {
-            environ.set_item(PyString::intern(py, key), value)?;
+            match self.keys.get(key) {
+                Some(known) => environ.set_item(known.bind(py), value)?,
+                None => environ.set_item(PyString::intern(py, key), value)?,
+            }
         }
         let body = std::mem::replace(&mut req.body, Body::empty());
-        environ.set_item("wsgi.version", self.version.bind(py))?;
-        environ.set_item("wsgi.input", Input::new(body))?;
-        environ.set_item("wsgi.errors", py.import("sys")?.getattr("stderr")?)?;
-        environ.set_item("wsgi.multithread", true)?;
-        environ.set_item("wsgi.multiprocess", false)?;
-        environ.set_item("wsgi.run_once", false)?;
-        environ.set_item("wsgi.input_terminated", true)?;
-        environ.set_item("wsgi.file_wrapper", self.file_wrapper.bind(py))?;
+        environ.set_item(intern!(py, "wsgi.version"), self.version.bind(py))?;
+        environ.set_item(intern!(py, "wsgi.input"), Input::new(body))?;
+        let stderr = self.sys.bind(py).getattr(intern!(py, "stderr"))?;
+        environ.set_item(intern!(py, "wsgi.errors"), stderr)?;
+        environ.set_item(intern!(py, "wsgi.multithread"), true)?;
+        environ.set_item(intern!(py, "wsgi.multiprocess"), false)?;
+        environ.set_item(intern!(py, "wsgi.run_once"), false)?;
+        environ.set_item(intern!(py, "wsgi.input_terminated"), true)?;
+        environ.set_item(intern!(py, "wsgi.file_wrapper"), self.file_wrapper.bind(py))?;
         Ok(environ)
     }
 
@@ -206,9 +332,14 @@ impl WsgiApp {
         let result = self.app.bind(py).call1((environ, &start_response))?;
         let sent = self.send_body(py, &result, start_response.get());
         // PEP 3333: close() is called whatever happened, and its own error is reported unless
-        // an earlier one is.
-        let closed = if result.hasattr("close")? {
-            result.call_method0("close").map(drop)
+        // an earlier one is. A plain list or tuple has no close(); asking it raised and
+        // formatted an AttributeError every request (4.8k instructions of 86.7k, callgrind).
+        if is_plain_sequence(&result) {
+            return sent;
+        }
+        let close = intern!(py, "close");
+        let closed = if result.hasattr(close)? {
+            result.call_method0(close).map(drop)
         } else {
             Ok(())
         };
@@ -224,7 +355,12 @@ impl WsgiApp {
         if result.get_type().is(self.file_wrapper.bind(py)) && send_file(py, result, start)? {
             return Ok(());
         }
-        if result.len().ok() == Some(1) {
+        let count = if is_plain_sequence(result) {
+            Some(result.len()?)
+        } else {
+            result.len().ok()
+        };
+        if count == Some(1) {
             // One part: its length is the body's, so the response gets a Content-Length.
             let mut parts = result.try_iter()?;
             if let Some(first) = parts.next() {
@@ -245,6 +381,12 @@ impl WsgiApp {
         }
         Ok(())
     }
+}
+
+/// An exact `list` or `tuple` (not a subclass, which may add `close` or `__len__`): the usual
+/// result of a WSGI app, whose length and lack of `close()` are known without asking.
+fn is_plain_sequence(result: &Bound<'_, PyAny>) -> bool {
+    result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>()
 }
 
 /// A body part must be bytes (PEP 3333); a `str` is the classic mistake and gives a 500.
@@ -380,6 +522,18 @@ impl StartResponse {
     }
 }
 
+/// A `str` as Rust text, as `str(s)` shows it (lone surrogates become U+FFFD). An exact `str`
+/// is read directly; formatting it through `str()` (pyo3's `Display`) cost 1.8k instructions
+/// per hello-world request (callgrind). A subclass may override `__str__`, so it still goes
+/// through `str()`.
+fn native_string(s: &Bound<'_, PyString>) -> String {
+    if s.is_exact_instance_of::<PyString>() {
+        s.to_string_lossy().into_owned()
+    } else {
+        s.to_string()
+    }
+}
+
 fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
     let mut out = Vec::new();
     let headers = if headers.is_instance_of::<PyList>() || headers.is_instance_of::<PyTuple>() {
@@ -414,7 +568,7 @@ fn header_pairs(headers: &Bound<'_, PyAny>) -> PyResult<Vec<(String, String)>> {
                 item.repr()?
             )));
         };
-        out.push((name.to_string(), value.to_string()));
+        out.push((native_string(name), native_string(value)));
     }
     Ok(out)
 }
@@ -433,7 +587,7 @@ impl StartResponse {
         let exc_info = exc_info.filter(|e| !e.is_none());
         match exc_info {
             Some(info) => {
-                let committed = this.slot.with(py, |res| res.is_committed())?;
+                let committed = this.slot.with_gil(py, |res| res.is_committed())?;
                 if committed {
                     // PEP 3333: too late to change the response; re-raise the app's error.
                     return Err(PyErr::from_value(info.get_item(1)?));
@@ -454,11 +608,11 @@ impl StartResponse {
                 status.str()?
             )));
         };
-        let status = status.to_string();
+        let status = native_string(status);
         let headers = header_pairs(headers)?;
         let (s, h) = (status.clone(), headers.clone());
         this.slot
-            .with(py, move |res| res.start(s, h))?
+            .with_gil(py, move |res| res.start(s, h))?
             .map_err(|e| match e {
                 ResponseError::HopByHop(_) => PyAssertionError::new_err(e.to_string()),
                 _ => PyValueError::new_err(e.to_string()),
@@ -467,7 +621,7 @@ impl StartResponse {
         state.status = Some(status);
         state.headers = headers;
         drop(state);
-        slf.getattr("write")
+        slf.getattr(intern!(py, "write"))
     }
 
     /// PEP 3333's `write(data)`: sends `data` now (after the headers, on the first byte).
