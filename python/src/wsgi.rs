@@ -357,8 +357,10 @@ impl WsgiApp {
         }
         let count = if is_plain_sequence(result) {
             Some(result.len()?)
-        } else {
+        } else if has_len(result) {
             result.len().ok()
+        } else {
+            None
         };
         if count == Some(1) {
             // One part: its length is the body's, so the response gets a Content-Length.
@@ -387,6 +389,22 @@ impl WsgiApp {
 /// result of a WSGI app, whose length and lack of `close()` are known without asking.
 fn is_plain_sequence(result: &Bound<'_, PyAny>) -> bool {
     result.is_exact_instance_of::<PyList>() || result.is_exact_instance_of::<PyTuple>()
+}
+
+/// Whether `obj`'s type has a length slot, i.e. `len(obj)` would not fail for want of
+/// `__len__` (waitress's `hasattr(app_iter, "__len__")`). Asked of the type so that the
+/// generators and response objects of Flask and Django (which have no length) do not raise
+/// and format a TypeError on every request, as `len()` does (about 4,800 instructions for the
+/// AttributeError the same way, bench/NOTES-python.md).
+fn has_len(obj: &Bound<'_, PyAny>) -> bool {
+    let tp = obj.get_type();
+    // SAFETY: `tp` is a live type object; PyType_GetSlot only reads its slots (and is allowed
+    // on static types from Python 3.10, below the 3.11 this package needs).
+    unsafe {
+        let t = tp.as_type_ptr();
+        !pyo3::ffi::PyType_GetSlot(t, pyo3::ffi::Py_sq_length).is_null()
+            || !pyo3::ffi::PyType_GetSlot(t, pyo3::ffi::Py_mp_length).is_null()
+    }
 }
 
 /// A body part must be bytes (PEP 3333); a `str` is the classic mistake and gives a 500.

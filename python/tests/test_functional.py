@@ -360,6 +360,14 @@ class TestNoContentLength:
         c.send(self.req(b"/list", b"1.0"))
         assert c.read()[0] == b"HTTP/1.0 200 OK\r\n"
 
+    def test_http10_iterable_with_len_one(self, nocl_server, conn_to):
+        # waitress asks len() of any result that has __len__, not only of lists.
+        c = conn_to(nocl_server)
+        c.send(self.req(b"/sized", b"1.0"))
+        line, headers, body = c.read()
+        assert headers["content-length"] == str(len(LETTERS))
+        assert body == LETTERS
+
     def test_http10_listlentwo(self, nocl_server, conn_to):
         c = conn_to(nocl_server)
         c.send(self.req(b"/list_lentwo", b"1.0"))
