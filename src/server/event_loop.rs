@@ -42,6 +42,11 @@ pub struct LoopConfig {
 /// many it waits for the next iteration, so one busy client cannot starve the rest.
 const SERVICE_ROUNDS: usize = 2;
 
+/// Set to `1`, the loop uses oneshot readiness even where edge triggering is available: the
+/// path Windows takes, run by the Linux test suite (tests/serve_oneshot.rs). Not a setting:
+/// nothing an operator would choose.
+const FORCE_ONESHOT_ENV: &str = "WAITRESS_RS_POLL_ONESHOT";
+
 /// How connections are registered with the poller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Readiness {
@@ -124,7 +129,8 @@ impl EventLoop {
             unsafe { poller.add(listener, Event::readable(key))? };
         }
         let listeners_len = listeners.len();
-        let readiness = if poller.supports_edge() {
+        let force_oneshot = std::env::var_os(FORCE_ONESHOT_ENV).is_some_and(|v| v == "1");
+        let readiness = if poller.supports_edge() && !force_oneshot {
             Readiness::Edge
         } else {
             Readiness::Oneshot
