@@ -94,6 +94,14 @@ fn listen_vs_sockets() {
 }
 
 #[test]
+fn sockets_refuses_a_descriptor_given_twice() {
+    assert_eq!(
+        error(&["--sockets", "3 4 3"]),
+        "sockets = \"3 4 3\" (--sockets): file descriptor 3 is given twice"
+    );
+}
+
+#[test]
 fn sockets_vs_host_and_port() {
     let dir = support::temp_dir();
     let path = ini(dir.path(), "[server:main]\nsockets = systemd\nport = 80\n");

@@ -255,6 +255,10 @@ pub fn sockets(s: &str) -> Result<Sockets, String> {
     let mut fds = Vec::with_capacity(words.len());
     for w in &words {
         match python_int(w).and_then(|n| i32::try_from(n).ok()) {
+            // The same socket twice would be served by two listeners racing for accepts.
+            Some(fd) if fd >= 0 && fds.contains(&fd) => {
+                return Err(format!("file descriptor {fd} is given twice"));
+            }
             Some(fd) if fd >= 0 => fds.push(fd),
             _ => {
                 return Err(
@@ -389,6 +393,10 @@ mod tests {
         assert_eq!(sockets("3 4"), Ok(Sockets::Fds(vec![3, 4])));
         assert_eq!(sockets("systemd"), Ok(Sockets::Systemd));
         assert!(sockets("-1").is_err());
+        assert_eq!(
+            sockets("3 4 3"),
+            Err("file descriptor 3 is given twice".to_owned())
+        );
         assert!(sockets("sock").is_err());
     }
 
