@@ -187,8 +187,9 @@ fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, Bi
         } else {
             return Err(BindError {
                 what,
+                // The address is taken, as when a port is in use (and exits the same way, 69).
                 source: io::Error::new(
-                    io::ErrorKind::AlreadyExists,
+                    io::ErrorKind::AddrInUse,
                     "the path exists and is not a socket",
                 ),
             });

@@ -17,7 +17,10 @@ pub const EXIT_STATUSES: [(u8, &str); 6] = [
         2,
         "A usage error: an unknown flag, a missing value, or no application named.",
     ),
-    (69, "A listen address is already in use (EX_UNAVAILABLE)."),
+    (
+        69,
+        "A listen address is already in use, or a file that is not a socket is at the Unix socket path (EX_UNAVAILABLE).",
+    ),
     (
         77,
         "Permission denied binding a listen address or Unix socket (EX_NOPERM).",
