@@ -110,6 +110,38 @@ def test_signals_stop_serve_cleanly_after_requests_in_progress(sig):
         server.stop()
 
 
+AFTER_SERVE_SCRIPT = textwrap.dedent(
+    """
+    import logging, os, signal, time
+    from waitress_rs import serve
+    from fixtureapps.sleepy import app
+    logging.basicConfig()
+    logging.getLogger("waitress").setLevel(logging.INFO)
+    serve(app, host="127.0.0.1", port=0, threads=1, ipv6=False)
+    print("serve returned", flush=True)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        print("no KeyboardInterrupt", flush=True)
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt after serve", flush=True)
+    """
+)
+
+
+def test_ctrl_c_after_serve_returned_is_pythons_again():
+    # Once serve() has returned, SIGINT is Python's KeyboardInterrupt again, not the server's
+    # "second signal" that exits the process at once.
+    server = Server([], command=[sys.executable, "-c", AFTER_SERVE_SCRIPT])
+    try:
+        server.proc.send_signal(signal.SIGINT)
+        assert server.wait_for_log("serve returned")
+        assert server.proc.wait(10) == 0, server.log()
+        assert "KeyboardInterrupt after serve" in server.log()
+    finally:
+        server.stop()
+
+
 def test_serve_logs_serving_on_through_python_logging():
     server = Server([], command=[sys.executable, "-c", SERVE_SCRIPT])
     try:

@@ -45,7 +45,7 @@ pub fn serve(settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
     for url in server.urls() {
         log::info!(target: "waitress", "Serving on {url}");
     }
-    signals::install(
+    let _handlers = signals::install(
         server.stop.clone(),
         server.wake.clone(),
         server.socket_files(),

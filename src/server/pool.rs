@@ -25,6 +25,9 @@ struct Queue {
     busy: usize,
     /// When the queue-depth warning was last logged.
     warned_at: Option<std::time::Instant>,
+    /// The pool was dropped: workers finish what is queued, then end (so a program that
+    /// serves again, or goes on after serving, is not left with parked threads).
+    closed: bool,
 }
 
 struct Shared {
@@ -96,6 +99,13 @@ impl Pool {
     }
 }
 
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.shared.lock().closed = true;
+        self.shared.work.notify_all();
+    }
+}
+
 fn work(shared: &Shared) {
     let mut queue = shared.lock();
     loop {
@@ -110,6 +120,7 @@ fn work(shared: &Shared) {
                 queue = shared.lock();
                 queue.busy -= 1;
             }
+            None if queue.closed => return,
             None => {
                 queue.idle += 1;
                 queue = shared.work.wait(queue).unwrap_or_else(|p| p.into_inner());
@@ -176,6 +187,42 @@ mod tests {
                 assert_eq!(seen, 4, "round {round}: a job ran without the others");
             }
         }
+    }
+
+    #[test]
+    fn dropping_the_pool_ends_its_workers_after_their_jobs() {
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        struct Live(AtomicUsize);
+        impl crate::app::App for Live {
+            fn call(
+                &self,
+                _: &mut crate::app::Request,
+                _: &mut crate::app::Response<'_>,
+            ) -> Result<(), crate::app::AppError> {
+                Ok(())
+            }
+            fn run_worker(&self, work: &mut (dyn FnMut() + Send)) {
+                self.0.fetch_add(1, Ordering::SeqCst);
+                work();
+                self.0.fetch_sub(1, Ordering::SeqCst);
+            }
+        }
+        let app = Arc::new(Live(AtomicUsize::new(0)));
+        let pool = Pool::new(3, app.clone()).unwrap();
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(move || {
+            std::thread::sleep(Duration::from_millis(100));
+            tx.send(()).unwrap();
+        }));
+        std::thread::sleep(Duration::from_millis(20));
+        drop(pool);
+        // The running job still finishes.
+        rx.recv_timeout(Duration::from_secs(5)).unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while app.0.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        assert_eq!(app.0.load(Ordering::SeqCst), 0, "workers still running");
     }
 
     #[test]

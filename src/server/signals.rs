@@ -8,6 +8,29 @@ use std::sync::atomic::AtomicUsize;
 
 use super::wake::WakeList;
 
+/// The installed handlers; dropping this removes them, so a process that goes on after the
+/// server stopped gets its own handling back (a Python program's KeyboardInterrupt, a second
+/// `serve`), instead of a later signal counting as the "second signal" that exits at once.
+pub struct Installed {
+    #[cfg(unix)]
+    handle: signal_hook::iterator::Handle,
+}
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        // The thread's `forever()` ends and the handlers are unregistered with it.
+        #[cfg(unix)]
+        self.handle.close();
+        #[cfg(windows)]
+        {
+            use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
+            *CONSOLE_STOP.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            // SAFETY: removes the handler `install` added; it is a plain function.
+            unsafe { SetConsoleCtrlHandler(Some(on_console_event), 0) };
+        }
+    }
+}
+
 /// Installs the handlers: each signal counts in `stop` and wakes the loop. `socket_files` are
 /// removed before an immediate exit, since the loop will not get to it.
 #[cfg(unix)]
@@ -15,12 +38,13 @@ pub fn install(
     stop: Arc<AtomicUsize>,
     wake: Arc<WakeList>,
     socket_files: Vec<PathBuf>,
-) -> io::Result<()> {
+) -> io::Result<Installed> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use std::sync::atomic::Ordering;
     /// Exit status when a second signal cuts the drain short.
     const EXIT_INTERRUPTED: i32 = 1;
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let handle = signals.handle();
     std::thread::Builder::new()
         .name("waitress-signals".into())
         .spawn(move || {
@@ -39,13 +63,30 @@ pub fn install(
                 }
             }
         })?;
-    Ok(())
+    Ok(Installed { handle })
 }
 
-/// The loop to stop on Windows console events; set once, by `install`.
+/// The loop to stop on Windows console events, while `install`'s [`Installed`] lives.
 #[cfg(windows)]
-static CONSOLE_STOP: std::sync::OnceLock<(Arc<AtomicUsize>, Arc<WakeList>)> =
-    std::sync::OnceLock::new();
+static CONSOLE_STOP: std::sync::Mutex<Option<(Arc<AtomicUsize>, Arc<WakeList>)>> =
+    std::sync::Mutex::new(None);
+
+#[cfg(windows)]
+unsafe extern "system" fn on_console_event(_event: u32) -> windows_sys::core::BOOL {
+    let target = CONSOLE_STOP
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    let Some((stop, wake)) = target else {
+        return 0; // not ours: the next handler (or the default) decides
+    };
+    if stop.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+        wake.nudge();
+    } else {
+        std::process::exit(1);
+    }
+    1 // handled: keep the process alive while it drains
+}
 
 /// Windows counterpart of the signals: Ctrl-C, Ctrl-Break and console close start the same
 /// graceful shutdown; a second one exits at once.
@@ -54,27 +95,15 @@ pub fn install(
     stop: Arc<AtomicUsize>,
     wake: Arc<WakeList>,
     _socket_files: Vec<PathBuf>,
-) -> io::Result<()> {
+) -> io::Result<Installed> {
     use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
 
-    unsafe extern "system" fn on_console_event(_event: u32) -> windows_sys::core::BOOL {
-        if let Some((stop, wake)) = CONSOLE_STOP.get() {
-            if stop.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
-                wake.nudge();
-            } else {
-                std::process::exit(1);
-            }
-        }
-        1 // handled: keep the process alive while it drains
-    }
-
-    let _ = CONSOLE_STOP.set((stop, wake));
-    // SAFETY: the handler is a plain function that only touches the process-wide static above
-    // and stays valid for the life of the process.
+    *CONSOLE_STOP.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop, wake));
+    // SAFETY: the handler is a plain function that only touches the process-wide static above.
     if unsafe { SetConsoleCtrlHandler(Some(on_console_event), 1) } == 0 {
         return Err(io::Error::last_os_error());
     }
-    Ok(())
+    Ok(Installed {})
 }
 
 /// Elsewhere the process stops on the platform's default signal handling.
@@ -83,6 +112,6 @@ pub fn install(
     _stop: Arc<AtomicUsize>,
     _wake: Arc<WakeList>,
     _socket_files: Vec<PathBuf>,
-) -> io::Result<()> {
-    Ok(())
+) -> io::Result<Installed> {
+    Ok(Installed {})
 }
