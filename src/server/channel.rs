@@ -430,10 +430,14 @@ impl Channel {
             self.output.push_now(CONTINUE);
             continue_owed = false;
         }
+        let mut spool = Spool::new(cfg.inbuf_overflow);
+        if let Framing::Length(n) = head.framing {
+            spool.expect(n);
+        }
         self.reading = Reading::Body(Box::new(Incoming {
             head,
             decoder,
-            spool: Spool::new(cfg.inbuf_overflow),
+            spool,
             continue_owed,
         }));
         true
