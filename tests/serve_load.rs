@@ -8,7 +8,7 @@ use std::io::{BufReader, Read, Write};
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use support::{Server, connect, echo_value, fd_count, get, read_response, temp_dir};
+use support::{Server, connect, cpu_ticks, echo_value, fd_count, get, read_response, temp_dir};
 
 /// Waits (up to 15 s) for `pid`'s fd count to come back to `baseline`; returns the last count.
 fn settle_fds(pid: u32, baseline: usize) -> usize {
@@ -45,14 +45,6 @@ fn stable_fds(pid: u32) -> usize {
 }
 
 /// CPU time (user + system, in clock ticks) the process has used so far.
-fn cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
-    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
-    let rest = &stat[stat.rfind(')').unwrap() + 2..];
-    let fields: Vec<&str> = rest.split(' ').collect();
-    fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
-}
-
 fn client(addr: SocketAddr, id: usize, requests: usize) -> Result<(), String> {
     let stream = connect(addr);
     stream

@@ -1,16 +1,20 @@
-//! Input that arrives while the connection takes none (a request is with a worker) is read
-//! once the response is out: the next request, the client's EOF behind it, and a reset. The
-//! loop is told of such input once (edge-triggered readiness), so it must remember it rather
-//! than wait for a second report that never comes.
+//! Input that arrives while the connection takes none (a request is with a worker, or its
+//! response is still being written) is read once the response is out: the next request, the
+//! client's EOF behind it, and a reset. The loop is told of such input once (edge-triggered
+//! readiness), so it must remember it rather than wait for a second report that never comes,
+//! and must not spin on it meanwhile.
 
 mod support;
 
-use std::io::Write;
+use std::io::{BufReader, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{InProcess, connect, get, read_response, read_to_close};
+use support::{InProcess, Server, connect, cpu_ticks, get, read_response, read_to_close, temp_dir};
 use waitress_rs::app::{AppError, Request, Response};
+
+/// A response body that cannot all be in flight at once (loopback buffers grow to a few MiB).
+const BIG_FILE: usize = 32 << 20;
 
 /// Long enough for the client's next bytes to be queued on the socket before the response.
 const APP_DELAY: Duration = Duration::from_millis(300);
@@ -76,4 +80,37 @@ fn a_reset_behind_a_running_request_frees_the_connection() {
     drop(stream);
     assert_eq!(get(server.addr, "/after").status, 200);
     server.stop();
+}
+
+#[test]
+fn a_request_queued_behind_a_response_the_client_is_not_reading_costs_no_cpu() {
+    // The first response (a file the client does not read yet) finishes while most of it is
+    // still queued; the next request waits on the socket. The loop must sleep until the
+    // client reads, then answer both.
+    let dir = temp_dir();
+    // Larger than what the socket buffers of both ends take, so most of it stays queued.
+    std::fs::write(dir.path().join("big.bin"), vec![b'z'; BIG_FILE]).unwrap();
+    let app = format!("static:{}", dir.path().display());
+    let server = Server::start(&["--listen", "127.0.0.1:0", "--app", &app]);
+    let stream = connect(server.addr());
+    let mut w = stream.try_clone().unwrap();
+    w.write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    w.write_all(b"GET /big.bin HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let before = cpu_ticks(server.pid());
+    std::thread::sleep(Duration::from_secs(2));
+    let used = cpu_ticks(server.pid()) - before;
+    assert!(
+        used < 50,
+        "{used} ticks of CPU in 2 s waiting for the client to read"
+    );
+    let mut reader = BufReader::new(stream);
+    for _ in 0..2 {
+        let res = read_response(&mut reader, false);
+        assert_eq!(res.status, 200);
+        assert_eq!(res.body.len(), BIG_FILE);
+    }
 }

@@ -244,12 +244,14 @@ impl Output {
 
     /// Whether the next `finish` may skip waking the loop. Skipping saves the loop a wake-up
     /// and a pass over the connection per request (hello world at 50 connections: see
-    /// bench/NOTES.md). Returns whether the response already finished, in which case the
-    /// loop must look at the connection itself.
+    /// bench/NOTES.md). Returns whether the response already finished with everything
+    /// written, in which case the loop must look at the connection itself. (With output
+    /// still queued, the loop hears of the finish when the socket takes the rest; counting
+    /// that as news spun the loop while a client did not read.)
     pub fn set_quiet_finish(&self, quiet: bool) -> bool {
         let mut state = self.lock();
         state.quiet_finish = quiet;
-        state.finished.is_some()
+        state.finished.is_some() && state.pending == 0
     }
 
     /// Takes the finish mark once everything before it was written.
