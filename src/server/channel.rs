@@ -283,9 +283,8 @@ impl Channel {
         // that finds the socket empty (or at EOF) clears `may_read`, since input or an EOF
         // that is already there is never reported again with edge-triggered readiness (the
         // rule tokio follows too). It costs one `recv` per request and saves the re-arming
-        // `epoll_ctl`.
-        // Once per call, so a client cannot push more past `channel_request_lookahead` than
-        // one `recv_bytes`.
+        // `epoll_ctl`. Once per call, so a client cannot push more than one read past
+        // `channel_request_lookahead`.
         let mut confirm = false;
         let mut may_confirm = true;
         let mut reads = 0;
