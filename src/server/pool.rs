@@ -189,25 +189,43 @@ mod tests {
         }
     }
 
+    /// An app that counts the workers that entered its wrapper and those still inside it.
+    #[derive(Default)]
+    struct Tracked {
+        entered: std::sync::atomic::AtomicUsize,
+        running: std::sync::atomic::AtomicUsize,
+    }
+
+    impl crate::app::App for Tracked {
+        fn call(
+            &self,
+            _: &mut crate::app::Request,
+            _: &mut crate::app::Response<'_>,
+        ) -> Result<(), crate::app::AppError> {
+            Ok(())
+        }
+        fn run_worker(&self, work: &mut (dyn FnMut() + Send)) {
+            use std::sync::atomic::Ordering::SeqCst;
+            self.entered.fetch_add(1, SeqCst);
+            self.running.fetch_add(1, SeqCst);
+            work();
+            self.running.fetch_sub(1, SeqCst);
+        }
+    }
+
+    /// Polls `done` every 5 ms for up to 5 s.
+    fn eventually(done: impl Fn() -> bool) -> bool {
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while !done() && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        done()
+    }
+
     #[test]
     fn dropping_the_pool_ends_its_workers_after_their_jobs() {
-        use std::sync::atomic::{AtomicUsize, Ordering};
-        struct Live(AtomicUsize);
-        impl crate::app::App for Live {
-            fn call(
-                &self,
-                _: &mut crate::app::Request,
-                _: &mut crate::app::Response<'_>,
-            ) -> Result<(), crate::app::AppError> {
-                Ok(())
-            }
-            fn run_worker(&self, work: &mut (dyn FnMut() + Send)) {
-                self.0.fetch_add(1, Ordering::SeqCst);
-                work();
-                self.0.fetch_sub(1, Ordering::SeqCst);
-            }
-        }
-        let app = Arc::new(Live(AtomicUsize::new(0)));
+        use std::sync::atomic::Ordering::SeqCst;
+        let app = Arc::new(Tracked::default());
         let pool = Pool::new(3, app.clone()).unwrap();
         let (tx, rx) = mpsc::channel();
         pool.submit(Box::new(move || {
@@ -218,30 +236,16 @@ mod tests {
         drop(pool);
         // The running job still finishes.
         rx.recv_timeout(Duration::from_secs(5)).unwrap();
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while app.0.load(Ordering::SeqCst) > 0 && std::time::Instant::now() < deadline {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!(app.0.load(Ordering::SeqCst), 0, "workers still running");
+        assert!(
+            eventually(|| app.running.load(SeqCst) == 0),
+            "workers still running"
+        );
     }
 
     #[test]
     fn each_worker_runs_inside_the_apps_wrapper() {
-        struct Counting(std::sync::atomic::AtomicUsize);
-        impl crate::app::App for Counting {
-            fn call(
-                &self,
-                _: &mut crate::app::Request,
-                _: &mut crate::app::Response<'_>,
-            ) -> Result<(), crate::app::AppError> {
-                Ok(())
-            }
-            fn run_worker(&self, work: &mut (dyn FnMut() + Send)) {
-                self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                work();
-            }
-        }
-        let app = Arc::new(Counting(std::sync::atomic::AtomicUsize::new(0)));
+        use std::sync::atomic::Ordering::SeqCst;
+        let app = Arc::new(Tracked::default());
         let pool = Pool::new(3, app.clone()).unwrap();
         let (tx, rx) = mpsc::channel();
         for _ in 0..3 {
@@ -252,12 +256,6 @@ mod tests {
             rx.recv_timeout(Duration::from_secs(5)).unwrap();
         }
         // Every thread enters the wrapper when it starts, whether or not it got a job.
-        let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while app.0.load(std::sync::atomic::Ordering::SeqCst) < 3
-            && std::time::Instant::now() < deadline
-        {
-            std::thread::sleep(Duration::from_millis(5));
-        }
-        assert_eq!(app.0.load(std::sync::atomic::Ordering::SeqCst), 3);
+        assert!(eventually(|| app.entered.load(SeqCst) == 3));
     }
 }
