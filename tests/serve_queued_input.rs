@@ -10,8 +10,9 @@ use std::io::{BufReader, Write};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{InProcess, Server, connect, cpu_ticks, get, read_response, read_to_close, temp_dir};
-use waitress_rs::app::{AppError, Request, Response};
+use support::{
+    InProcess, Server, connect, cpu_ticks, get, read_response, read_to_close, slow_app, temp_dir,
+};
 
 /// A response body that cannot all be in flight at once (loopback buffers grow to a few MiB).
 const BIG_FILE: usize = 32 << 20;
@@ -19,24 +20,10 @@ const BIG_FILE: usize = 32 << 20;
 /// Long enough for the client's next bytes to be queued on the socket before the response.
 const APP_DELAY: Duration = Duration::from_millis(300);
 
-/// An app that reports each path on `started`, sleeps on `/slow`, then answers with the path.
-fn slow(started: mpsc::Sender<String>) -> impl waitress_rs::app::App {
-    let started = std::sync::Mutex::new(started);
-    move |req: &mut Request, res: &mut Response<'_>| -> Result<(), AppError> {
-        let path = req.environ.get("PATH_INFO").unwrap_or("").to_owned();
-        let _ = started.lock().unwrap().send(path.clone());
-        if path == "/slow" {
-            std::thread::sleep(APP_DELAY);
-        }
-        res.start("200 OK", vec![])?;
-        res.send(format!("done {path}").as_bytes())
-    }
-}
-
 #[test]
 fn request_and_eof_queued_behind_a_running_request_are_answered_then_closed() {
     let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&[], slow(tx));
+    let server = InProcess::serve(&[], slow_app(APP_DELAY, tx));
     let mut stream = connect(server.addr);
     stream
         .write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -66,7 +53,7 @@ fn request_and_eof_queued_behind_a_running_request_are_answered_then_closed() {
 fn a_reset_behind_a_running_request_frees_the_connection() {
     // With one connection allowed, the next client is only served once the reset one is gone.
     let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&["--connection-limit", "1"], slow(tx));
+    let server = InProcess::serve(&["--connection-limit", "1"], slow_app(APP_DELAY, tx));
     let stream = connect(server.addr);
     (&stream)
         .write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")

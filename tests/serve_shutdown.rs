@@ -8,28 +8,15 @@ use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{InProcess, Server, connect, get, read_response, read_to_close, temp_dir};
-use waitress_rs::app::{AppError, Request, Response};
+use support::{InProcess, Server, connect, get, read_response, read_to_close, slow_app, temp_dir};
 
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
-/// An app that reports each request's path on `started`, then sleeps `delay` before answering.
-fn slow(delay: Duration, started: mpsc::Sender<String>) -> impl waitress_rs::app::App {
-    let started = std::sync::Mutex::new(started);
-    move |req: &mut Request, res: &mut Response<'_>| -> Result<(), AppError> {
-        let path = req.environ.get("PATH_INFO").unwrap_or("").to_owned();
-        let _ = started.lock().unwrap().send(path.clone());
-        std::thread::sleep(delay);
-        res.start("200 OK", vec![])?;
-        res.send(format!("done {path}").as_bytes())
-    }
-}
-
 #[test]
 fn in_flight_request_finishes_after_shutdown_starts() {
     let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&[], slow(Duration::from_millis(1500), tx));
+    let server = InProcess::serve(&[], slow_app(Duration::from_millis(1500), tx));
     let addr = server.addr;
     let mut stream = connect(addr);
     stream
@@ -68,7 +55,7 @@ fn in_flight_request_finishes_after_shutdown_starts() {
 #[test]
 fn pipelined_request_received_before_shutdown_is_answered() {
     let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&[], slow(Duration::from_millis(800), tx));
+    let server = InProcess::serve(&[], slow_app(Duration::from_millis(800), tx));
     let mut stream = connect(server.addr);
     // Both requests arrive before the signal; the second waits behind the first.
     stream
@@ -91,7 +78,7 @@ fn pipelined_request_received_before_shutdown_is_answered() {
 #[test]
 fn idle_connections_are_closed_at_shutdown() {
     let (tx, _rx) = mpsc::channel();
-    let server = InProcess::serve(&[], slow(Duration::ZERO, tx));
+    let server = InProcess::serve(&[], slow_app(Duration::ZERO, tx));
     let stream = connect(server.addr);
     let mut w = stream.try_clone().unwrap();
     let mut reader = BufReader::new(stream);

@@ -338,6 +338,23 @@ pub fn get(addr: SocketAddr, path: &str) -> Response {
     )
 }
 
+/// An app for in-process servers that reports each request's path on `started`, then sleeps
+/// `delay` before answering `done PATH`: requests that are with a worker for a while.
+pub fn slow_app(
+    delay: Duration,
+    started: std::sync::mpsc::Sender<String>,
+) -> impl waitress_rs::app::App {
+    use waitress_rs::app::{AppError, Request, Response};
+    let started = Mutex::new(started);
+    move |req: &mut Request, res: &mut Response<'_>| -> Result<(), AppError> {
+        let path = req.environ.get("PATH_INFO").unwrap_or("").to_owned();
+        let _ = started.lock().unwrap().send(path.clone());
+        std::thread::sleep(delay);
+        res.start("200 OK", vec![])?;
+        res.send(format!("done {path}").as_bytes())
+    }
+}
+
 /// CPU time (user + system, in clock ticks) process `pid` has used (Linux).
 pub fn cpu_ticks(pid: u32) -> u64 {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
