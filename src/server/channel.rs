@@ -101,6 +101,24 @@ struct Incoming {
     continue_owed: bool,
 }
 
+/// What the loop knows of input waiting on the socket. With edge-triggered readiness each
+/// arrival is reported once, so the channel must remember input it could not take yet (a
+/// request is with a worker) and read it later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Unread {
+    /// A read found the socket empty or at its end: the next arrival will be reported.
+    Nothing,
+    /// Readiness was reported (or input left for fairness) and not read yet.
+    Waiting,
+    /// The last read returned less than it asked for: that was all the data, but an EOF
+    /// queued right behind it, in the same report, is not reported again. A read confirms it
+    /// at the connection's next EOF check (`Channel::eof_check`), unless input is reported
+    /// first, as it is within a millisecond on a busy keep-alive connection. Confirming with
+    /// a read at once cost one `recv` per request: 8% of the hello world's throughput
+    /// (bench/NOTES.md).
+    Unconfirmed,
+}
+
 /// A complete request, or the error that ends the connection, waiting for its turn.
 #[derive(Debug)]
 enum Ready {
@@ -129,10 +147,12 @@ pub struct Channel {
     in_flight: bool,
     /// The client sent EOF.
     eof: bool,
-    /// The socket may hold unread input: readiness was reported and no read has since found
-    /// it empty. Readiness can be reported while the connection takes no input (a request is
-    /// with a worker); the input is read once it does.
-    may_read: bool,
+    /// What the loop knows of input on the socket it has not read.
+    unread: Unread,
+    /// When the pending EOF check was scheduled: at the first short read with none pending.
+    /// One check at a time per connection, so the loop's queue of checks holds at most one
+    /// entry per connection however fast a client trickles bytes.
+    eof_check: Option<Instant>,
     /// The server is shutting down: answer what was received, then close.
     draining: bool,
 }
@@ -159,7 +179,8 @@ impl Channel {
             ready: VecDeque::new(),
             in_flight: false,
             eof: false,
-            may_read: false,
+            unread: Unread::Nothing,
+            eof_check: None,
             draining: false,
         }
     }
@@ -181,12 +202,32 @@ impl Channel {
 
     /// Records that the poller reported the socket readable.
     pub fn note_readable(&mut self) {
-        self.may_read = true;
+        self.unread = Unread::Waiting;
     }
 
     /// Whether to read now: input may be waiting and the connection takes it.
     pub fn ready_to_read(&self, cfg: &ChannelConfig) -> bool {
-        self.may_read && self.wants_read(cfg)
+        self.unread == Unread::Waiting && self.wants_read(cfg)
+    }
+
+    /// When the connection's pending EOF check was scheduled (see [`Unread::Unconfirmed`]).
+    pub fn eof_check(&self) -> Option<Instant> {
+        self.eof_check
+    }
+
+    /// Runs the EOF check scheduled at `since`: if the last read was short and nothing was
+    /// reported since, the input counts as waiting, so the next chance to read looks for an
+    /// EOF behind it. Returns whether it does.
+    pub fn run_eof_check(&mut self, since: Instant) -> bool {
+        if self.eof_check != Some(since) {
+            return false;
+        }
+        self.eof_check = None;
+        let unconfirmed = self.unread == Unread::Unconfirmed;
+        if unconfirmed {
+            self.unread = Unread::Waiting;
+        }
+        unconfirmed
     }
 
     /// Whether the request with the worker may finish without waking the loop: the finish
@@ -199,7 +240,7 @@ impl Channel {
             && self.in_flight
             && self.ready.is_empty()
             && self.inbuf.is_empty()
-            && !self.may_read
+            && self.unread != Unread::Waiting
             && !self.eof
             && !self.draining
             && matches!(self.reading, Reading::Head)
@@ -279,14 +320,6 @@ impl Channel {
     }
 
     fn read_some(&mut self, cfg: &ChannelConfig, now: Instant, scratch: &mut Vec<u8>) {
-        // After a short read, one more read even if no more input is wanted now: only a read
-        // that finds the socket empty (or at EOF) clears `may_read`, since input or an EOF
-        // that is already there is never reported again with edge-triggered readiness (the
-        // rule tokio follows too). It costs one `recv` per request and saves the re-arming
-        // `epoll_ctl`. Once per call, so a client cannot push more than one read past
-        // `channel_request_lookahead`.
-        let mut confirm = false;
-        let mut may_confirm = true;
         let mut reads = 0;
         loop {
             let (size, per_event) = self.read_size(cfg);
@@ -294,7 +327,7 @@ impl Channel {
                 return;
             }
             reads += 1;
-            if !std::mem::take(&mut confirm) && !self.wants_read(cfg) {
+            if !self.wants_read(cfg) {
                 return;
             }
             if scratch.len() < size {
@@ -305,7 +338,7 @@ impl Channel {
                 Ok(n) => n,
                 Err(e) => match e.kind() {
                     io::ErrorKind::WouldBlock => {
-                        self.may_read = false;
+                        self.unread = Unread::Nothing;
                         return;
                     }
                     io::ErrorKind::Interrupted => continue,
@@ -317,7 +350,7 @@ impl Channel {
             };
             if got == 0 {
                 self.eof = true;
-                self.may_read = false;
+                self.unread = Unread::Nothing;
                 return;
             }
             self.last_activity = now;
@@ -332,7 +365,11 @@ impl Channel {
                 self.inbuf.extend_from_slice(&scratch[..got]);
             }
             self.parse(cfg);
-            confirm = got < size && std::mem::take(&mut may_confirm);
+            if got < size {
+                self.unread = Unread::Unconfirmed;
+                self.eof_check.get_or_insert(now);
+                return;
+            }
         }
     }
 
@@ -365,7 +402,7 @@ impl Channel {
                 }
                 Ok(_) => {}
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
-                    self.may_read = false;
+                    self.unread = Unread::Nothing;
                     return;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
