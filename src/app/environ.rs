@@ -203,11 +203,11 @@ pub fn for_request(
 ) -> Environ {
     use crate::http::request::{Framing, TargetForm};
 
-    let mut env = Environ::with_capacity(16 + head.headers.len());
+    let mut env = Environ::with_capacity(16 + head.headers().len());
     env.push_value("REMOTE_ADDR", Value::Shared(Arc::clone(&peer.addr)));
     env.push_value("REMOTE_HOST", Value::Shared(Arc::clone(&peer.addr)));
     env.push_value("REMOTE_PORT", Value::Shared(Arc::clone(&peer.port)));
-    env.push_value("REQUEST_METHOD", method_value(&head.method));
+    env.push_value("REQUEST_METHOD", method_value(head.method()));
     env.push_value(
         "SERVER_PORT",
         Value::Shared(Arc::clone(&server.server_port)),
@@ -223,17 +223,17 @@ pub fn for_request(
     env.push_value("SCRIPT_NAME", Value::Shared(Arc::clone(&server.url_prefix)));
     env.push(
         "PATH_INFO",
-        path_info(&head.path, head.form, &server.url_prefix),
+        path_info(head.path(), head.form, &server.url_prefix),
     );
-    env.push("REQUEST_URI", head.target.clone());
-    env.push("QUERY_STRING", head.query.clone());
+    env.push("REQUEST_URI", head.target().to_owned());
+    env.push("QUERY_STRING", head.query().to_owned());
     env.push_value(
         "wsgi.url_scheme",
         Value::Shared(Arc::clone(&server.url_scheme)),
     );
-    for (name, value) in &head.headers {
-        let key = match name.as_str() {
-            "CONTENT_TYPE" | "CONTENT_LENGTH" => name.clone(),
+    for (name, value) in head.headers() {
+        let key = match name {
+            "CONTENT_TYPE" | "CONTENT_LENGTH" => name.to_owned(),
             _ => {
                 let mut key = String::with_capacity(5 + name.len());
                 key.push_str("HTTP_");
@@ -242,13 +242,13 @@ pub fn for_request(
             }
         };
         if !env.contains(&key) {
-            env.push(key, value.clone());
+            env.push(key, value.to_owned());
         }
     }
     if head.form == TargetForm::Absolute {
         // RFC 9112 §3.2.2: the target's authority is the host; the Host header is ignored.
-        if let Some(host) = &head.host {
-            env.set("HTTP_HOST", host.clone());
+        if let Some(host) = head.host() {
+            env.set("HTTP_HOST", host.to_owned());
         }
     }
     if head.framing == Framing::Chunked {

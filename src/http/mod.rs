@@ -89,11 +89,18 @@ pub fn decimal(n: u64) -> String {
 /// Decodes latin-1 bytes: each byte becomes the code point of the same value, so obs-text
 /// (0x80-0xFF) survives byte-exact, as waitress's `value.decode("latin-1")` does.
 pub fn latin1(bytes: &[u8]) -> String {
-    if bytes.is_ascii() {
+    let mut out = String::with_capacity(bytes.len());
+    push_latin1(&mut out, bytes);
+    out
+}
+
+/// Appends latin-1 `bytes` to `out`, decoded as [`latin1`] does.
+pub fn push_latin1(out: &mut String, bytes: &[u8]) {
+    match std::str::from_utf8(bytes) {
         // Nearly every header is ASCII, which is already UTF-8: one copy, no per-char work.
-        return String::from_utf8(bytes.to_vec()).unwrap_or_default();
+        Ok(ascii) if ascii.is_ascii() => out.push_str(ascii),
+        _ => out.extend(bytes.iter().map(|&b| char::from(b))),
     }
-    bytes.iter().map(|&b| char::from(b)).collect()
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 //! ends and refuses `HTTP/1.2` and non-UTF-8 targets, none of which match the rules here.
 
 use super::error::HttpError;
-use super::{is_field_value_byte, is_ows, is_tchar, latin1, parse_decimal, trim_ows};
+use super::{is_field_value_byte, is_ows, is_tchar, latin1, parse_decimal, push_latin1, trim_ows};
 
 /// The per-request limits, from the waitress settings of the same names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,29 +81,72 @@ pub enum Framing {
     Chunked,
 }
 
+/// Where one part of a [`Head`] sits in its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+struct Span {
+    start: usize,
+    end: usize,
+}
+
+/// Text built up span by span: the one buffer behind a [`Head`].
+#[derive(Clone, PartialEq, Eq, Default)]
+struct Text(String);
+
+impl Text {
+    fn get(&self, span: Span) -> &str {
+        self.0.get(span.start..span.end).unwrap_or_default()
+    }
+
+    /// Appends what `push` writes and returns where it went.
+    fn push_with(&mut self, push: impl FnOnce(&mut String)) -> Span {
+        let start = self.0.len();
+        push(&mut self.0);
+        Span {
+            start,
+            end: self.0.len(),
+        }
+    }
+
+    fn push_str(&mut self, s: &str) -> Span {
+        self.push_with(|t| t.push_str(s))
+    }
+
+    fn push_latin1(&mut self, bytes: &[u8]) -> Span {
+        self.push_with(|t| push_latin1(t, bytes))
+    }
+
+    /// Appends the text at `span` again, then what `more` writes: for a value that grows.
+    fn push_copy_with(&mut self, span: Span, more: impl FnOnce(&mut String)) -> Span {
+        // Only duplicate headers take this path: a copy is simpler than copying in place.
+        let copy = self.get(span).to_owned();
+        self.push_with(|t| {
+            t.push_str(&copy);
+            more(t);
+        })
+    }
+}
+
 /// A parsed request head.
-#[derive(Debug, Clone, PartialEq, Eq)]
+///
+/// Every string part lives in one buffer, indexed by spans: a head is made on the event-loop
+/// thread and dropped on a worker, and with a `String` per part (about nine for a minimal
+/// request, two more per header) the frees on the worker and the fresh allocations on the loop
+/// went through glibc's arena lock: 2,000 instructions and 0.27 futex calls per request in
+/// the hello-world benchmark (bench/NOTES.md).
+#[derive(Clone, PartialEq, Eq)]
 pub struct Head {
-    /// The method, a token of upper-case letters and other tchars.
-    pub method: String,
-    /// The request-target as sent (ASCII visible characters only).
-    pub target: String,
-    /// Which form `target` has.
+    text: Text,
+    method: Span,
+    target: Span,
+    path: Span,
+    query: Span,
+    authority: Option<Span>,
+    host: Option<Span>,
+    headers: Vec<(Span, Span)>,
+    /// Which form the target has.
     pub form: TargetForm,
-    /// The raw, still %-encoded path: `*` for asterisk-form, empty for authority-form.
-    pub path: String,
-    /// The raw query, without `?`; any fragment is dropped.
-    pub query: String,
-    /// The authority of an absolute-form or authority-form target.
-    pub authority: Option<String>,
     /// The request's version.
     pub version: Version,
-    /// Header fields in arrival order, names in waitress's CGI form (`CONTENT_TYPE`), values
-    /// latin-1 decoded with SP/HTAB trimmed; duplicates joined with `", "`; names containing `_`
-    /// dropped; `Transfer-Encoding` left out (it is described by `framing`).
-    pub headers: Vec<(String, String)>,
-    /// The target's authority for an absolute-form target, else the `Host` header.
-    pub host: Option<String>,
     /// How the body is delimited.
     pub framing: Framing,
     /// An HTTP/1.1 `Expect: 100-continue` with a body to wait for.
@@ -114,12 +157,71 @@ pub struct Head {
 }
 
 impl Head {
-    /// The value of a header by its normalised name (`CONTENT_TYPE`).
-    pub fn header(&self, name: &str) -> Option<&str> {
+    fn get(&self, span: Span) -> &str {
+        self.text.get(span)
+    }
+
+    /// The method, a token of upper-case letters and other tchars.
+    pub fn method(&self) -> &str {
+        self.get(self.method)
+    }
+
+    /// The request-target as sent (ASCII visible characters only).
+    pub fn target(&self) -> &str {
+        self.get(self.target)
+    }
+
+    /// The raw, still %-encoded path: `*` for asterisk-form, empty for authority-form.
+    pub fn path(&self) -> &str {
+        self.get(self.path)
+    }
+
+    /// The raw query, without `?`; any fragment is dropped.
+    pub fn query(&self) -> &str {
+        self.get(self.query)
+    }
+
+    /// The authority of an absolute-form or authority-form target.
+    pub fn authority(&self) -> Option<&str> {
+        self.authority.map(|a| self.get(a))
+    }
+
+    /// The target's authority for an absolute-form target, else the `Host` header.
+    pub fn host(&self) -> Option<&str> {
+        self.host.map(|h| self.get(h))
+    }
+
+    /// Header fields in arrival order, names in waitress's CGI form (`CONTENT_TYPE`), values
+    /// latin-1 decoded with SP/HTAB trimmed; duplicates joined with `", "`; names containing
+    /// `_` dropped; `Transfer-Encoding` left out (it is described by `framing`).
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
         self.headers
             .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
+            .map(|&(name, value)| (self.get(name), self.get(value)))
+    }
+
+    /// The value of a header by its normalised name (`CONTENT_TYPE`).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers().find(|&(n, _)| n == name).map(|(_, v)| v)
+    }
+}
+
+impl std::fmt::Debug for Head {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Head")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .field("form", &self.form)
+            .field("path", &self.path())
+            .field("query", &self.query())
+            .field("authority", &self.authority())
+            .field("version", &self.version)
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .field("host", &self.host())
+            .field("framing", &self.framing)
+            .field("expect_continue", &self.expect_continue)
+            .field("keep_alive", &self.keep_alive)
+            .finish()
     }
 }
 
@@ -276,9 +378,11 @@ pub fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
         l.strip_suffix(b"\r").unwrap_or(l)
     });
     let request_line = lines.next().unwrap_or_default();
-    let line = parse_request_line(request_line)?;
+    // Sized for everything but header names and values that need decoding or joining.
+    let mut text = Text(String::with_capacity(body.len()));
+    let line = parse_request_line(request_line, &mut text)?;
     let version = line.version;
-    parse_fields(line, lines, limits).map_err(|e| e.with_version(version))
+    parse_fields(line, lines, text, limits).map_err(|e| e.with_version(version))
 }
 
 /// Rejects any CR not followed by LF and any LF not preceded by CR.
@@ -301,14 +405,14 @@ fn check_line_ends(head: &[u8]) -> Result<(), HttpError> {
     Ok(())
 }
 
-/// The parts of a request line.
+/// The parts of a request line, as spans of the head's text.
 struct RequestLine {
-    method: String,
-    target: String,
+    method: Span,
+    target: Span,
     form: TargetForm,
-    path: String,
-    query: String,
-    authority: Option<String>,
+    path: Span,
+    query: Span,
+    authority: Option<Span>,
     version: Version,
 }
 
@@ -321,7 +425,7 @@ fn bad_uri() -> HttpError {
 }
 
 /// `method SP request-target SP HTTP-version`, single spaces, nothing else (RFC 9112 §3).
-fn parse_request_line(line: &[u8]) -> Result<RequestLine, HttpError> {
+fn parse_request_line(line: &[u8], text: &mut Text) -> Result<RequestLine, HttpError> {
     let mut parts = line.splitn(3, |&b| b == b' ');
     let method = parts.next().unwrap_or_default();
     let target = parts.next().ok_or_else(start_line_invalid)?;
@@ -356,11 +460,10 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine, HttpError> {
     if !target.iter().all(|&b| (0x21..=0x7e).contains(&b)) {
         return Err(with_version(bad_uri()));
     }
-    let method = latin1(method);
-    let parsed = parse_target(&method, target).map_err(with_version)?;
+    let parsed = parse_target(method, target, text).map_err(with_version)?;
     Ok(RequestLine {
-        target: latin1(target),
-        method,
+        method: text.push_latin1(method),
+        target: text.push_latin1(target),
         form: parsed.form,
         path: parsed.path,
         query: parsed.query,
@@ -390,33 +493,34 @@ fn parse_version(v: &[u8]) -> Result<Version, HttpError> {
 
 struct Target {
     form: TargetForm,
-    path: String,
-    query: String,
-    authority: Option<String>,
+    path: Span,
+    query: Span,
+    authority: Option<Span>,
 }
 
-/// Splits a request-target into its form, path, query and authority (RFC 9112 §3.2).
-fn parse_target(method: &str, target: &[u8]) -> Result<Target, HttpError> {
-    if method == "CONNECT" {
+/// Splits a request-target into its form, path, query and authority (RFC 9112 §3.2), each
+/// appended to `text`.
+fn parse_target(method: &[u8], target: &[u8], text: &mut Text) -> Result<Target, HttpError> {
+    if method == b"CONNECT" {
         // RFC 9110 §9.3.6: CONNECT takes `uri-host ":" port` and nothing else.
         if !valid_authority(target, true) {
             return Err(bad_uri());
         }
         return Ok(Target {
             form: TargetForm::Authority,
-            path: String::new(),
-            query: String::new(),
-            authority: Some(latin1(target)),
+            path: Span::default(),
+            query: Span::default(),
+            authority: Some(text.push_latin1(target)),
         });
     }
     if target == b"*" {
-        if method != "OPTIONS" {
+        if method != b"OPTIONS" {
             return Err(bad_uri());
         }
         return Ok(Target {
             form: TargetForm::Asterisk,
-            path: "*".to_owned(),
-            query: String::new(),
+            path: text.push_str("*"),
+            query: Span::default(),
             authority: None,
         });
     }
@@ -424,8 +528,8 @@ fn parse_target(method: &str, target: &[u8]) -> Result<Target, HttpError> {
         let (path, query) = split_path_query(target);
         return Ok(Target {
             form: TargetForm::Origin,
-            path: latin1(path),
-            query: latin1(query),
+            path: text.push_latin1(path),
+            query: text.push_latin1(query),
             authority: None,
         });
     }
@@ -448,12 +552,12 @@ fn parse_target(method: &str, target: &[u8]) -> Result<Target, HttpError> {
         form: TargetForm::Absolute,
         // RFC 9112 §3.2.1: an empty path is sent as `/`.
         path: if path.is_empty() {
-            "/".to_owned()
+            text.push_str("/")
         } else {
-            latin1(path)
+            text.push_latin1(path)
         },
-        query: latin1(query),
-        authority: Some(latin1(authority)),
+        query: text.push_latin1(query),
+        authority: Some(text.push_latin1(authority)),
     })
 }
 
@@ -568,10 +672,11 @@ struct Special<'a> {
 fn parse_fields<'a>(
     line: RequestLine,
     lines: impl Iterator<Item = &'a [u8]>,
+    mut text: Text,
     limits: &Limits,
 ) -> Result<Head, HttpError> {
     let version = line.version;
-    let mut headers: Vec<(String, String)> = Vec::new();
+    let mut headers: Vec<(Span, Span)> = Vec::new();
     let mut special = Special::default();
     for (count, raw) in lines.enumerate() {
         if count >= MAX_HEADER_LINES {
@@ -597,25 +702,34 @@ fn parse_fields<'a>(
         if name.contains(&b'_') {
             continue;
         }
-        let key: String = name
-            .iter()
-            .map(|&b| match b {
+        let key = text.push_with(|t| {
+            t.extend(name.iter().map(|&b| match b {
                 b'-' => '_',
                 _ => char::from(b.to_ascii_uppercase()),
-            })
-            .collect();
-        let value = latin1(value);
-        match headers.iter_mut().find(|(n, _)| *n == key) {
-            Some((_, existing)) => {
-                existing.push_str(", ");
-                existing.push_str(&value);
+            }));
+        });
+        let seen = headers
+            .iter()
+            .position(|&(n, _)| text.get(n) == text.get(key));
+        match seen {
+            Some(i) => {
+                // The repeated name is not kept; the joined value is written anew.
+                text.0.truncate(key.start);
+                let joined = text.push_copy_with(headers[i].1, |t| {
+                    t.push_str(", ");
+                    push_latin1(t, value);
+                });
+                headers[i].1 = joined;
             }
-            None => headers.push((key, value)),
+            None => {
+                let value = text.push_latin1(value);
+                headers.push((key, value));
+            }
         }
     }
 
-    let host = resolve_host(&line, &special, &mut headers)?;
-    let framing = resolve_framing(version, &special, limits, &mut headers)?;
+    let host = resolve_host(&line, &special, &mut text, &mut headers)?;
+    let framing = resolve_framing(version, &special, limits, &mut text, &mut headers)?;
     let keep_alive = {
         let has = |token: &[u8]| {
             special
@@ -639,6 +753,7 @@ fn parse_fields<'a>(
             .any(|v| v.eq_ignore_ascii_case(b"100-continue"));
 
     Ok(Head {
+        text,
         method: line.method,
         target: line.target,
         form: line.form,
@@ -696,8 +811,9 @@ fn list_elements(v: &[u8]) -> impl Iterator<Item = &[u8]> {
 fn resolve_host(
     line: &RequestLine,
     special: &Special<'_>,
-    headers: &mut [(String, String)],
-) -> Result<Option<String>, HttpError> {
+    text: &mut Text,
+    headers: &mut [(Span, Span)],
+) -> Result<Option<Span>, HttpError> {
     let header_host = match special.hosts.as_slice() {
         [] if line.version == Version::Http11 => {
             return Err(HttpError::bad_request("Missing Host header"));
@@ -707,7 +823,7 @@ fn resolve_host(
             if value.is_empty() && line.version == Version::Http10 {
                 None
             } else if valid_authority(value, false) {
-                Some(latin1(value))
+                Some(*value)
             } else {
                 return Err(HttpError::bad_request("Invalid Host header"));
             }
@@ -715,22 +831,23 @@ fn resolve_host(
         _ => return Err(HttpError::bad_request("Duplicate header: Host")),
     };
     if line.form == TargetForm::Absolute {
-        if let Some(authority) = &line.authority {
+        if let Some(authority) = line.authority {
             // The app must see the same host the server routes by.
-            if let Some((_, v)) = headers.iter_mut().find(|(n, _)| n == "HOST") {
-                v.clone_from(authority);
+            if let Some((_, v)) = headers.iter_mut().find(|(n, _)| text.get(*n) == "HOST") {
+                *v = authority;
             }
-            return Ok(Some(authority.clone()));
+            return Ok(Some(authority));
         }
     }
-    Ok(header_host)
+    Ok(header_host.map(|value| text.push_latin1(value)))
 }
 
 fn resolve_framing(
     version: Version,
     special: &Special<'_>,
     limits: &Limits,
-    headers: &mut [(String, String)],
+    text: &mut Text,
+    headers: &mut [(Span, Span)],
 ) -> Result<Framing, HttpError> {
     let cl_invalid = || HttpError::bad_request("Content-Length is invalid");
     if !special.transfer_encodings.is_empty() {
@@ -789,8 +906,11 @@ fn resolve_framing(
         || special.content_lengths.iter().any(|v| v.contains(&b','))
     {
         // The app sees one value, not "3, 3".
-        if let Some((_, v)) = headers.iter_mut().find(|(n, _)| n == "CONTENT_LENGTH") {
-            *v = length.to_string();
+        if let Some((_, v)) = headers
+            .iter_mut()
+            .find(|(n, _)| text.get(*n) == "CONTENT_LENGTH")
+        {
+            *v = text.push_str(&super::decimal(length));
         }
     }
     if length > 0 && length >= limits.max_body_size {
@@ -842,14 +962,14 @@ mod tests {
     #[test]
     fn simple_get() {
         let h = parse(b"GET /a%20b/?q=1&r=%41#frag HTTP/1.1\r\nHost: example.com:9000\r\nX-Multi: a\r\nx-multi: b\r\n\r\n").unwrap();
-        assert_eq!(h.method, "GET");
-        assert_eq!(h.target, "/a%20b/?q=1&r=%41#frag");
+        assert_eq!(h.method(), "GET");
+        assert_eq!(h.target(), "/a%20b/?q=1&r=%41#frag");
         assert_eq!(h.form, TargetForm::Origin);
-        assert_eq!(h.path, "/a%20b/");
-        assert_eq!(h.query, "q=1&r=%41");
-        assert_eq!(h.authority, None);
+        assert_eq!(h.path(), "/a%20b/");
+        assert_eq!(h.query(), "q=1&r=%41");
+        assert_eq!(h.authority(), None);
         assert_eq!(h.version, Version::Http11);
-        assert_eq!(h.host.as_deref(), Some("example.com:9000"));
+        assert_eq!(h.host(), Some("example.com:9000"));
         assert_eq!(h.header("HOST"), Some("example.com:9000"));
         assert_eq!(h.header("X_MULTI"), Some("a, b"));
         assert_eq!(h.framing, Framing::None);
@@ -1125,36 +1245,36 @@ mod tests {
     #[test]
     fn target_forms() {
         let h = parse(b"OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-        assert_eq!((h.form, h.path.as_str()), (TargetForm::Asterisk, "*"));
+        assert_eq!((h.form, h.path()), (TargetForm::Asterisk, "*"));
 
         let h =
             parse(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n").unwrap();
         assert_eq!(h.form, TargetForm::Authority);
-        assert_eq!(h.path, "");
-        assert_eq!(h.authority.as_deref(), Some("example.com:443"));
+        assert_eq!(h.path(), "");
+        assert_eq!(h.authority(), Some("example.com:443"));
 
         let h = parse(b"GET //double//slash HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-        assert_eq!(h.path, "//double//slash");
+        assert_eq!(h.path(), "//double//slash");
 
         let h = parse(b"GET /p?a?b HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-        assert_eq!((h.path.as_str(), h.query.as_str()), ("/p", "a?b"));
+        assert_eq!((h.path(), h.query()), ("/p", "a?b"));
     }
 
     #[test]
     fn absolute_form_takes_the_host_from_the_target() {
         let h = parse(b"GET http://h:81/p?q#f HTTP/1.1\r\nHost: other\r\n\r\n").unwrap();
         assert_eq!(h.form, TargetForm::Absolute);
-        assert_eq!(h.authority.as_deref(), Some("h:81"));
-        assert_eq!(h.host.as_deref(), Some("h:81"));
+        assert_eq!(h.authority(), Some("h:81"));
+        assert_eq!(h.host(), Some("h:81"));
         assert_eq!(h.header("HOST"), Some("h:81"));
-        assert_eq!((h.path.as_str(), h.query.as_str()), ("/p", "q"));
+        assert_eq!((h.path(), h.query()), ("/p", "q"));
 
         let h = parse(b"GET HTTPS://[::1]:8443 HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
-        assert_eq!(h.host.as_deref(), Some("[::1]:8443"));
-        assert_eq!(h.path, "/");
+        assert_eq!(h.host(), Some("[::1]:8443"));
+        assert_eq!(h.path(), "/");
 
         let h = parse(b"GET http://h/?x HTTP/1.0\r\n\r\n").unwrap();
-        assert_eq!(h.host.as_deref(), Some("h"));
+        assert_eq!(h.host(), Some("h"));
 
         // The Host header is still required on HTTP/1.1 (RFC 9112 §3.2).
         let (status, detail) = refused(b"GET http://h/ HTTP/1.1\r\n\r\n");
@@ -1235,7 +1355,7 @@ mod tests {
         assert_eq!(h.header("CONTENT_LENGTH"), None);
         assert_eq!(h.framing, Framing::None, "Content_Length must not frame");
         assert_eq!(h.header("X_MULTI"), Some("a, b"));
-        let names: Vec<&str> = h.headers.iter().map(|(n, _)| n.as_str()).collect();
+        let names: Vec<&str> = h.headers().map(|(n, _)| n).collect();
         assert_eq!(
             names,
             [
@@ -1372,7 +1492,7 @@ mod tests {
         ];
         for (raw, want) in cases {
             match (parse(raw), want) {
-                (Ok(h), Ok(host)) => assert_eq!(h.host.as_deref(), *host, "{raw:?}"),
+                (Ok(h), Ok(host)) => assert_eq!(h.host(), *host, "{raw:?}"),
                 (Err(e), Err(detail)) => {
                     assert_eq!((e.status, &*e.detail), (400, *detail), "{raw:?}");
                 }
@@ -1500,7 +1620,7 @@ mod tests {
         let (n, start, end) = found.unwrap();
         assert_eq!((n, start, end), (raw.len() - 4, 4, raw.len() - 4));
         let h = parse_head(&raw[start..end], &l).unwrap();
-        assert_eq!(h.method, "GET");
+        assert_eq!(h.method(), "GET");
 
         s.reset();
         assert_eq!(

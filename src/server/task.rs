@@ -60,7 +60,7 @@ impl Handler {
         } = task;
         let ctx = ResponseContext {
             version: head.version,
-            head_request: head.method == "HEAD",
+            head_request: head.method() == "HEAD",
             keep_alive: head.keep_alive,
             force_close,
         };
@@ -88,11 +88,11 @@ impl Handler {
         match result {
             Ok(()) => writer.finish(),
             Err(e) if output.is_closed() || is_disconnect(&e) => {
-                log::info!(target: "waitress", "Client disconnected while serving {}", head.path);
+                log::info!(target: "waitress", "Client disconnected while serving {}", head.path());
                 output.finish(Finished::Close);
             }
             Err(e) => {
-                log::error!(target: "waitress", "Exception while serving {}: {e}", head.path);
+                log::error!(target: "waitress", "Exception while serving {}: {e}", head.path());
                 if committed {
                     // The head is out: all that can be done is to cut the response short.
                     output.finish(Finished::Close);
