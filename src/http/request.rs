@@ -310,7 +310,7 @@ impl HeadScanner {
         // The terminator may straddle the previous end of the buffer: back up 3 bytes.
         let from = self.scanned.saturating_sub(3).max(self.start);
         let window = buf.get(from..).unwrap_or_default();
-        match window.windows(4).position(|w| w == b"\r\n\r\n") {
+        match memchr::memmem::find(window, b"\r\n\r\n") {
             Some(pos) => {
                 let end = from + pos + 4;
                 if end >= max {
@@ -372,7 +372,7 @@ pub fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
     let body = head
         .strip_suffix(b"\r\n\r\n")
         .ok_or_else(|| HttpError::bad_request("HTTP message header invalid"))?;
-    let mut lines = body.split(|&b| b == b'\n').map(|l| {
+    let mut lines = split_lf(body).map(|l| {
         // Every LF is preceded by CR (checked above); the last line lost its CRLF to
         // strip_suffix, so it has no CR to drop.
         l.strip_suffix(b"\r").unwrap_or(l)
@@ -385,22 +385,33 @@ pub fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
     parse_fields(line, lines, text, limits).map_err(|e| e.with_version(version))
 }
 
-/// Rejects any CR not followed by LF and any LF not preceded by CR.
-fn check_line_ends(head: &[u8]) -> Result<(), HttpError> {
-    let mut prev = 0u8;
-    let mut iter = head.iter().peekable();
-    while let Some(&b) = iter.next() {
-        let bare = match b {
-            b'\r' => iter.peek() != Some(&&b'\n'),
-            b'\n' => prev != b'\r',
-            _ => false,
-        };
-        if bare {
-            return Err(HttpError::bad_request(
-                "Bare CR or LF found in HTTP message",
-            ));
+/// `s` split at each LF, as `s.split(|&b| b == b'\n')` but found with `memchr`.
+fn split_lf(s: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut rest = Some(s);
+    std::iter::from_fn(move || {
+        let r = rest?;
+        match memchr::memchr(b'\n', r) {
+            Some(i) => {
+                rest = r.get(i + 1..);
+                r.get(..i)
+            }
+            None => rest.take(),
         }
-        prev = b;
+    })
+}
+
+/// Rejects any CR not followed by LF and any LF not preceded by CR. Only the line ends are
+/// visited (`memchr2` skips the bytes between): a loop over every byte was 2,000
+/// instructions per request with eight browser-like headers.
+fn check_line_ends(head: &[u8]) -> Result<(), HttpError> {
+    let bare = memchr::memchr2_iter(b'\r', b'\n', head).any(|i| match head.get(i) {
+        Some(b'\r') => head.get(i + 1) != Some(&b'\n'),
+        _ => i == 0 || head.get(i - 1) != Some(&b'\r'),
+    });
+    if bare {
+        return Err(HttpError::bad_request(
+            "Bare CR or LF found in HTTP message",
+        ));
     }
     Ok(())
 }
@@ -702,12 +713,7 @@ fn parse_fields<'a>(
         if name.contains(&b'_') {
             continue;
         }
-        let key = text.push_with(|t| {
-            t.extend(name.iter().map(|&b| match b {
-                b'-' => '_',
-                _ => char::from(b.to_ascii_uppercase()),
-            }));
-        });
+        let key = text.push_with(|t| push_cgi_name(t, name));
         let seen = headers
             .iter()
             .position(|&(n, _)| text.get(n) == text.get(key));
@@ -767,6 +773,22 @@ fn parse_fields<'a>(
         expect_continue,
         keep_alive,
     })
+}
+
+/// Appends a header name (a token, so ASCII) in waitress's CGI form: upper case, `-` as `_`.
+/// By segment rather than by char, which was 3,200 instructions per request with eight
+/// browser-like headers.
+fn push_cgi_name(out: &mut String, name: &[u8]) {
+    for (i, part) in name.split(|&b| b == b'-').enumerate() {
+        if i > 0 {
+            out.push('_');
+        }
+        let start = out.len();
+        push_latin1(out, part);
+        if let Some(pushed) = out.get_mut(start..) {
+            pushed.make_ascii_uppercase();
+        }
+    }
 }
 
 fn invalid_header() -> HttpError {
@@ -957,6 +979,15 @@ mod tests {
 
     fn post(extra: &str) -> Vec<u8> {
         format!("POST / HTTP/1.1\r\nHost: a\r\n{extra}\r\n").into_bytes()
+    }
+
+    #[test]
+    fn split_lf_splits_like_slice_split() {
+        for s in [&b""[..], b"\n", b"a", b"a\n", b"\na", b"a\nb\n\nc", b"\n\n"] {
+            let ours: Vec<&[u8]> = split_lf(s).collect();
+            let std: Vec<&[u8]> = s.split(|&b| b == b'\n').collect();
+            assert_eq!(ours, std, "{s:?}");
+        }
     }
 
     #[test]
