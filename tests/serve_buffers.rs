@@ -542,3 +542,33 @@ fn spilled_bodies_arrive_byte_exact_and_pipelined_requests_after_them_are_served
     sender.join().unwrap().unwrap();
     assert!(server.stop_within(Duration::from_secs(10)));
 }
+
+#[test]
+fn a_spilled_upload_followed_by_the_clients_eof_is_still_answered() {
+    // The body is all received (and the EOF behind it) while the last of it is still being
+    // written to the temp file: the connection must wait for it, not close as idle.
+    let app = |req: &mut Request, res: &mut Response<'_>| -> Result<(), AppError> {
+        let len = req.body.read_all()?.len();
+        res.start("200 OK", vec![])?;
+        res.send(len.to_string().as_bytes())
+    };
+    let server = InProcess::serve(&["--inbuf-overflow", "1000"], app);
+    for round in 0..5 {
+        let len = 8 * MIB as usize + round;
+        let mut stream = connect(server.addr);
+        stream
+            .write_all(
+                format!("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: {len}\r\n\r\n").as_bytes(),
+            )
+            .unwrap();
+        stream.write_all(&vec![b'u'; len]).unwrap();
+        stream.shutdown(std::net::Shutdown::Write).unwrap();
+        let mut reader = BufReader::new(stream);
+        assert_eq!(
+            read_response(&mut reader, false).text(),
+            len.to_string(),
+            "round {round}"
+        );
+    }
+    assert!(server.stop_within(Duration::from_secs(10)));
+}

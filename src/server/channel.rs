@@ -17,7 +17,7 @@ use crate::http::response::CONTINUE;
 
 use super::io::Stream;
 use super::output::{Finished, Output};
-use super::spool::Spool;
+use super::spool::{Spool, SpoolWriter};
 use super::task::Task;
 
 /// How long a closing connection is drained after the last response (RFC 9112 §9.6): long
@@ -63,6 +63,8 @@ pub struct ChannelConfig {
     pub ident: Option<String>,
     /// `log_socket_errors`.
     pub log_socket_errors: bool,
+    /// Writes spilled request bodies to their temp files.
+    pub spool_writer: SpoolWriter,
 }
 
 /// Where the connection is in its life.
@@ -87,6 +89,8 @@ enum Reading {
     Head,
     /// The body of `head`.
     Body(Box<Incoming>),
+    /// The body is all here; the spool writer is still writing it to the temp file.
+    Storing(Box<Incoming>),
     /// Nothing more: a framing error ended the connection's requests.
     Stopped,
 }
@@ -191,7 +195,11 @@ impl Channel {
             Phase::Open => {
                 !self.eof
                     && !self.draining
-                    && !matches!(self.reading, Reading::Stopped)
+                    && match &self.reading {
+                        Reading::Head => true,
+                        Reading::Body(incoming) => incoming.spool.takes_more(),
+                        Reading::Storing(_) | Reading::Stopped => false,
+                    }
                     && self.queued() <= cfg.lookahead
                     && !self.output.has_pending()
             }
@@ -264,6 +272,9 @@ impl Channel {
         self.phase == Phase::Open
             && !self.in_flight
             && self.ready.is_empty()
+            // A body still being written to its temp file is a request in progress (shutdown
+            // drains idle connections, and this one is not).
+            && !matches!(self.reading, Reading::Storing(_))
             && !self.output.has_pending()
     }
 
@@ -421,6 +432,7 @@ impl Channel {
                 Reading::Stopped => false,
                 Reading::Head => self.parse_head(cfg),
                 Reading::Body(_) => self.parse_body(),
+                Reading::Storing(_) => self.finish_storing(),
             };
             if !progressed {
                 break;
@@ -466,7 +478,11 @@ impl Channel {
             self.output.push_now(CONTINUE);
             continue_owed = false;
         }
-        let mut spool = Spool::new(cfg.inbuf_overflow);
+        let mut spool = Spool::new(
+            cfg.inbuf_overflow,
+            cfg.spool_writer.clone(),
+            self.output.waker(),
+        );
         if let Framing::Length(n) = head.framing {
             spool.expect(n);
         }
@@ -521,17 +537,17 @@ impl Channel {
         let progressed = match outcome {
             Ok(false) => false,
             Ok(true) => {
-                let Reading::Body(incoming) = std::mem::replace(&mut self.reading, Reading::Head)
+                let Reading::Body(mut incoming) =
+                    std::mem::replace(&mut self.reading, Reading::Head)
                 else {
                     return (consumed, false);
                 };
-                let Incoming { head, spool, .. } = *incoming;
-                match spool.into_body() {
-                    Ok(body) => self.ready.push_back(Ready::Request(head, body)),
-                    Err(e) => {
-                        log::error!(target: "waitress", "Could not read back a spooled body: {e}");
-                        self.fail(HttpError::internal("The request body could not be stored"));
+                match incoming.spool.finish() {
+                    Ok(()) => {
+                        self.reading = Reading::Storing(incoming);
+                        self.finish_storing();
                     }
+                    Err(e) => self.spool_failed(&e),
                 }
                 true
             }
@@ -541,6 +557,28 @@ impl Channel {
             }
         };
         (consumed, progressed)
+    }
+
+    /// Hands the request out once its body is all in the temp file; returns whether it did.
+    fn finish_storing(&mut self) -> bool {
+        match &self.reading {
+            Reading::Storing(incoming) if incoming.spool.is_stored() => {}
+            _ => return false,
+        }
+        let Reading::Storing(incoming) = std::mem::replace(&mut self.reading, Reading::Head) else {
+            return false;
+        };
+        let Incoming { head, spool, .. } = *incoming;
+        match spool.into_body() {
+            Ok(body) => self.ready.push_back(Ready::Request(head, body)),
+            Err(e) => self.spool_failed(&e),
+        }
+        true
+    }
+
+    fn spool_failed(&mut self, e: &io::Error) {
+        log::error!(target: "waitress", "Could not spool a request body: {e}");
+        self.fail(HttpError::internal("The request body could not be stored"));
     }
 
     /// Moves the connection along after any event: writes output, notices finished

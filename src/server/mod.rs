@@ -113,6 +113,7 @@ impl Server {
             lookahead: settings.channel_request_lookahead,
             ident: settings.ident.clone(),
             log_socket_errors: settings.log_socket_errors,
+            spool_writer: spool::SpoolWriter::start()?,
         };
         let loop_cfg = event_loop::LoopConfig {
             connection_limit: settings.connection_limit,

@@ -123,6 +123,12 @@ impl Output {
         })
     }
 
+    /// The waker of this output's connection, for others with news about it (the spool
+    /// writer).
+    pub fn waker(&self) -> Waker {
+        self.waker.clone()
+    }
+
     /// Marks the response now being produced as the connection's last (shutdown began while
     /// its request was with a worker).
     pub fn make_last(&self) {
