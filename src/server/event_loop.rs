@@ -13,7 +13,7 @@ use super::channel::{Channel, ChannelConfig, Phase, ReadBuffers};
 use super::listener::Listener;
 use super::output::Output;
 use super::pool::Pool;
-use super::task::{Handler, Task};
+use super::task::Task;
 use super::wake::{ConnId, WakeList, Waker};
 
 /// How long shutdown waits for running requests before exiting anyway.
@@ -95,8 +95,7 @@ pub struct EventLoop {
     free: Vec<usize>,
     open: usize,
     accepting: bool,
-    pool: Pool,
-    handler: Arc<Handler>,
+    pool: Pool<Task>,
     wake: Arc<WakeList>,
     channel_cfg: ChannelConfig,
     cfg: LoopConfig,
@@ -127,8 +126,7 @@ impl EventLoop {
     pub fn new(
         poller: Arc<Poller>,
         listeners: Vec<Listener>,
-        pool: Pool,
-        handler: Arc<Handler>,
+        pool: Pool<Task>,
         wake: Arc<WakeList>,
         channel_cfg: ChannelConfig,
         cfg: LoopConfig,
@@ -154,7 +152,6 @@ impl EventLoop {
             open: 0,
             accepting: true,
             pool,
-            handler,
             wake,
             channel_cfg,
             cfg,
@@ -389,7 +386,7 @@ impl EventLoop {
         // to read the input that brought it here.
         for _ in 0..SERVICE_ROUNDS {
             if let Some(task) = channel.drive(cfg, now) {
-                submit(&self.pool, &self.handler, task);
+                self.pool.submit(task);
             }
             if !channel.ready_to_read(cfg) {
                 break;
@@ -397,7 +394,7 @@ impl EventLoop {
             channel.read(cfg, now, &mut self.read_buffers);
         }
         if let Some(task) = channel.drive(cfg, now) {
-            submit(&self.pool, &self.handler, task);
+            self.pool.submit(task);
         }
         // With nothing for the loop to do when the request with the worker finishes, the finish
         // need not wake it: the read interest armed below brings the next request instead.
@@ -542,10 +539,4 @@ impl Drop for EventLoop {
             }
         }
     }
-}
-
-/// Hands `task` to a worker.
-fn submit(pool: &Pool, handler: &Arc<Handler>, task: Task) {
-    let handler = Arc::clone(handler);
-    pool.submit(Box::new(move || handler.serve(task)));
 }

@@ -90,9 +90,8 @@ impl Server {
         let poller = Arc::new(Poller::new()?);
         let wake = wake::WakeList::new(Arc::clone(&poller));
         let stop = Arc::new(AtomicUsize::new(0));
-        let pool = pool::Pool::new(settings.threads, Arc::clone(&app))?;
         let handler = Arc::new(task::Handler {
-            app,
+            app: Arc::clone(&app),
             proxy: ProxyConfig {
                 trusted_proxy: settings.trusted_proxy.clone(),
                 trusted_proxy_count: settings.trusted_proxy_count,
@@ -103,6 +102,11 @@ impl Server {
             ident: settings.ident.clone(),
             expose_tracebacks: settings.expose_tracebacks,
         });
+        let pool = pool::Pool::new(
+            settings.threads,
+            app,
+            Arc::new(move |task| handler.serve(task)),
+        )?;
         let channel_cfg = channel::ChannelConfig {
             limits: Limits {
                 max_header_size: settings.max_request_header_size,
@@ -127,7 +131,6 @@ impl Server {
             poller,
             listeners,
             pool,
-            handler,
             Arc::clone(&wake),
             channel_cfg,
             loop_cfg,

@@ -5,8 +5,12 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
 
-/// One unit of work: serving one request.
-pub type Job = Box<dyn FnOnce() + Send + 'static>;
+/// What a worker does with each job it takes (for the server: `Handler::serve` on a task).
+/// Shared by all workers, so handing a job over moves the job and nothing else: a boxed
+/// closure per request, holding its own `Arc` of the handler, cost an allocation freed on
+/// another thread and a reference count bounced between the loop and the workers
+/// (bench/NOTES.md).
+pub type Run<T> = Arc<dyn Fn(T) + Send + Sync>;
 
 /// The queue-depth warning is logged at most this often. waitress logs it on every task that
 /// finds no idle thread; under load that was 0.3 lines per request here, and the writes cost
@@ -14,9 +18,8 @@ pub type Job = Box<dyn FnOnce() + Send + 'static>;
 /// `--log-level error`, bench/NOTES.md).
 const QUEUE_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-#[derive(Default)]
-struct Queue {
-    jobs: VecDeque<Job>,
+struct Queue<T> {
+    jobs: VecDeque<T>,
     idle: usize,
     /// Idle workers already signalled and not yet running: each submit wakes a worker only if
     /// an idle one is left unsignalled, so a batch of submits from one loop iteration does not
@@ -30,42 +33,60 @@ struct Queue {
     closed: bool,
 }
 
-struct Shared {
-    queue: Mutex<Queue>,
+impl<T> Queue<T> {
+    fn new() -> Queue<T> {
+        Queue {
+            jobs: VecDeque::new(),
+            idle: 0,
+            waking: 0,
+            busy: 0,
+            warned_at: None,
+            closed: false,
+        }
+    }
+}
+
+struct Shared<T> {
+    queue: Mutex<Queue<T>>,
     work: Condvar,
 }
 
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Queue> {
+impl<T> Shared<T> {
+    fn lock(&self) -> MutexGuard<'_, Queue<T>> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 }
 
-/// The pool.
-pub struct Pool {
-    shared: Arc<Shared>,
+/// The pool, running `T` jobs.
+pub struct Pool<T> {
+    shared: Arc<Shared<T>>,
 }
 
-impl Pool {
-    /// Starts `threads` workers, each running its whole life inside `app`'s
-    /// [`App::run_worker`](crate::app::App::run_worker).
-    pub fn new(threads: usize, app: Arc<dyn crate::app::App>) -> std::io::Result<Pool> {
+impl<T: Send + 'static> Pool<T> {
+    /// Starts `threads` workers that `run` the jobs, each running its whole life inside
+    /// `app`'s [`App::run_worker`](crate::app::App::run_worker).
+    pub fn new(
+        threads: usize,
+        app: Arc<dyn crate::app::App>,
+        run: Run<T>,
+    ) -> std::io::Result<Pool<T>> {
         let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue::default()),
+            queue: Mutex::new(Queue::new()),
             work: Condvar::new(),
         });
         for n in 0..threads {
             let shared = Arc::clone(&shared);
             let app = Arc::clone(&app);
+            let run = Arc::clone(&run);
             thread::Builder::new()
                 .name(format!("waitress-{n}"))
-                .spawn(move || app.run_worker(&mut || work(&shared)))?;
+                .spawn(move || app.run_worker(&mut || work(&shared, &*run)))?;
         }
         Ok(Pool { shared })
     }
 
     /// Queues a job. When more jobs wait than threads are idle, logs waitress's warning.
-    pub fn submit(&self, job: Job) {
+    pub fn submit(&self, job: T) {
         let mut queue = self.shared.lock();
         queue.jobs.push_back(job);
         let backlog = queue.jobs.len().saturating_sub(queue.idle);
@@ -99,14 +120,14 @@ impl Pool {
     }
 }
 
-impl Drop for Pool {
+impl<T> Drop for Pool<T> {
     fn drop(&mut self) {
         self.shared.lock().closed = true;
         self.shared.work.notify_all();
     }
 }
 
-fn work(shared: &Shared) {
+fn work<T>(shared: &Shared<T>, run: &(dyn Fn(T) + Send + Sync)) {
     let mut queue = shared.lock();
     loop {
         match queue.jobs.pop_front() {
@@ -114,7 +135,7 @@ fn work(shared: &Shared) {
                 queue.busy += 1;
                 drop(queue);
                 // A panicking app must not take the thread with it: the pool has a fixed size.
-                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(job)).is_err() {
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job))).is_err() {
                     log::error!(target: "waitress", "Exception when servicing a request: the task panicked");
                 }
                 queue = shared.lock();
@@ -139,11 +160,18 @@ mod tests {
     use std::sync::mpsc;
     use std::time::Duration;
 
+    /// The tests' jobs: closures, each run as it is.
+    type Job = Box<dyn FnOnce() + Send>;
+
+    fn closures(threads: usize, app: Arc<dyn crate::app::App>) -> Pool<Job> {
+        Pool::new(threads, app, Arc::new(|job: Job| job())).unwrap()
+    }
+
     #[test]
     fn runs_every_job_and_survives_panics() {
         let app: Arc<dyn crate::app::App> =
             Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
-        let pool = Pool::new(2, app).unwrap();
+        let pool = closures(2, app);
         let (tx, rx) = mpsc::channel();
         pool.submit(Box::new(|| panic!("app bug")));
         for i in 0..10 {
@@ -164,7 +192,7 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let app: Arc<dyn crate::app::App> =
             Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
-        let pool = Pool::new(4, app).unwrap();
+        let pool = closures(4, app);
         for round in 0..3 {
             // Let every worker go back to sleep first.
             std::thread::sleep(Duration::from_millis(50));
@@ -226,7 +254,7 @@ mod tests {
     fn dropping_the_pool_ends_its_workers_after_their_jobs() {
         use std::sync::atomic::Ordering::SeqCst;
         let app = Arc::new(Tracked::default());
-        let pool = Pool::new(3, app.clone()).unwrap();
+        let pool = closures(3, app.clone());
         let (tx, rx) = mpsc::channel();
         pool.submit(Box::new(move || {
             std::thread::sleep(Duration::from_millis(100));
@@ -246,7 +274,7 @@ mod tests {
     fn each_worker_runs_inside_the_apps_wrapper() {
         use std::sync::atomic::Ordering::SeqCst;
         let app = Arc::new(Tracked::default());
-        let pool = Pool::new(3, app.clone()).unwrap();
+        let pool = closures(3, app.clone());
         let (tx, rx) = mpsc::channel();
         for _ in 0..3 {
             let tx = tx.clone();
