@@ -67,6 +67,30 @@ const TCHAR: ByteClass = byte_class!(|b| b.is_ascii_alphanumeric()
 const FIELD_VALUE: ByteClass =
     byte_class!(|b| b == b'\t' || b == b' ' || (b >= 0x21 && b <= 0x7e) || b >= 0x80);
 
+const REG_NAME: ByteClass = byte_class!(|b| b.is_ascii_alphanumeric()
+    || matches!(
+        b,
+        b'-' | b'.'
+            | b'_'
+            | b'~'
+            | b'!'
+            | b'$'
+            | b'&'
+            | b'\''
+            | b'('
+            | b')'
+            | b'*'
+            | b'+'
+            | b','
+            | b';'
+            | b'='
+    ));
+
+/// RFC 3986 §3.2.2 `reg-name` bytes other than `%` escapes: unreserved and sub-delims.
+pub(crate) fn is_reg_name_byte(b: u8) -> bool {
+    REG_NAME.contains(b)
+}
+
 /// RFC 9110 §5.6.2 `tchar`: the bytes allowed in a token (method, header name, coding name).
 pub fn is_tchar(b: u8) -> bool {
     TCHAR.contains(b)
@@ -198,6 +222,8 @@ mod tests {
             let vchar = (0x21..=0x7e).contains(&b) || b >= 0x80;
             let value = vchar || b == b' ' || b == b'\t';
             assert_eq!(is_field_value_byte(b), value, "field value {b:#04x}");
+            let reg_name = b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&b);
+            assert_eq!(is_reg_name_byte(b), reg_name, "reg-name {b:#04x}");
         }
     }
 
