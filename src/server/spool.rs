@@ -76,30 +76,25 @@ impl Block {
             data,
             progress,
         } = self;
-        let mut state = progress.lock();
-        let skip = state.abandoned || state.error.is_some();
-        let reserved = if skip {
-            state.reserved
-        } else {
-            reserve(
-                &file,
-                state.reserved,
-                offset + data.len() as u64,
-                state.expected,
-            )
+        let (skip, reserved, expected) = {
+            let state = progress.lock();
+            let skip = state.abandoned || state.error.is_some();
+            (skip, state.reserved, state.expected)
         };
-        state.reserved = reserved;
-        drop(state);
-        let written = if skip {
-            Ok(())
+        // Outside the lock, which the loop takes: the loop never waits on the disk.
+        let (reserved, written) = if skip {
+            (reserved, Ok(()))
         } else {
-            write_all_at(&file, &data, offset)
+            let end = offset + data.len() as u64;
+            let reserved = reserve(&file, reserved, end, expected);
+            (reserved, write_all_at(&file, &data, offset))
         };
         // The file is let go before the spool can see the last block done, so it can take the
         // file back for the app (see `Spool::into_body`).
         drop(file);
         let mut state = progress.lock();
         state.in_flight -= 1;
+        state.reserved = reserved;
         if let Err(e) = written {
             state.error.get_or_insert(e);
         }
