@@ -518,8 +518,7 @@ impl Channel {
                 Ok((n, Step::Data(range))) => {
                     let data = &input[consumed + range.start..consumed + range.end];
                     if let Err(e) = incoming.spool.write(data) {
-                        log::error!(target: "waitress", "Could not spool a request body: {e}");
-                        break Err(HttpError::internal("The request body could not be stored"));
+                        break Err(spool_error(&e));
                     }
                     consumed += n;
                 }
@@ -577,8 +576,7 @@ impl Channel {
     }
 
     fn spool_failed(&mut self, e: &io::Error) {
-        log::error!(target: "waitress", "Could not spool a request body: {e}");
-        self.fail(HttpError::internal("The request body could not be stored"));
+        self.fail(spool_error(e));
     }
 
     /// Moves the connection along after any event: writes output, notices finished
@@ -672,4 +670,10 @@ impl Channel {
             };
         }
     }
+}
+
+/// Logs a body that could not be stored, and the 500 that answers it.
+fn spool_error(e: &io::Error) -> HttpError {
+    log::error!(target: "waitress", "Could not spool a request body: {e}");
+    HttpError::internal("The request body could not be stored")
 }
