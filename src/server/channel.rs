@@ -546,7 +546,7 @@ impl Channel {
                         self.reading = Reading::Storing(incoming);
                         self.finish_storing();
                     }
-                    Err(e) => self.spool_failed(&e),
+                    Err(e) => self.fail(spool_error(&e)),
                 }
                 true
             }
@@ -560,9 +560,8 @@ impl Channel {
 
     /// Hands the request out once its body is all in the temp file; returns whether it did.
     fn finish_storing(&mut self) -> bool {
-        match &self.reading {
-            Reading::Storing(incoming) if incoming.spool.is_stored() => {}
-            _ => return false,
+        if !matches!(&self.reading, Reading::Storing(incoming) if incoming.spool.is_stored()) {
+            return false;
         }
         let Reading::Storing(incoming) = std::mem::replace(&mut self.reading, Reading::Head) else {
             return false;
@@ -570,13 +569,9 @@ impl Channel {
         let Incoming { head, spool, .. } = *incoming;
         match spool.into_body() {
             Ok(body) => self.ready.push_back(Ready::Request(head, body)),
-            Err(e) => self.spool_failed(&e),
+            Err(e) => self.fail(spool_error(&e)),
         }
         true
-    }
-
-    fn spool_failed(&mut self, e: &io::Error) {
-        self.fail(spool_error(e));
     }
 
     /// Moves the connection along after any event: writes output, notices finished
