@@ -133,6 +133,20 @@ mod tests {
         assert_eq!(env.get("A"), None);
         assert_eq!(env.len(), 1);
     }
+
+    #[test]
+    fn header_keys_known_and_built_agree() {
+        assert_eq!(header_key("CONTENT_TYPE"), "CONTENT_TYPE");
+        assert_eq!(header_key("HOST"), "HTTP_HOST");
+        assert!(matches!(
+            header_key("USER_AGENT"),
+            Cow::Borrowed("HTTP_USER_AGENT")
+        ));
+        assert!(matches!(header_key("X_CUSTOM"), Cow::Owned(ref k) if k == "HTTP_X_CUSTOM"));
+        for key in COMMON_HEADER_KEYS {
+            assert_eq!(header_key(&key[5..]), key);
+        }
+    }
 }
 
 /// Who sent the request.
@@ -232,15 +246,7 @@ pub fn for_request(
         Value::Shared(Arc::clone(&server.url_scheme)),
     );
     for (name, value) in head.headers() {
-        let key = match name {
-            "CONTENT_TYPE" | "CONTENT_LENGTH" => name.to_owned(),
-            _ => {
-                let mut key = String::with_capacity(5 + name.len());
-                key.push_str("HTTP_");
-                key.push_str(name);
-                key
-            }
-        };
+        let key = header_key(name);
         if !env.contains(&key) {
             env.push(key, value.to_owned());
         }
@@ -255,6 +261,53 @@ pub fn for_request(
         env.set("CONTENT_LENGTH", crate::http::decimal(body_len));
     }
     env
+}
+
+/// Environ keys of the headers most requests carry (browsers, proxies, API clients), found
+/// here instead of built: a key built per header was an allocation made and freed per request.
+const COMMON_HEADER_KEYS: [&str; 24] = [
+    "HTTP_HOST",
+    "HTTP_USER_AGENT",
+    "HTTP_ACCEPT",
+    "HTTP_ACCEPT_ENCODING",
+    "HTTP_ACCEPT_LANGUAGE",
+    "HTTP_CONNECTION",
+    "HTTP_COOKIE",
+    "HTTP_REFERER",
+    "HTTP_CACHE_CONTROL",
+    "HTTP_PRAGMA",
+    "HTTP_ORIGIN",
+    "HTTP_AUTHORIZATION",
+    "HTTP_IF_NONE_MATCH",
+    "HTTP_IF_MODIFIED_SINCE",
+    "HTTP_UPGRADE_INSECURE_REQUESTS",
+    "HTTP_SEC_FETCH_DEST",
+    "HTTP_SEC_FETCH_MODE",
+    "HTTP_SEC_FETCH_SITE",
+    "HTTP_SEC_FETCH_USER",
+    "HTTP_X_FORWARDED_FOR",
+    "HTTP_X_FORWARDED_PROTO",
+    "HTTP_X_FORWARDED_HOST",
+    "HTTP_X_REQUESTED_WITH",
+    "HTTP_FORWARDED",
+];
+
+/// The environ key of a header whose name is already in CGI form (`USER_AGENT`):
+/// `CONTENT_TYPE` and `CONTENT_LENGTH` as they are, every other name behind `HTTP_`.
+fn header_key(name: &str) -> Cow<'static, str> {
+    match name {
+        "CONTENT_TYPE" => Cow::Borrowed("CONTENT_TYPE"),
+        "CONTENT_LENGTH" => Cow::Borrowed("CONTENT_LENGTH"),
+        _ => match COMMON_HEADER_KEYS.iter().find(|key| &key[5..] == name) {
+            Some(key) => Cow::Borrowed(key),
+            None => {
+                let mut key = String::with_capacity(5 + name.len());
+                key.push_str("HTTP_");
+                key.push_str(name);
+                Cow::Owned(key)
+            }
+        },
+    }
 }
 
 /// An IP address as text: IPv4 written digit by digit, since `Ipv4Addr`'s `Display` (which

@@ -122,7 +122,7 @@ pub fn plan(
     }
     match framing {
         BodyFraming::Length(n) if !app_length => {
-            push_header(&mut head, "Content-Length", &super::decimal(n));
+            push_header(&mut head, "Content-Length", super::Decimal::new(n).as_str());
         }
         BodyFraming::Chunked => push_header(&mut head, "Transfer-Encoding", "chunked"),
         _ => {}

@@ -144,7 +144,8 @@ struct Writer<'a> {
     output: &'a Output,
     ctx: ResponseContext,
     ident: Option<&'a str>,
-    status: String,
+    /// The status, kept only for the warning about a body where none may be sent.
+    bodiless_status: Option<String>,
     /// The planned head, held back so it goes out in one write with the first body bytes.
     head: Option<Vec<u8>>,
     /// How the body goes out; `None` until the head is planned.
@@ -162,7 +163,7 @@ impl<'a> Writer<'a> {
             output,
             ctx,
             ident,
-            status: String::new(),
+            bodiless_status: None,
             head: None,
             framing: None,
             remaining: 0,
@@ -192,7 +193,7 @@ impl<'a> Writer<'a> {
                     self.warned = true;
                     log::warn!(target: "waitress",
                         "application-written content was ignored due to HTTP response that may not contain a message-body: ({})",
-                        self.status);
+                        self.bodiless_status.as_deref().unwrap_or_default());
                 }
                 0
             }
@@ -208,14 +209,24 @@ impl<'a> Writer<'a> {
 
     /// Queues `parts` after the held-back head, if it has not gone yet.
     fn push(&mut self, parts: &[&[u8]]) -> io::Result<()> {
-        match self.head.take() {
-            Some(head) => {
-                let mut all = Vec::with_capacity(parts.len() + 1);
-                all.push(head.as_slice());
-                all.extend_from_slice(parts);
+        let Some(head) = self.head.take() else {
+            return self.output.push(parts);
+        };
+        // At most three parts come at once (a chunk's size line, data and CRLF): the head
+        // and those fit on the stack, saving an allocation per response.
+        let mut all: [&[u8]; 4] = [&[]; 4];
+        match parts.len() {
+            n @ 0..=3 => {
+                all[0] = &head;
+                all[1..=n].copy_from_slice(parts);
+                self.output.push(&all[..=n])
+            }
+            _ => {
+                let all: Vec<&[u8]> = std::iter::once(head.as_slice())
+                    .chain(parts.iter().copied())
+                    .collect();
                 self.output.push(&all)
             }
-            None => self.output.push(parts),
         }
     }
 
@@ -256,7 +267,9 @@ impl Sink for Writer<'_> {
         ctx.force_close |= self.output.is_last();
         let plan =
             with_date(|date| response::plan(&ctx, status, headers, length, self.ident, date));
-        self.status = status.to_owned();
+        if plan.body == BodyFraming::None && !self.ctx.head_request {
+            self.bodiless_status = Some(status.to_owned());
+        }
         self.close = plan.close;
         if let BodyFraming::Length(n) = plan.body {
             self.remaining = n;
