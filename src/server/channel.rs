@@ -116,10 +116,10 @@ enum Unread {
     Waiting,
     /// The last read returned less than it asked for: that was all the data, but an EOF
     /// queued right behind it, in the same report, is not reported again. A read confirms it
-    /// at the connection's next EOF check (`Channel::eof_check`), unless input is reported
-    /// first, as it is within a millisecond on a busy keep-alive connection. Confirming with
-    /// a read at once cost one `recv` per request: 8% of the hello world's throughput
-    /// (bench/NOTES.md).
+    /// at the connection's next EOF check (`Channel::take_unqueued_eof_check`), unless input
+    /// is reported first, as it is within a millisecond on a busy keep-alive connection.
+    /// Confirming with a read at once cost one `recv` per request: 8% of the hello world's
+    /// throughput (bench/NOTES.md).
     Unconfirmed,
 }
 
@@ -157,6 +157,8 @@ pub struct Channel {
     /// One check at a time per connection, so the loop's queue of checks holds at most one
     /// entry per connection however fast a client trickles bytes.
     eof_check: Option<Instant>,
+    /// `eof_check` was scheduled and the loop has not queued it yet.
+    eof_check_unqueued: bool,
     /// The server is shutting down: answer what was received, then close.
     draining: bool,
 }
@@ -185,6 +187,7 @@ impl Channel {
             eof: false,
             unread: Unread::Nothing,
             eof_check: None,
+            eof_check_unqueued: false,
             draining: false,
         }
     }
@@ -218,9 +221,14 @@ impl Channel {
         self.unread == Unread::Waiting && self.wants_read(cfg)
     }
 
-    /// When the connection's pending EOF check was scheduled (see [`Unread::Unconfirmed`]).
-    pub fn eof_check(&self) -> Option<Instant> {
-        self.eof_check
+    /// An EOF check scheduled since the loop last asked (see [`Unread::Unconfirmed`]): when it
+    /// was scheduled, for the loop to queue it. `None` once taken.
+    pub fn take_unqueued_eof_check(&mut self) -> Option<Instant> {
+        if std::mem::take(&mut self.eof_check_unqueued) {
+            self.eof_check
+        } else {
+            None
+        }
     }
 
     /// Runs the EOF check scheduled at `since`: if the last read was short and nothing was
@@ -378,7 +386,10 @@ impl Channel {
             self.parse(cfg);
             if got < size {
                 self.unread = Unread::Unconfirmed;
-                self.eof_check.get_or_insert(now);
+                if self.eof_check.is_none() {
+                    self.eof_check = Some(now);
+                    self.eof_check_unqueued = true;
+                }
                 return;
             }
         }

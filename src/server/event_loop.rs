@@ -44,7 +44,7 @@ pub struct LoopConfig {
 const SERVICE_ROUNDS: usize = 2;
 
 /// How long after a short read the loop looks for an EOF that may be queued unreported behind
-/// the data (`Channel::eof_check`). Only a client that half-closes right behind its request
+/// the data (`Unread::Unconfirmed` in channel.rs). Only a client that half-closes right behind its request
 /// waits this long for the server's close; on a busy connection the next request comes
 /// first and no check reads at all. Short against any client's patience, long against the
 /// gap between keep-alive requests under load (0.5 ms at 50 connections and 100k req/s).
@@ -116,7 +116,7 @@ pub struct EventLoop {
     /// that finished without waking the loop just as the loop found it must hear of it.
     again: Vec<ConnId>,
     /// Scheduled EOF checks, `(scheduled at, connection)` in the order they fall due: at most
-    /// one per connection (see `Channel::eof_check`); stale ones are skipped.
+    /// one per connection (see `Channel::take_unqueued_eof_check`); stale ones are skipped.
     eof_checks: VecDeque<(Instant, ConnId)>,
 }
 
@@ -406,8 +406,8 @@ impl EventLoop {
         {
             self.again.push(id);
         }
-        if channel.eof_check() == Some(now) && self.eof_checks.back() != Some(&(now, id)) {
-            self.eof_checks.push_back((now, id));
+        if let Some(at) = channel.take_unqueued_eof_check() {
+            self.eof_checks.push_back((at, id));
         }
         self.rearm(slot);
     }
