@@ -21,6 +21,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyModule, PyString, PyTuple};
 
+use waitress_rs::app::environ::{COMMON_HEADER_KEYS, CORE_KEYS};
 use waitress_rs::app::{App, AppError, Body, Request, Response, ResponseError};
 
 /// waitress's message for an app that is `None` (two spaces after the first period).
@@ -186,63 +187,15 @@ fn body_error(e: BodyError) -> PyErr {
     }
 }
 
-/// Environ keys that the core sets or that clients and proxies commonly send. They are made
-/// into interned Python strings once: creating and interning every key anew per request was
-/// 11.2k of the 86.7k instructions per request (callgrind, hello at 50 connections,
-/// bench/NOTES-python.md), and an interned key also makes the app's `environ["PATH_INFO"]` an
-/// identity match. Other keys (rarer headers) are made and interned per request, so what a
-/// client sends never grows this table.
-const KNOWN_KEYS: &[&str] = &[
-    "REMOTE_ADDR",
-    "REMOTE_HOST",
-    "REMOTE_PORT",
-    "REQUEST_METHOD",
-    "SERVER_PORT",
-    "SERVER_NAME",
-    "SERVER_SOFTWARE",
-    "SERVER_PROTOCOL",
-    "SCRIPT_NAME",
-    "PATH_INFO",
-    "REQUEST_URI",
-    "QUERY_STRING",
-    "wsgi.url_scheme",
-    "CONTENT_TYPE",
-    "CONTENT_LENGTH",
-    "HTTP_HOST",
-    "HTTP_USER_AGENT",
-    "HTTP_ACCEPT",
-    "HTTP_ACCEPT_ENCODING",
-    "HTTP_ACCEPT_LANGUAGE",
-    "HTTP_CONNECTION",
-    "HTTP_COOKIE",
-    "HTTP_REFERER",
-    "HTTP_ORIGIN",
-    "HTTP_CACHE_CONTROL",
-    "HTTP_PRAGMA",
-    "HTTP_AUTHORIZATION",
-    "HTTP_IF_NONE_MATCH",
-    "HTTP_IF_MODIFIED_SINCE",
-    "HTTP_UPGRADE_INSECURE_REQUESTS",
-    "HTTP_DNT",
-    "HTTP_SEC_FETCH_DEST",
-    "HTTP_SEC_FETCH_MODE",
-    "HTTP_SEC_FETCH_SITE",
-    "HTTP_SEC_FETCH_USER",
-    "HTTP_SEC_CH_UA",
-    "HTTP_SEC_CH_UA_MOBILE",
-    "HTTP_SEC_CH_UA_PLATFORM",
-    "HTTP_X_REQUESTED_WITH",
-    "HTTP_X_FORWARDED_FOR",
-    "HTTP_X_FORWARDED_PROTO",
-    "HTTP_X_FORWARDED_HOST",
-    "HTTP_X_FORWARDED_PORT",
-    "HTTP_X_FORWARDED_BY",
-    "HTTP_X_REAL_IP",
-    "HTTP_FORWARDED",
-    "HTTP_VIA",
-    "HTTP_EXPECT",
-    "HTTP_RANGE",
-];
+/// Environ keys that the core sets or that clients and proxies commonly send (the core's
+/// [`CORE_KEYS`] and [`COMMON_HEADER_KEYS`]). They are made into interned Python strings once:
+/// creating and interning every key anew per request was 11.2k of the 86.7k instructions per
+/// request (callgrind, hello at 50 connections, bench/NOTES-python.md), and an interned key
+/// also makes the app's `environ["PATH_INFO"]` an identity match. Other keys (rarer headers)
+/// are made and interned per request, so what a client sends never grows this table.
+fn known_keys() -> impl Iterator<Item = &'static str> {
+    CORE_KEYS.into_iter().chain(COMMON_HEADER_KEYS)
+}
 
 /// FNV-1a, for the fixed table of known keys: a few instructions per byte where std's SipHash
 /// costs about a hundred per key. The table is read-only and small, so colliding names cost
@@ -275,7 +228,7 @@ pub struct WsgiApp {
     version: Py<PyTuple>,
     /// `sys`, for `wsgi.errors` (looked up per request: an app may replace `sys.stderr`).
     sys: Py<PyModule>,
-    /// [`KNOWN_KEYS`] as interned Python strings.
+    /// [`known_keys`] as interned Python strings.
     keys: HashMap<&'static str, Py<PyString>, BuildHasherDefault<Fnv>>,
 }
 
@@ -286,9 +239,8 @@ impl WsgiApp {
             return Err(PyValueError::new_err(NONE_APP));
         }
         let file_wrapper = py.import("waitress_rs")?.getattr("FileWrapper")?.unbind();
-        let keys = KNOWN_KEYS
-            .iter()
-            .map(|&k| (k, PyString::intern(py, k).unbind()))
+        let keys = known_keys()
+            .map(|k| (k, PyString::intern(py, k).unbind()))
             .collect();
         Ok(WsgiApp {
             app: app.unbind(),

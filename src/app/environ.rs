@@ -147,6 +147,28 @@ mod tests {
             assert_eq!(header_key(&key[5..]), key);
         }
     }
+
+    #[test]
+    fn core_keys_are_the_ones_a_request_gets() {
+        let head = crate::http::request::parse_head(
+            b"POST /p?q HTTP/1.1\r\nHost: h\r\nContent-Type: t\r\nContent-Length: 1\r\n\r\n",
+            &crate::http::request::Limits::default(),
+        )
+        .unwrap();
+        let server = ServerVars {
+            server_name: "s".into(),
+            server_port: "80".into(),
+            url_scheme: "http".into(),
+            url_prefix: "".into(),
+            ident: Some("waitress".into()),
+        };
+        let peer = PeerVars::new(Peer::Unix);
+        let env = for_request(&head, 1, &peer, &server);
+        let keys: Vec<&str> = env.iter().map(|(k, _)| k).collect();
+        for key in CORE_KEYS {
+            assert!(keys.contains(&key), "{key} missing from {keys:?}");
+        }
+    }
 }
 
 /// Who sent the request.
@@ -263,9 +285,29 @@ pub fn for_request(
     env
 }
 
-/// Environ keys of the headers most requests carry (browsers, proxies, API clients), found
-/// here instead of built: a key built per header was an allocation made and freed per request.
-const COMMON_HEADER_KEYS: [&str; 24] = [
+/// The keys [`for_request`] sets whatever the request, apart from headers.
+pub const CORE_KEYS: [&str; 15] = [
+    "REMOTE_ADDR",
+    "REMOTE_HOST",
+    "REMOTE_PORT",
+    "REQUEST_METHOD",
+    "SERVER_PORT",
+    "SERVER_NAME",
+    "SERVER_SOFTWARE",
+    "SERVER_PROTOCOL",
+    "SCRIPT_NAME",
+    "PATH_INFO",
+    "REQUEST_URI",
+    "QUERY_STRING",
+    "wsgi.url_scheme",
+    "CONTENT_TYPE",
+    "CONTENT_LENGTH",
+];
+
+/// Environ keys of the headers browsers, proxies and API clients commonly send, most common
+/// first. The environ takes them from here rather than building them (a key built per header
+/// was an allocation made and freed per request), and the Python bridge interns them once.
+pub const COMMON_HEADER_KEYS: [&str; 34] = [
     "HTTP_HOST",
     "HTTP_USER_AGENT",
     "HTTP_ACCEPT",
@@ -274,22 +316,32 @@ const COMMON_HEADER_KEYS: [&str; 24] = [
     "HTTP_CONNECTION",
     "HTTP_COOKIE",
     "HTTP_REFERER",
+    "HTTP_ORIGIN",
     "HTTP_CACHE_CONTROL",
     "HTTP_PRAGMA",
-    "HTTP_ORIGIN",
     "HTTP_AUTHORIZATION",
     "HTTP_IF_NONE_MATCH",
     "HTTP_IF_MODIFIED_SINCE",
     "HTTP_UPGRADE_INSECURE_REQUESTS",
+    "HTTP_DNT",
     "HTTP_SEC_FETCH_DEST",
     "HTTP_SEC_FETCH_MODE",
     "HTTP_SEC_FETCH_SITE",
     "HTTP_SEC_FETCH_USER",
+    "HTTP_SEC_CH_UA",
+    "HTTP_SEC_CH_UA_MOBILE",
+    "HTTP_SEC_CH_UA_PLATFORM",
+    "HTTP_X_REQUESTED_WITH",
     "HTTP_X_FORWARDED_FOR",
     "HTTP_X_FORWARDED_PROTO",
     "HTTP_X_FORWARDED_HOST",
-    "HTTP_X_REQUESTED_WITH",
+    "HTTP_X_FORWARDED_PORT",
+    "HTTP_X_FORWARDED_BY",
+    "HTTP_X_REAL_IP",
     "HTTP_FORWARDED",
+    "HTTP_VIA",
+    "HTTP_EXPECT",
+    "HTTP_RANGE",
 ];
 
 /// The environ key of a header whose name is already in CGI form (`USER_AGENT`):
