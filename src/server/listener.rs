@@ -61,17 +61,18 @@ impl Listener {
     pub fn accept(&self) -> io::Result<(Stream, Peer)> {
         match &self.socket {
             ListenSocket::Tcp(l) => {
-                let (stream, addr) = l.accept()?;
-                stream.set_nonblocking(true)?;
+                let (socket, addr) = accept_nonblocking(l)?;
+                let addr = addr
+                    .as_socket()
+                    .ok_or_else(|| io::Error::other("accepted a connection with no IP address"))?;
                 // Responses are written whole; Nagle would only delay their last segment.
-                stream.set_nodelay(true)?;
-                Ok((Stream::Tcp(stream), Peer::Tcp(addr)))
+                socket.set_tcp_nodelay(true)?;
+                Ok((Stream::Tcp(socket.into()), Peer::Tcp(addr)))
             }
             #[cfg(unix)]
             ListenSocket::Unix(l) => {
-                let (stream, _) = l.accept()?;
-                stream.set_nonblocking(true)?;
-                Ok((Stream::Unix(stream), Peer::Unix))
+                let (socket, _) = accept_nonblocking(l)?;
+                Ok((Stream::Unix(socket.into()), Peer::Unix))
             }
         }
     }
@@ -82,6 +83,28 @@ impl Listener {
             let _ = std::fs::remove_file(path);
         }
     }
+}
+
+/// Accepts a connection that is already non-blocking: on Linux `accept4` sets the flag in the
+/// same call, saving the `ioctl(FIONBIO)` per connection that setting it afterwards costs
+/// (with `Connection: close`, one syscall in fifteen per request, bench/NOTES.md).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn accept_nonblocking<L>(listener: &L) -> io::Result<(Socket, socket2::SockAddr)>
+where
+    for<'a> socket2::SockRef<'a>: From<&'a L>,
+{
+    socket2::SockRef::from(listener).accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+}
+
+/// Accepts a connection and makes it non-blocking (where `accept4` is not available).
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn accept_nonblocking<L>(listener: &L) -> io::Result<(Socket, socket2::SockAddr)>
+where
+    for<'a> socket2::SockRef<'a>: From<&'a L>,
+{
+    let (socket, addr) = socket2::SockRef::from(listener).accept()?;
+    socket.set_nonblocking(true)?;
+    Ok((socket, addr))
 }
 
 #[cfg(unix)]
