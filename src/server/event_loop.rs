@@ -111,6 +111,8 @@ pub struct EventLoop {
     /// start, since the listeners are dropped at shutdown while connections still drain.
     first_slot_key: usize,
     readiness: Readiness,
+    /// How listeners are watched: level-triggered where the poller can, else oneshot.
+    listener_mode: PollMode,
     /// Connections to service again on the next iteration without an event: input left
     /// unread for fairness (edge-triggered readiness will not report it again), or a response
     /// that finished without waking the loop just as the loop found it must hear of it.
@@ -132,18 +134,26 @@ impl EventLoop {
         cfg: LoopConfig,
         stop: Arc<AtomicUsize>,
     ) -> io::Result<EventLoop> {
-        for (key, listener) in listeners.iter().enumerate() {
-            // SAFETY: listeners live in `self.listeners` and are deleted from the poller before
-            // they are dropped (in `stop_accepting_for_good`, or `Drop for EventLoop`).
-            unsafe { poller.add(listener, Event::readable(key))? };
-        }
-        let listeners_len = listeners.len();
         let force_oneshot = std::env::var_os(FORCE_ONESHOT_ENV).is_some_and(|v| v == "1");
         let readiness = if poller.supports_edge() && !force_oneshot {
             Readiness::Edge
         } else {
             Readiness::Oneshot
         };
+        // Level-triggered listeners stay armed while accepting: a oneshot listener was re-armed
+        // after every batch of accepts (0.4 `epoll_ctl` per request with `Connection: close`,
+        // bench/NOTES.md).
+        let listener_mode = if poller.supports_level() && !force_oneshot {
+            PollMode::Level
+        } else {
+            PollMode::Oneshot
+        };
+        for (key, listener) in listeners.iter().enumerate() {
+            // SAFETY: listeners live in `self.listeners` and are deleted from the poller before
+            // they are dropped (in `stop_accepting_for_good`, or `Drop for EventLoop`).
+            unsafe { poller.add_with_mode(listener, Event::readable(key), listener_mode)? };
+        }
+        let listeners_len = listeners.len();
         Ok(EventLoop {
             poller,
             listeners,
@@ -160,6 +170,7 @@ impl EventLoop {
             lingering: Vec::new(),
             first_slot_key: listeners_len,
             readiness,
+            listener_mode,
             again: Vec::new(),
             eof_checks: VecDeque::new(),
         })
@@ -283,7 +294,7 @@ impl EventLoop {
     fn accept(&mut self, key: usize, now: Instant) {
         for _ in 0..ACCEPTS_PER_EVENT {
             if !self.accepting {
-                return;
+                break;
             }
             let listener = &self.listeners[key];
             let (stream, peer) = match listener.accept() {
@@ -350,7 +361,15 @@ impl EventLoop {
                     "total open connections reached the connection limit, no longer accepting new connections");
             }
         }
-        self.rearm_listener(key);
+        if !self.accepting {
+            // Every listener stops reporting, or a level-triggered one would report its pending
+            // connections on every wait.
+            for key in 0..self.listeners.len() {
+                self.rearm_listener(key);
+            }
+        } else if self.listener_mode == PollMode::Oneshot {
+            self.rearm_listener(key);
+        }
     }
 
     fn rearm_listener(&self, key: usize) {
@@ -360,7 +379,10 @@ impl EventLoop {
             Event::none(key)
         };
         if let Some(listener) = self.listeners.get(key) {
-            if let Err(e) = self.poller.modify(listener, interest) {
+            if let Err(e) = self
+                .poller
+                .modify_with_mode(listener, interest, self.listener_mode)
+            {
                 log::error!(target: "waitress", "Could not watch a listener: {e}");
             }
         }
