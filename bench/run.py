@@ -99,6 +99,9 @@ class Server:
     def cpu(self) -> float:
         return sum(cpu_of(p) for p in self.pids())
 
+    def switches(self) -> int:
+        return sum(switches_of(p) for p in self.pids())
+
 
 def servers(only: set[str] | None, big: str) -> list[Server]:
     py = os.path.join(VENV, "bin")
@@ -186,6 +189,25 @@ def cpu_of(pid: int) -> float:
         return (int(rest[11]) + int(rest[12])) / TICK
     except (OSError, IndexError):
         return 0.0
+
+
+def switches_of(pid: int) -> int:
+    """Context switches (voluntary and not) of all of a process's threads so far."""
+    total = 0
+    try:
+        tasks = os.listdir(f"/proc/{pid}/task")
+    except OSError:
+        return 0
+    for tid in tasks:
+        try:
+            with open(f"/proc/{pid}/task/{tid}/status") as f:
+                for line in f:
+                    key, _, value = line.partition(":")
+                    if key.endswith("ctxt_switches"):  # voluntary_ and nonvoluntary_
+                        total += int(value)
+        except (OSError, ValueError):
+            pass
+    return total
 
 
 class PeakRss:
@@ -336,15 +358,15 @@ def wrk(server: Server, conns: int, extra: list[str], secs: float) -> dict:
     threads = min(conns, os.cpu_count() or 1)
     argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{max(1, round(secs))}s", "--latency",
             "--timeout", "5s", *extra, f"http://127.0.0.1:{server.port}/"]
-    cpu0 = server.cpu()
+    cpu0, switches0 = server.cpu(), server.switches()
     with PeakRss(server) as peak:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 30)
     out = proc.stdout
     if proc.returncode != 0:
         print(f"# wrk failed ({proc.returncode}): {proc.stderr.strip() or out.strip()}", file=sys.stderr)
-    cpu = server.cpu() - cpu0
+    cpu, switches = server.cpu() - cpu0, server.switches() - switches0
     res = {"rps": 0.0, "p50": None, "p99": None, "errors": 0, "non2xx": 0, "requests": 0,
-           "rss_peak": peak.peak, "cpu": cpu}
+           "rss_peak": peak.peak, "cpu": cpu, "switches": switches}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if m:
         res["rps"] = float(m.group(1))
@@ -379,6 +401,15 @@ def fmt_t(v):
     if v < 1:
         return f"{v * 1e3:.2f} ms"
     return f"{v:.2f} s"
+
+
+def fmt_cpu(us):
+    """CPU time per request: a tenth of a µs matters when servers are 1 µs apart."""
+    return "–" if us is None else (f"{us:.1f} µs" if us < 100 else f"{us:.0f} µs")
+
+
+def fmt_switches(n):
+    return "–" if n is None else f"{n:.2f}"
 
 
 def fmt_mib(b):
@@ -589,6 +620,7 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
                 "p99": med([r["p99"] for r in runs]),
                 "errors": sum(r["errors"] + r["non2xx"] for r in runs),
                 "cpu_us": med([r["cpu"] / r["requests"] * 1e6 for r in runs if r["requests"]]),
+                "switches": med([r["switches"] / r["requests"] for r in runs if r["requests"]]),
             }
         summary[s.name]["rss_idle"] = idle_rss[s.name][0] if idle_rss[s.name] else None
         summary[s.name]["rss_load"] = max(
@@ -612,13 +644,14 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
              "`Hello, World!`. RSS is summed over the server's process tree from /proc: "
              "idle = after start and one request; load = peak sampled every 20 ms during the "
              "runs. CPU/req = server user+system CPU time over requests served, at 50 "
-             "connections.",
+             "connections; switches/req = the server's context switches (all threads, "
+             "voluntary or not) over requests served, at 50 connections.",
              "", "![req/s against connections](plot.png)" if not smoke else "", ""]
 
     header = ["server"]
     for key, label, *_ in SCENARIOS:
         header += [f"{label} req/s", "p50", "p99"]
-    header += ["CPU/req @50", "RSS idle MiB", "RSS load MiB"]
+    header += ["CPU/req @50", "switches/req @50", "RSS idle MiB", "RSS load MiB"]
     rows = []
     for s in hello:
         row = [f"**{s.name}**" if s.name == "waitress-rs" else s.name]
@@ -626,7 +659,8 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
             v = summary[s.name][key]
             row += [fmt_rps(v["rps"]) + (f" ({v['errors']} err)" if v["errors"] else ""),
                     fmt_t(v["p50"]), fmt_t(v["p99"])]
-        row += [fmt_t((summary[s.name]["c50"]["cpu_us"] or 0) * 1e-6),
+        c50 = summary[s.name]["c50"]
+        row += [fmt_cpu(c50["cpu_us"]), fmt_switches(c50["switches"]),
                 fmt_mib(summary[s.name]["rss_idle"]), fmt_mib(summary[s.name]["rss_load"])]
         rows.append(row)
     lines += ["## Hello world", "", table(header, rows), ""]
