@@ -123,6 +123,19 @@ enum Unread {
     Unconfirmed,
 }
 
+/// The connection's pending EOF check (see [`Unread::Unconfirmed`]). One at a time, so the
+/// loop's queue of checks holds at most one entry per connection however fast a client
+/// trickles bytes; the time it was scheduled identifies it in that queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EofCheck {
+    /// None pending.
+    None,
+    /// Scheduled at the first short read with none pending; not yet in the loop's queue.
+    Scheduled(Instant),
+    /// In the loop's queue.
+    Queued(Instant),
+}
+
 /// A complete request, or the error that ends the connection, waiting for its turn.
 #[derive(Debug)]
 enum Ready {
@@ -153,12 +166,8 @@ pub struct Channel {
     eof: bool,
     /// What the loop knows of input on the socket it has not read.
     unread: Unread,
-    /// When the pending EOF check was scheduled: at the first short read with none pending.
-    /// One check at a time per connection, so the loop's queue of checks holds at most one
-    /// entry per connection however fast a client trickles bytes.
-    eof_check: Option<Instant>,
-    /// `eof_check` was scheduled and the loop has not queued it yet.
-    eof_check_unqueued: bool,
+    /// The pending EOF check.
+    eof_check: EofCheck,
     /// The server is shutting down: answer what was received, then close.
     draining: bool,
 }
@@ -186,8 +195,7 @@ impl Channel {
             in_flight: false,
             eof: false,
             unread: Unread::Nothing,
-            eof_check: None,
-            eof_check_unqueued: false,
+            eof_check: EofCheck::None,
             draining: false,
         }
     }
@@ -224,21 +232,21 @@ impl Channel {
     /// An EOF check scheduled since the loop last asked (see [`Unread::Unconfirmed`]): when it
     /// was scheduled, for the loop to queue it. `None` once taken.
     pub fn take_unqueued_eof_check(&mut self) -> Option<Instant> {
-        if std::mem::take(&mut self.eof_check_unqueued) {
-            self.eof_check
-        } else {
-            None
-        }
+        let EofCheck::Scheduled(at) = self.eof_check else {
+            return None;
+        };
+        self.eof_check = EofCheck::Queued(at);
+        Some(at)
     }
 
     /// Runs the EOF check scheduled at `since`: if the last read was short and nothing was
     /// reported since, the input counts as waiting, so the next chance to read looks for an
     /// EOF behind it. Returns whether it does.
     pub fn run_eof_check(&mut self, since: Instant) -> bool {
-        if self.eof_check != Some(since) {
+        if self.eof_check != EofCheck::Queued(since) {
             return false;
         }
-        self.eof_check = None;
+        self.eof_check = EofCheck::None;
         let unconfirmed = self.unread == Unread::Unconfirmed;
         if unconfirmed {
             self.unread = Unread::Waiting;
@@ -386,9 +394,8 @@ impl Channel {
             self.parse(cfg);
             if got < size {
                 self.unread = Unread::Unconfirmed;
-                if self.eof_check.is_none() {
-                    self.eof_check = Some(now);
-                    self.eof_check_unqueued = true;
+                if self.eof_check == EofCheck::None {
+                    self.eof_check = EofCheck::Scheduled(now);
                 }
                 return;
             }

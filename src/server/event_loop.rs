@@ -44,10 +44,11 @@ pub struct LoopConfig {
 const SERVICE_ROUNDS: usize = 2;
 
 /// How long after a short read the loop looks for an EOF that may be queued unreported behind
-/// the data (`Unread::Unconfirmed` in channel.rs). Only a client that half-closes right behind its request
-/// waits this long for the server's close; on a busy connection the next request comes
-/// first and no check reads at all. Short against any client's patience, long against the
-/// gap between keep-alive requests under load (0.5 ms at 50 connections and 100k req/s).
+/// the data (`Unread::Unconfirmed` in channel.rs). Only a client that half-closes right
+/// behind its request waits this long for the server's close; on a busy connection the next
+/// request comes first and no check reads at all. Short against any client's patience, long
+/// against the gap between keep-alive requests under load (0.5 ms at 50 connections and
+/// 100k req/s).
 const EOF_CHECK_DELAY: Duration = Duration::from_millis(100);
 
 /// Set to `1`, the loop uses oneshot readiness even where edge triggering is available: the
