@@ -144,7 +144,7 @@ mod tests {
         ));
         assert!(matches!(header_key("X_CUSTOM"), Cow::Owned(ref k) if k == "HTTP_X_CUSTOM"));
         for key in COMMON_HEADER_KEYS {
-            assert_eq!(header_key(&key[5..]), key);
+            assert_eq!(header_key(&key[HTTP_PREFIX.len()..]), key);
         }
     }
 
@@ -285,7 +285,9 @@ pub fn for_request(
     env
 }
 
-/// The keys [`for_request`] sets whatever the request, apart from headers.
+/// The keys [`for_request`] sets apart from `HTTP_*` headers: every request gets them,
+/// except `SERVER_SOFTWARE` (only with `ident` set) and `CONTENT_TYPE` and `CONTENT_LENGTH`
+/// (only when the request carries them).
 pub const CORE_KEYS: [&str; 15] = [
     "REMOTE_ADDR",
     "REMOTE_HOST",
@@ -344,17 +346,24 @@ pub const COMMON_HEADER_KEYS: [&str; 34] = [
     "HTTP_RANGE",
 ];
 
+/// What CGI puts before a header's name (RFC 3875 §4.1.18), but for the two headers it names
+/// without it.
+const HTTP_PREFIX: &str = "HTTP_";
+
 /// The environ key of a header whose name is already in CGI form (`USER_AGENT`):
 /// `CONTENT_TYPE` and `CONTENT_LENGTH` as they are, every other name behind `HTTP_`.
 fn header_key(name: &str) -> Cow<'static, str> {
     match name {
         "CONTENT_TYPE" => Cow::Borrowed("CONTENT_TYPE"),
         "CONTENT_LENGTH" => Cow::Borrowed("CONTENT_LENGTH"),
-        _ => match COMMON_HEADER_KEYS.iter().find(|key| &key[5..] == name) {
+        _ => match COMMON_HEADER_KEYS
+            .iter()
+            .find(|key| key.strip_prefix(HTTP_PREFIX) == Some(name))
+        {
             Some(key) => Cow::Borrowed(key),
             None => {
-                let mut key = String::with_capacity(5 + name.len());
-                key.push_str("HTTP_");
+                let mut key = String::with_capacity(HTTP_PREFIX.len() + name.len());
+                key.push_str(HTTP_PREFIX);
                 key.push_str(name);
                 Cow::Owned(key)
             }

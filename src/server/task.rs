@@ -207,27 +207,17 @@ impl<'a> Writer<'a> {
         self.framing.is_some() && self.head.is_none()
     }
 
-    /// Queues `parts` after the held-back head, if it has not gone yet.
-    fn push(&mut self, parts: &[&[u8]]) -> io::Result<()> {
+    /// Queues `parts` after the held-back head, if it has not gone yet. At most three parts
+    /// come at once (a chunk's size line, data and CRLF), so the head and they fit in an
+    /// array on the stack: a `Vec` here was an allocation per response.
+    fn push<const N: usize>(&mut self, parts: [&[u8]; N]) -> io::Result<()> {
+        const { assert!(N <= 3, "the head and the parts share a four-slot array") };
         let Some(head) = self.head.take() else {
-            return self.output.push(parts);
+            return self.output.push(&parts);
         };
-        // At most three parts come at once (a chunk's size line, data and CRLF): the head
-        // and those fit on the stack, saving an allocation per response.
-        let mut all: [&[u8]; 4] = [&[]; 4];
-        match parts.len() {
-            n @ 0..=3 => {
-                all[0] = &head;
-                all[1..=n].copy_from_slice(parts);
-                self.output.push(&all[..=n])
-            }
-            _ => {
-                let all: Vec<&[u8]> = std::iter::once(head.as_slice())
-                    .chain(parts.iter().copied())
-                    .collect();
-                self.output.push(&all)
-            }
-        }
+        let mut all: [&[u8]; 4] = [&head, &[], &[], &[]];
+        all[1..=N].copy_from_slice(&parts);
+        self.output.push(&all[..=N])
     }
 
     fn finish(&mut self) {
@@ -236,7 +226,7 @@ impl<'a> Writer<'a> {
         } else {
             b""
         };
-        if self.push(&[last]).is_err() {
+        if self.push([last]).is_err() {
             self.close = true;
         }
         match self.framing {
@@ -289,9 +279,9 @@ impl Sink for Writer<'_> {
         if self.framing == Some(BodyFraming::Chunked) {
             let mut buf = [0u8; response::CHUNK_HEADER_MAX];
             let header = response::chunk_header(n, &mut buf);
-            self.push(&[header, data, b"\r\n"])
+            self.push([header, data, b"\r\n"])
         } else {
-            self.push(&[data])
+            self.push([data])
         }
     }
 
@@ -304,11 +294,11 @@ impl Sink for Writer<'_> {
         if self.framing == Some(BodyFraming::Chunked) {
             let mut buf = [0u8; response::CHUNK_HEADER_MAX];
             let n = usize::try_from(n).map_err(|_| io::Error::other("file too large"))?;
-            self.push(&[response::chunk_header(n, &mut buf)])?;
+            self.push([response::chunk_header(n, &mut buf)])?;
             self.output.push_file(file, offset, n as u64)?;
-            self.push(&[b"\r\n"])
+            self.push([b"\r\n"])
         } else {
-            self.push(&[])?;
+            self.push([])?;
             self.output.push_file(file, offset, n)
         }
     }
