@@ -6,13 +6,20 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use crate::http::request::Head;
+
 /// An ordered map from environ key (`REQUEST_METHOD`, `HTTP_HOST`, `wsgi.url_scheme`, ...) to value.
 ///
 /// A request carries about twenty keys, so a linear scan beats hashing and keeps insertion
 /// order, which the echo app and the Python dict both show.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Clone, Default)]
 pub struct Environ {
     vars: Vec<(Cow<'static, str>, Value)>,
+    /// The head a request's environ was built from. `REQUEST_URI`, `QUERY_STRING`, most
+    /// `PATH_INFO`s and the header values are read from it rather than copied: a copy was an
+    /// allocation per value per request, 4 for a minimal request and 10 with eight
+    /// browser-like headers (callgrind, hello world).
+    head: Option<Head>,
 }
 
 /// An environ value. The values that are the same for every request on a listener or a
@@ -23,33 +30,49 @@ enum Value {
     Owned(String),
     Shared(Arc<str>),
     Static(&'static str),
+    /// A part of the environ's head.
+    Head(Part),
+}
+
+/// A part of a request head that an environ value shows as it is.
+#[derive(Debug, Clone, Copy)]
+enum Part {
+    Target,
+    Path,
+    Query,
+    /// The value of the head's header at this index.
+    Header(usize),
 }
 
 impl Value {
-    fn as_str(&self) -> &str {
+    fn as_str<'a>(&'a self, head: Option<&'a Head>) -> &'a str {
         match self {
             Value::Owned(s) => s,
             Value::Shared(s) => s,
             Value::Static(s) => s,
-        }
-    }
-
-    fn into_string(self) -> String {
-        match self {
-            Value::Owned(s) => s,
-            Value::Shared(s) => s.as_ref().to_owned(),
-            Value::Static(s) => s.to_owned(),
+            Value::Head(part) => head.map_or("", |head| match part {
+                Part::Target => head.target(),
+                Part::Path => head.path(),
+                Part::Query => head.query(),
+                Part::Header(i) => head.header_at(*i).map_or("", |(_, v)| v),
+            }),
         }
     }
 }
 
-impl PartialEq for Value {
+impl PartialEq for Environ {
     fn eq(&self, other: &Self) -> bool {
-        self.as_str() == other.as_str()
+        self.iter().eq(other.iter())
     }
 }
 
-impl Eq for Value {}
+impl Eq for Environ {}
+
+impl std::fmt::Debug for Environ {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map().entries(self.iter()).finish()
+    }
+}
 
 impl Environ {
     /// An empty environ.
@@ -61,7 +84,13 @@ impl Environ {
     pub fn with_capacity(n: usize) -> Self {
         Environ {
             vars: Vec::with_capacity(n),
+            head: None,
         }
+    }
+
+    /// The parsed request head this environ was built from, if it was built by the server.
+    pub fn head(&self) -> Option<&Head> {
+        self.head.as_ref()
     }
 
     /// The value of `key`, if set.
@@ -69,7 +98,7 @@ impl Environ {
         self.vars
             .iter()
             .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_str(self.head.as_ref()))
     }
 
     /// Whether `key` is set.
@@ -99,12 +128,19 @@ impl Environ {
     /// Removes `key`, returning its value.
     pub fn remove(&mut self, key: &str) -> Option<String> {
         let at = self.vars.iter().position(|(k, _)| k == key)?;
-        Some(self.vars.remove(at).1.into_string())
+        let (_, value) = self.vars.remove(at);
+        Some(match value {
+            Value::Owned(s) => s,
+            other => other.as_str(self.head.as_ref()).to_owned(),
+        })
     }
 
     /// Every key and value, in the order they were set.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.vars.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
+        let head = self.head.as_ref();
+        self.vars
+            .iter()
+            .map(move |(k, v)| (k.as_ref(), v.as_str(head)))
     }
 
     /// How many keys are set.
@@ -163,7 +199,7 @@ mod tests {
             ident: Some("waitress".into()),
         };
         let peer = PeerVars::new(Peer::Unix);
-        let env = for_request(&head, 1, &peer, &server);
+        let env = for_request(head, 1, &peer, &server);
         let keys: Vec<&str> = env.iter().map(|(k, _)| k).collect();
         for key in CORE_KEYS {
             assert!(keys.contains(&key), "{key} missing from {keys:?}");
@@ -230,13 +266,9 @@ fn method_value(method: &str) -> Value {
     }
 }
 
-/// The environ for a request, as waitress's `get_environment` builds it.
-pub fn for_request(
-    head: &crate::http::request::Head,
-    body_len: u64,
-    peer: &PeerVars,
-    server: &ServerVars,
-) -> Environ {
+/// The environ for a request, as waitress's `get_environment` builds it. The environ keeps
+/// `head` and reads the values it shows unchanged from it.
+pub fn for_request(head: Head, body_len: u64, peer: &PeerVars, server: &ServerVars) -> Environ {
     use crate::http::request::{Framing, TargetForm};
 
     let mut env = Environ::with_capacity(16 + head.headers().len());
@@ -257,20 +289,21 @@ pub fn for_request(
     }
     env.push_value("SERVER_PROTOCOL", Value::Static(head.version.as_str()));
     env.push_value("SCRIPT_NAME", Value::Shared(Arc::clone(&server.url_prefix)));
-    env.push(
-        "PATH_INFO",
-        path_info(head.path(), head.form, &server.url_prefix),
-    );
-    env.push("REQUEST_URI", head.target().to_owned());
-    env.push("QUERY_STRING", head.query().to_owned());
+    let path = match path_info(head.path(), &server.url_prefix) {
+        Cow::Borrowed(_) => Value::Head(Part::Path),
+        Cow::Owned(decoded) => Value::Owned(decoded),
+    };
+    env.push_value("PATH_INFO", path);
+    env.push_value("REQUEST_URI", Value::Head(Part::Target));
+    env.push_value("QUERY_STRING", Value::Head(Part::Query));
     env.push_value(
         "wsgi.url_scheme",
         Value::Shared(Arc::clone(&server.url_scheme)),
     );
-    for (name, value) in head.headers() {
+    for (i, (name, _)) in head.headers().enumerate() {
         let key = header_key(name);
         if !env.contains(&key) {
-            env.push(key, value.to_owned());
+            env.vars.push((key, Value::Head(Part::Header(i))));
         }
     }
     if head.form == TargetForm::Absolute {
@@ -282,6 +315,7 @@ pub fn for_request(
     if head.framing == Framing::Chunked {
         env.set("CONTENT_LENGTH", crate::http::decimal(body_len));
     }
+    env.head = Some(head);
     env
 }
 
@@ -398,14 +432,11 @@ fn ip_string(ip: std::net::IpAddr) -> String {
 
 /// `PATH_INFO`: the path %-decoded to bytes and read as latin-1 (PEP 3333), leading slashes
 /// collapsed to one, and the `url_prefix` removed from the front.
-fn path_info(raw: &str, form: crate::http::request::TargetForm, prefix: &str) -> String {
-    if form == crate::http::request::TargetForm::Asterisk {
-        return "*".to_owned();
-    }
+fn path_info<'a>(raw: &'a str, prefix: &str) -> Cow<'a, str> {
     if prefix.is_empty() && !raw.contains('%') && !raw.starts_with("//") {
-        // Nothing to decode, collapse or strip: the common case, taken without the three
-        // copies below.
-        return raw.to_owned();
+        // Nothing to decode, collapse or strip: the common case, and the path of an
+        // asterisk-form target (`*`).
+        return Cow::Borrowed(raw);
     }
     let decoded = crate::http::latin1(&percent_decode(raw.as_bytes()));
     let path = if decoded.starts_with('/') {
@@ -414,15 +445,15 @@ fn path_info(raw: &str, form: crate::http::request::TargetForm, prefix: &str) ->
         decoded
     };
     if prefix.is_empty() {
-        return path;
+        return Cow::Owned(path);
     }
     if path == prefix {
-        return String::new();
+        return Cow::Owned(String::new());
     }
-    match path.strip_prefix(prefix) {
+    Cow::Owned(match path.strip_prefix(prefix) {
         Some(rest) if rest.starts_with('/') => rest.to_owned(),
         _ => path,
-    }
+    })
 }
 
 /// Decodes `%XX` escapes; a `%` not followed by two hex digits stays as it is, as Python's
@@ -477,7 +508,7 @@ mod request_tests {
         };
         let head = parse_head(request.as_bytes(), &limits).unwrap();
         for_request(
-            &head,
+            head,
             0,
             &PeerVars::new(Peer::Tcp("127.0.0.1:5000".parse().unwrap())),
             &server(prefix),
@@ -544,6 +575,26 @@ mod request_tests {
             environ("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "").get("PATH_INFO"),
             Some("*")
         );
+    }
+
+    #[test]
+    fn values_read_from_the_head_behave_like_copies() {
+        let mut env = environ(
+            "GET /a%20b?x=1 HTTP/1.1\r\nHost: h\r\nX-One: 1\r\nX-One: 2\r\n\r\n",
+            "",
+        );
+        assert_eq!(env.get("REQUEST_URI"), Some("/a%20b?x=1"));
+        assert_eq!(env.get("PATH_INFO"), Some("/a b"));
+        assert_eq!(env.get("QUERY_STRING"), Some("x=1"));
+        assert_eq!(env.get("HTTP_X_ONE"), Some("1, 2"));
+        let copy = env.clone();
+        assert_eq!(copy, env);
+        assert_eq!(env.remove("QUERY_STRING").as_deref(), Some("x=1"));
+        env.set("HTTP_HOST", "other");
+        assert_eq!(env.get("HTTP_HOST"), Some("other"));
+        assert_ne!(copy, env);
+        assert_eq!(copy.get("HTTP_HOST"), Some("h"));
+        assert_eq!(env.head().map(Head::path), Some("/a%20b"));
     }
 
     #[test]

@@ -214,6 +214,12 @@ impl Head {
             .map(|&(name, value)| (self.get(name), self.get(value)))
     }
 
+    /// The header at `index` in [`headers`](Self::headers).
+    pub fn header_at(&self, index: usize) -> Option<(&str, &str)> {
+        let &(name, value) = self.headers.get(index)?;
+        Some((self.get(name), self.get(value)))
+    }
+
     /// The value of a header by its normalised name (`CONTENT_TYPE`).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers().find(|&(n, _)| n == name).map(|(_, v)| v)

@@ -64,10 +64,11 @@ impl Handler {
             keep_alive: head.keep_alive,
             force_close,
         };
-        let mut environ = environ::for_request(&head, body.len(), &peer, &server);
+        let version = head.version;
+        let mut environ = environ::for_request(head, body.len(), &peer, &server);
         if self.proxy.is_active() {
             if let Err(malformed) = self.proxy.apply(&mut environ) {
-                self.error_response(&output, head.version, 400, &malformed.detail());
+                self.error_response(&output, version, 400, &malformed.detail());
                 return;
             }
         }
@@ -85,14 +86,15 @@ impl Handler {
             called.and_then(|()| response.finish())
         };
         let committed = writer.sent_anything();
+        let path = || request.environ.head().map_or("", Head::path);
         match result {
             Ok(()) => writer.finish(),
             Err(e) if output.is_closed() || is_disconnect(&e) => {
-                log::info!(target: "waitress", "Client disconnected while serving {}", head.path());
+                log::info!(target: "waitress", "Client disconnected while serving {}", path());
                 output.finish(Finished::Close);
             }
             Err(e) => {
-                log::error!(target: "waitress", "Exception while serving {}: {e}", head.path());
+                log::error!(target: "waitress", "Exception while serving {}: {e}", path());
                 if committed {
                     // The head is out: all that can be done is to cut the response short.
                     output.finish(Finished::Close);
@@ -102,7 +104,7 @@ impl Handler {
                     } else {
                         INTERNAL_ERROR_DETAIL.to_owned()
                     };
-                    self.error_response(&output, head.version, 500, &detail);
+                    self.error_response(&output, version, 500, &detail);
                 }
             }
         }
