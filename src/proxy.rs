@@ -167,8 +167,8 @@ impl ProxyConfig {
             .is_some_and(|trusted| trusted == TRUST_ANY_PEER || trusted == peer);
         if !trusted_peer
             && !environ
-                .iter()
-                .any(|(key, _)| ProxyHeader::ALL.iter().any(|h| h.environ_key() == key))
+                .keys()
+                .any(|key| ProxyHeader::ALL.iter().any(|h| h.environ_key() == key))
         {
             // Nothing to read and nothing to remove: the common case without a proxy, which
             // cost 2,300 instructions per request before this check (callgrind, hello world).

@@ -143,6 +143,11 @@ impl Environ {
             .map(move |(k, v)| (k.as_ref(), v.as_str(head)))
     }
 
+    /// Every key, in the order they were set.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.vars.iter().map(|(k, _)| k.as_ref())
+    }
+
     /// How many keys are set.
     pub fn len(&self) -> usize {
         self.vars.len()

@@ -23,6 +23,11 @@ use super::wake::Waker;
 /// response written in many small parts goes out in few `write` calls.
 const COALESCE_LIMIT: usize = 16 * 1024;
 
+/// The most parts one direct `writev` takes: a response's head and first body parts fit (the
+/// task's writer pushes at most three), and the slices sit on the stack, where a `Vec` was an
+/// allocation per response.
+const WRITEV_PARTS: usize = 4;
+
 /// Bytes read from a temp file or file body per write when `sendfile` is not available.
 const FILE_BLOCK: usize = 64 * 1024;
 
@@ -188,15 +193,20 @@ impl Output {
         let mut written = 0;
         while written < total {
             let mut skip = written;
-            let slices: Vec<io::IoSlice<'_>> = parts
-                .iter()
-                .filter_map(|p| {
-                    let from = skip.min(p.len());
-                    skip -= from;
-                    (from < p.len()).then(|| io::IoSlice::new(&p[from..]))
-                })
-                .collect();
-            match self.stream.write_vectored(&slices) {
+            let mut slices = [io::IoSlice::new(&[]); WRITEV_PARTS];
+            let mut count = 0;
+            for part in parts {
+                let from = skip.min(part.len());
+                skip -= from;
+                if from < part.len() {
+                    let Some(slot) = slices.get_mut(count) else {
+                        break; // the rest goes in the next round
+                    };
+                    *slot = io::IoSlice::new(&part[from..]);
+                    count += 1;
+                }
+            }
+            match self.stream.write_vectored(&slices[..count]) {
                 Ok(0) => break,
                 Ok(n) => written += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -438,5 +448,40 @@ impl Output {
             self.drained.notify_all();
         }
         result.map(|()| Progress { written, pending })
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+    use crate::server::wake::{ConnId, WakeList};
+    use std::io::Read;
+    use std::os::unix::net::UnixStream;
+
+    #[test]
+    fn a_push_of_more_parts_than_one_writev_takes_goes_out_whole_and_in_order() {
+        let (ours, mut theirs) = UnixStream::pair().unwrap();
+        let poller = Arc::new(polling::Poller::new().unwrap());
+        let waker = Waker::new(
+            WakeList::new(poller),
+            ConnId {
+                slot: 0,
+                generation: 0,
+            },
+        );
+        let output = Output::new(Arc::new(Stream::Unix(ours)), 1 << 20, 1 << 20, waker);
+        let parts: Vec<Vec<u8>> = (0..WRITEV_PARTS * 2 + 1)
+            .map(|i| format!("part{i};").into_bytes())
+            .collect();
+        let slices: Vec<&[u8]> = parts.iter().map(Vec::as_slice).collect();
+        output.push(&slices).unwrap();
+        assert!(
+            !output.has_pending(),
+            "a socket with room takes it all at once"
+        );
+        let expected = parts.concat();
+        let mut got = vec![0; expected.len()];
+        theirs.read_exact(&mut got).unwrap();
+        assert_eq!(got, expected);
     }
 }
