@@ -409,7 +409,7 @@ impl EventLoop {
         // to read the input that brought it here.
         for _ in 0..SERVICE_ROUNDS {
             if let Some(task) = channel.drive(cfg, now) {
-                self.pool.submit(task);
+                self.pool.submit(task, now);
             }
             if !channel.ready_to_read(cfg) {
                 break;
@@ -417,7 +417,7 @@ impl EventLoop {
             channel.read(cfg, now, &mut self.read_buffers);
         }
         if let Some(task) = channel.drive(cfg, now) {
-            self.pool.submit(task);
+            self.pool.submit(task, now);
         }
         // With nothing for the loop to do when the request with the worker finishes, the finish
         // need not wake it: the read interest armed below brings the next request instead.

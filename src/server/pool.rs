@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
+use std::time::Instant;
 
 /// What a worker does with each job it takes (for the server: `Handler::serve` on a task).
 /// Shared by all workers, so handing a job over moves the job and nothing else: a boxed
@@ -27,7 +28,7 @@ struct Queue<T> {
     waking: usize,
     busy: usize,
     /// When the queue-depth warning was last logged.
-    warned_at: Option<std::time::Instant>,
+    warned_at: Option<Instant>,
     /// The pool was dropped: workers finish what is queued, then end (so a program that
     /// serves again, or goes on after serving, is not left with parked threads).
     closed: bool,
@@ -86,7 +87,9 @@ impl<T: Send + 'static> Pool<T> {
     }
 
     /// Queues a job. When more jobs wait than threads are idle, logs waitress's warning.
-    pub fn submit(&self, job: T) {
+    /// `now` is the caller's clock reading, which dates the warning: reading the clock here,
+    /// under the queue's lock, was a `clock_gettime` per request whenever jobs waited.
+    pub fn submit(&self, job: T, now: Instant) {
         let mut queue = self.shared.lock();
         queue.jobs.push_back(job);
         let backlog = queue.jobs.len().saturating_sub(queue.idle);
@@ -100,9 +103,9 @@ impl<T: Send + 'static> Pool<T> {
         let warn = backlog > 0
             && queue
                 .warned_at
-                .is_none_or(|at| at.elapsed() >= QUEUE_WARNING_INTERVAL);
+                .is_none_or(|at| now.saturating_duration_since(at) >= QUEUE_WARNING_INTERVAL);
         if warn {
-            queue.warned_at = Some(std::time::Instant::now());
+            queue.warned_at = Some(now);
         }
         drop(queue);
         if warn {
@@ -173,10 +176,10 @@ mod tests {
             Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
         let pool = closures(2, app);
         let (tx, rx) = mpsc::channel();
-        pool.submit(Box::new(|| panic!("app bug")));
+        pool.submit(Box::new(|| panic!("app bug")), Instant::now());
         for i in 0..10 {
             let tx = tx.clone();
-            pool.submit(Box::new(move || tx.send(i).unwrap()));
+            pool.submit(Box::new(move || tx.send(i).unwrap()), Instant::now());
         }
         let mut got: Vec<i32> = (0..10)
             .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap())
@@ -200,15 +203,19 @@ mod tests {
             let (tx, rx) = mpsc::channel();
             for _ in 0..4 {
                 let (arrived, tx) = (Arc::clone(&arrived), tx.clone());
-                pool.submit(Box::new(move || {
-                    arrived.fetch_add(1, Ordering::SeqCst);
-                    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-                    while arrived.load(Ordering::SeqCst) < 4 && std::time::Instant::now() < deadline
-                    {
-                        std::thread::sleep(Duration::from_millis(1));
-                    }
-                    tx.send(arrived.load(Ordering::SeqCst)).unwrap();
-                }));
+                pool.submit(
+                    Box::new(move || {
+                        arrived.fetch_add(1, Ordering::SeqCst);
+                        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+                        while arrived.load(Ordering::SeqCst) < 4
+                            && std::time::Instant::now() < deadline
+                        {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                        tx.send(arrived.load(Ordering::SeqCst)).unwrap();
+                    }),
+                    Instant::now(),
+                );
             }
             for _ in 0..4 {
                 let seen = rx.recv_timeout(Duration::from_secs(10)).unwrap();
@@ -256,10 +263,13 @@ mod tests {
         let app = Arc::new(Tracked::default());
         let pool = closures(3, app.clone());
         let (tx, rx) = mpsc::channel();
-        pool.submit(Box::new(move || {
-            std::thread::sleep(Duration::from_millis(100));
-            tx.send(()).unwrap();
-        }));
+        pool.submit(
+            Box::new(move || {
+                std::thread::sleep(Duration::from_millis(100));
+                tx.send(()).unwrap();
+            }),
+            Instant::now(),
+        );
         std::thread::sleep(Duration::from_millis(20));
         drop(pool);
         // The running job still finishes.
@@ -278,7 +288,7 @@ mod tests {
         let (tx, rx) = mpsc::channel();
         for _ in 0..3 {
             let tx = tx.clone();
-            pool.submit(Box::new(move || tx.send(()).unwrap()));
+            pool.submit(Box::new(move || tx.send(()).unwrap()), Instant::now());
         }
         for _ in 0..3 {
             rx.recv_timeout(Duration::from_secs(5)).unwrap();
