@@ -15,26 +15,32 @@ use crate::http::request::Head;
 #[derive(Clone, Default)]
 pub struct Environ {
     vars: Vec<(Cow<'static, str>, Value)>,
-    /// The head a request's environ was built from. `REQUEST_URI`, `QUERY_STRING`, most
-    /// `PATH_INFO`s and the header values are read from it rather than copied: a copy was an
-    /// allocation per value per request, 4 for a minimal request and 10 with eight
-    /// browser-like headers (callgrind, hello world).
-    head: Option<Head>,
+    /// What a request's environ was built from, for the values it shows unchanged.
+    source: Option<Source>,
 }
 
-/// An environ value. The values that are the same for every request on a listener or a
-/// connection (`SERVER_NAME`, `REMOTE_ADDR`, ...) are shared rather than copied: that was
-/// nine allocations per request, a third of them (callgrind, hello world).
+/// The request an environ was built from. `REQUEST_URI`, `QUERY_STRING`, most `PATH_INFO`s and
+/// the header values are read from its head rather than copied (a copy was an allocation per
+/// value per request: 4 for a minimal request, 10 with eight browser-like headers), and the
+/// server's and the peer's values from the task's own handles on them (a reference count
+/// taken per value was 8 atomic increments and as many decrements per request).
+#[derive(Debug, Clone)]
+struct Source {
+    head: Head,
+    peer: PeerVars,
+    server: Arc<ServerVars>,
+}
+
+/// An environ value.
 #[derive(Debug, Clone)]
 enum Value {
     Owned(String),
-    Shared(Arc<str>),
     Static(&'static str),
-    /// A part of the environ's head.
-    Head(Part),
+    /// A part of the environ's source.
+    From(Part),
 }
 
-/// A part of a request head that an environ value shows as it is.
+/// A part of an environ's [`Source`] that a value shows as it is.
 #[derive(Debug, Clone, Copy)]
 enum Part {
     Target,
@@ -42,20 +48,40 @@ enum Part {
     Query,
     /// The value of the head's header at this index.
     Header(usize),
+    RemoteAddr,
+    RemotePort,
+    ServerName,
+    ServerPort,
+    ServerSoftware,
+    ScriptName,
+    UrlScheme,
+}
+
+impl Part {
+    fn of(self, source: &Source) -> &str {
+        let (head, peer, server) = (&source.head, &source.peer, &*source.server);
+        match self {
+            Part::Target => head.target(),
+            Part::Path => head.path(),
+            Part::Query => head.query(),
+            Part::Header(i) => head.header_at(i).map_or("", |(_, v)| v),
+            Part::RemoteAddr => &peer.addr,
+            Part::RemotePort => &peer.port,
+            Part::ServerName => &server.server_name,
+            Part::ServerPort => &server.server_port,
+            Part::ServerSoftware => server.ident.as_deref().unwrap_or_default(),
+            Part::ScriptName => &server.url_prefix,
+            Part::UrlScheme => &server.url_scheme,
+        }
+    }
 }
 
 impl Value {
-    fn as_str<'a>(&'a self, head: Option<&'a Head>) -> &'a str {
+    fn as_str<'a>(&'a self, source: Option<&'a Source>) -> &'a str {
         match self {
             Value::Owned(s) => s,
-            Value::Shared(s) => s,
             Value::Static(s) => s,
-            Value::Head(part) => head.map_or("", |head| match part {
-                Part::Target => head.target(),
-                Part::Path => head.path(),
-                Part::Query => head.query(),
-                Part::Header(i) => head.header_at(*i).map_or("", |(_, v)| v),
-            }),
+            Value::From(part) => source.map_or("", |source| part.of(source)),
         }
     }
 }
@@ -84,13 +110,13 @@ impl Environ {
     pub fn with_capacity(n: usize) -> Self {
         Environ {
             vars: Vec::with_capacity(n),
-            head: None,
+            source: None,
         }
     }
 
     /// The parsed request head this environ was built from, if it was built by the server.
     pub fn head(&self) -> Option<&Head> {
-        self.head.as_ref()
+        self.source.as_ref().map(|s| &s.head)
     }
 
     /// The value of `key`, if set.
@@ -98,7 +124,7 @@ impl Environ {
         self.vars
             .iter()
             .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str(self.head.as_ref()))
+            .map(|(_, v)| v.as_str(self.source.as_ref()))
     }
 
     /// Whether `key` is set.
@@ -131,16 +157,16 @@ impl Environ {
         let (_, value) = self.vars.remove(at);
         Some(match value {
             Value::Owned(s) => s,
-            other => other.as_str(self.head.as_ref()).to_owned(),
+            other => other.as_str(self.source.as_ref()).to_owned(),
         })
     }
 
     /// Every key and value, in the order they were set.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        let head = self.head.as_ref();
+        let source = self.source.as_ref();
         self.vars
             .iter()
-            .map(move |(k, v)| (k.as_ref(), v.as_str(head)))
+            .map(move |(k, v)| (k.as_ref(), v.as_str(source)))
     }
 
     /// Every key, in the order they were set.
@@ -204,7 +230,7 @@ mod tests {
             ident: Some("waitress".into()),
         };
         let peer = PeerVars::new(Peer::Unix);
-        let env = for_request(head, 1, &peer, &server);
+        let env = for_request(head, 1, peer, Arc::new(server));
         let keys: Vec<&str> = env.iter().map(|(k, _)| k).collect();
         for key in CORE_KEYS {
             assert!(keys.contains(&key), "{key} missing from {keys:?}");
@@ -272,43 +298,34 @@ fn method_value(method: &str) -> Value {
 }
 
 /// The environ for a request, as waitress's `get_environment` builds it. The environ keeps
-/// `head` and reads the values it shows unchanged from it.
-pub fn for_request(head: Head, body_len: u64, peer: &PeerVars, server: &ServerVars) -> Environ {
+/// `head`, `peer` and `server` and reads the values it shows unchanged from them.
+pub fn for_request(head: Head, body_len: u64, peer: PeerVars, server: Arc<ServerVars>) -> Environ {
     use crate::http::request::{Framing, TargetForm};
 
     let mut env = Environ::with_capacity(16 + head.headers().len());
-    env.push_value("REMOTE_ADDR", Value::Shared(Arc::clone(&peer.addr)));
-    env.push_value("REMOTE_HOST", Value::Shared(Arc::clone(&peer.addr)));
-    env.push_value("REMOTE_PORT", Value::Shared(Arc::clone(&peer.port)));
+    env.push_value("REMOTE_ADDR", Value::From(Part::RemoteAddr));
+    env.push_value("REMOTE_HOST", Value::From(Part::RemoteAddr));
+    env.push_value("REMOTE_PORT", Value::From(Part::RemotePort));
     env.push_value("REQUEST_METHOD", method_value(head.method()));
-    env.push_value(
-        "SERVER_PORT",
-        Value::Shared(Arc::clone(&server.server_port)),
-    );
-    env.push_value(
-        "SERVER_NAME",
-        Value::Shared(Arc::clone(&server.server_name)),
-    );
-    if let Some(ident) = &server.ident {
-        env.push_value("SERVER_SOFTWARE", Value::Shared(Arc::clone(ident)));
+    env.push_value("SERVER_PORT", Value::From(Part::ServerPort));
+    env.push_value("SERVER_NAME", Value::From(Part::ServerName));
+    if server.ident.is_some() {
+        env.push_value("SERVER_SOFTWARE", Value::From(Part::ServerSoftware));
     }
     env.push_value("SERVER_PROTOCOL", Value::Static(head.version.as_str()));
-    env.push_value("SCRIPT_NAME", Value::Shared(Arc::clone(&server.url_prefix)));
+    env.push_value("SCRIPT_NAME", Value::From(Part::ScriptName));
     let path = match path_info(head.path(), &server.url_prefix) {
-        Cow::Borrowed(_) => Value::Head(Part::Path),
+        Cow::Borrowed(_) => Value::From(Part::Path),
         Cow::Owned(decoded) => Value::Owned(decoded),
     };
     env.push_value("PATH_INFO", path);
-    env.push_value("REQUEST_URI", Value::Head(Part::Target));
-    env.push_value("QUERY_STRING", Value::Head(Part::Query));
-    env.push_value(
-        "wsgi.url_scheme",
-        Value::Shared(Arc::clone(&server.url_scheme)),
-    );
+    env.push_value("REQUEST_URI", Value::From(Part::Target));
+    env.push_value("QUERY_STRING", Value::From(Part::Query));
+    env.push_value("wsgi.url_scheme", Value::From(Part::UrlScheme));
     for (i, (name, _)) in head.headers().enumerate() {
         let key = header_key(name);
         if !env.contains(&key) {
-            env.vars.push((key, Value::Head(Part::Header(i))));
+            env.vars.push((key, Value::From(Part::Header(i))));
         }
     }
     if head.form == TargetForm::Absolute {
@@ -320,7 +337,7 @@ pub fn for_request(head: Head, body_len: u64, peer: &PeerVars, server: &ServerVa
     if head.framing == Framing::Chunked {
         env.set("CONTENT_LENGTH", crate::http::decimal(body_len));
     }
-    env.head = Some(head);
+    env.source = Some(Source { head, peer, server });
     env
 }
 
@@ -515,8 +532,8 @@ mod request_tests {
         for_request(
             head,
             0,
-            &PeerVars::new(Peer::Tcp("127.0.0.1:5000".parse().unwrap())),
-            &server(prefix),
+            PeerVars::new(Peer::Tcp("127.0.0.1:5000".parse().unwrap())),
+            Arc::new(server(prefix)),
         )
     }
 

@@ -65,7 +65,7 @@ impl Handler {
             force_close,
         };
         let version = head.version;
-        let mut environ = environ::for_request(head, body.len(), &peer, &server);
+        let mut environ = environ::for_request(head, body.len(), peer, server);
         if self.proxy.is_active() {
             if let Err(malformed) = self.proxy.apply(&mut environ) {
                 self.error_response(&output, version, 400, &malformed.detail());
