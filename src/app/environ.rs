@@ -22,13 +22,13 @@ pub struct Environ {
 /// The request an environ was built from. `REQUEST_URI`, `QUERY_STRING`, most `PATH_INFO`s and
 /// the header values are read from its head rather than copied (a copy was an allocation per
 /// value per request: 4 for a minimal request, 10 with eight browser-like headers), and the
-/// server's and the peer's values from the task's own handles on them (a reference count
-/// taken per value was 8 atomic increments and as many decrements per request).
+/// server's and the peer's values from the connection's (a reference count taken per value
+/// was 8 atomic increments and as many decrements per request, five of them on counts that
+/// every worker shared).
 #[derive(Debug, Clone)]
 struct Source {
     head: Head,
-    peer: PeerVars,
-    server: Arc<ServerVars>,
+    connection: Arc<ConnectionVars>,
 }
 
 /// An environ value.
@@ -59,7 +59,11 @@ enum Part {
 
 impl Part {
     fn of(self, source: &Source) -> &str {
-        let (head, peer, server) = (&source.head, &source.peer, &*source.server);
+        let (head, peer, server) = (
+            &source.head,
+            &source.connection.peer,
+            &*source.connection.server,
+        );
         match self {
             Part::Target => head.target(),
             Part::Path => head.path(),
@@ -229,8 +233,7 @@ mod tests {
             url_prefix: "".into(),
             ident: Some("waitress".into()),
         };
-        let peer = PeerVars::new(Peer::Unix);
-        let env = for_request(head, 1, peer, Arc::new(server));
+        let env = for_request(head, 1, ConnectionVars::new(Peer::Unix, Arc::new(server)));
         let keys: Vec<&str> = env.iter().map(|(k, _)| k).collect();
         for key in CORE_KEYS {
             assert!(keys.contains(&key), "{key} missing from {keys:?}");
@@ -247,22 +250,39 @@ pub enum Peer {
     Unix,
 }
 
-/// The peer as the environ shows it, formatted once per connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PeerVars {
+/// What the environ shows about a connection: the peer, formatted once, and the listener's
+/// view of the server. Its requests share it, one reference count each.
+#[derive(Debug, PartialEq, Eq)]
+pub struct ConnectionVars {
+    peer: PeerVars,
+    server: Arc<ServerVars>,
+}
+
+impl ConnectionVars {
+    /// The environ's view of a connection from `peer` to `server`.
+    pub fn new(peer: Peer, server: Arc<ServerVars>) -> Arc<ConnectionVars> {
+        Arc::new(ConnectionVars {
+            peer: PeerVars::new(peer),
+            server,
+        })
+    }
+}
+
+/// The peer as the environ shows it.
+#[derive(Debug, PartialEq, Eq)]
+struct PeerVars {
     /// `REMOTE_ADDR` and `REMOTE_HOST`.
-    addr: Arc<str>,
+    addr: String,
     /// `REMOTE_PORT`.
-    port: Arc<str>,
+    port: String,
 }
 
 impl PeerVars {
-    /// The environ's view of `peer`.
-    pub fn new(peer: Peer) -> PeerVars {
+    fn new(peer: Peer) -> PeerVars {
         match peer {
             Peer::Tcp(addr) => PeerVars {
-                addr: ip_string(addr.ip()).into(),
-                port: crate::http::decimal(u64::from(addr.port())).into(),
+                addr: ip_string(addr.ip()),
+                port: crate::http::decimal(u64::from(addr.port())),
             },
             Peer::Unix => PeerVars {
                 addr: "localhost".into(),
@@ -298,8 +318,8 @@ fn method_value(method: &str) -> Value {
 }
 
 /// The environ for a request, as waitress's `get_environment` builds it. The environ keeps
-/// `head`, `peer` and `server` and reads the values it shows unchanged from them.
-pub fn for_request(head: Head, body_len: u64, peer: PeerVars, server: Arc<ServerVars>) -> Environ {
+/// `head` and `connection` and reads the values it shows unchanged from them.
+pub fn for_request(head: Head, body_len: u64, connection: Arc<ConnectionVars>) -> Environ {
     use crate::http::request::{Framing, TargetForm};
 
     let mut env = Environ::with_capacity(16 + head.headers().len());
@@ -309,6 +329,7 @@ pub fn for_request(head: Head, body_len: u64, peer: PeerVars, server: Arc<Server
     env.push_value("REQUEST_METHOD", method_value(head.method()));
     env.push_value("SERVER_PORT", Value::From(Part::ServerPort));
     env.push_value("SERVER_NAME", Value::From(Part::ServerName));
+    let server = &connection.server;
     if server.ident.is_some() {
         env.push_value("SERVER_SOFTWARE", Value::From(Part::ServerSoftware));
     }
@@ -337,7 +358,7 @@ pub fn for_request(head: Head, body_len: u64, peer: PeerVars, server: Arc<Server
     if head.framing == Framing::Chunked {
         env.set("CONTENT_LENGTH", crate::http::decimal(body_len));
     }
-    env.source = Some(Source { head, peer, server });
+    env.source = Some(Source { head, connection });
     env
 }
 
@@ -532,8 +553,10 @@ mod request_tests {
         for_request(
             head,
             0,
-            PeerVars::new(Peer::Tcp("127.0.0.1:5000".parse().unwrap())),
-            Arc::new(server(prefix)),
+            ConnectionVars::new(
+                Peer::Tcp("127.0.0.1:5000".parse().unwrap()),
+                Arc::new(server(prefix)),
+            ),
         )
     }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::app::Body;
-use crate::app::environ::{Peer, PeerVars, ServerVars};
+use crate::app::environ::{ConnectionVars, Peer, ServerVars};
 use crate::http::HttpError;
 use crate::http::body::{BodyDecoder, Step};
 use crate::http::date::with_date;
@@ -154,8 +154,7 @@ pub struct Channel {
     pub last_activity: Instant,
     /// The response queue shared with the worker.
     pub output: Arc<Output>,
-    peer: PeerVars,
-    server: Arc<ServerVars>,
+    vars: Arc<ConnectionVars>,
     reading: Reading,
     inbuf: Vec<u8>,
     scanner: HeadScanner,
@@ -186,8 +185,7 @@ impl Channel {
             phase: Phase::Open,
             last_activity: now,
             output,
-            peer: PeerVars::new(peer),
-            server,
+            vars: ConnectionVars::new(peer, server),
             reading: Reading::Head,
             inbuf: Vec::new(),
             scanner: HeadScanner::new(),
@@ -639,8 +637,7 @@ impl Channel {
                             force_close: self.draining && self.ready.is_empty(),
                             head,
                             body,
-                            peer: self.peer.clone(),
-                            server: Arc::clone(&self.server),
+                            connection: Arc::clone(&self.vars),
                             output: Arc::clone(&self.output),
                         });
                     }

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::io::{self, Seek};
 use std::sync::Arc;
 
-use crate::app::environ::{self, PeerVars, ServerVars};
+use crate::app::environ::{self, ConnectionVars};
 use crate::app::{App, AppError, Body, Request, Response, Sink};
 use crate::http::date::with_date;
 use crate::http::error::simple_response;
@@ -36,10 +36,8 @@ pub struct Task {
     pub head: Head,
     /// The received body.
     pub body: Body,
-    /// Who sent it.
-    pub peer: PeerVars,
-    /// The listener's view of the server.
-    pub server: Arc<ServerVars>,
+    /// Who sent it, to which listener.
+    pub connection: Arc<ConnectionVars>,
     /// Where the response goes.
     pub output: Arc<Output>,
     /// Close after this response whatever the client asked (shutdown, last queued request).
@@ -53,8 +51,7 @@ impl Handler {
         let Task {
             head,
             body,
-            peer,
-            server,
+            connection,
             output,
             force_close,
         } = task;
@@ -65,7 +62,7 @@ impl Handler {
             force_close,
         };
         let version = head.version;
-        let mut environ = environ::for_request(head, body.len(), peer, server);
+        let mut environ = environ::for_request(head, body.len(), connection);
         if self.proxy.is_active() {
             if let Err(malformed) = self.proxy.apply(&mut environ) {
                 self.error_response(&output, version, 400, &malformed.detail());
