@@ -398,9 +398,9 @@ pub fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
         l.strip_suffix(b"\r").unwrap_or(l)
     });
     let request_line = lines.next().unwrap_or_default();
-    // Sized for the parts as sent, the path and host written twice, and header names and
-    // values that need decoding or joining only past that: growing it was a `realloc` per
-    // request for a minimal head.
+    // Sized for the parts as sent, each written once, with room for the few that grow (a
+    // joined duplicate, a non-ASCII value decoded): growing it was a `realloc` per request
+    // for a minimal head.
     let mut text = Text(String::with_capacity(body.len() + 64));
     let line = parse_request_line(request_line, &mut text)?;
     let version = line.version;
