@@ -297,15 +297,15 @@ impl PeerVars {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerVars {
     /// `SERVER_NAME` (the `server_name` setting).
-    pub server_name: Arc<str>,
+    pub server_name: String,
     /// `SERVER_PORT`: the bound port, or the socket path for a Unix socket.
-    pub server_port: Arc<str>,
+    pub server_port: String,
     /// `wsgi.url_scheme` (the `url_scheme` setting).
-    pub url_scheme: Arc<str>,
+    pub url_scheme: String,
     /// `SCRIPT_NAME` (the `url_prefix` setting, slash-fixed).
-    pub url_prefix: Arc<str>,
+    pub url_prefix: String,
     /// `SERVER_SOFTWARE` (the `ident` setting).
-    pub ident: Option<Arc<str>>,
+    pub ident: Option<String>,
 }
 
 /// The request method as an environ value: the common ones without an allocation.

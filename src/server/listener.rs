@@ -145,7 +145,7 @@ impl std::os::windows::io::AsSocket for Listener {
 fn server_vars(settings: &Settings, port: String) -> Arc<ServerVars> {
     Arc::new(ServerVars {
         server_name: settings.server_name.as_str().into(),
-        server_port: port.into(),
+        server_port: port,
         url_scheme: settings.url_scheme.as_str().into(),
         url_prefix: settings.url_prefix.as_str().into(),
         ident: settings.ident.as_deref().map(Into::into),
