@@ -43,6 +43,7 @@ enum Value {
 /// A part of an environ's [`Source`] that a value shows as it is.
 #[derive(Debug, Clone, Copy)]
 enum Part {
+    Method,
     Target,
     Path,
     Query,
@@ -65,6 +66,7 @@ impl Part {
             &*source.connection.server,
         );
         match self {
+            Part::Method => head.method(),
             Part::Target => head.target(),
             Part::Path => head.path(),
             Part::Query => head.query(),
@@ -308,15 +310,6 @@ pub struct ServerVars {
     pub ident: Option<String>,
 }
 
-/// The request method as an environ value: the common ones without an allocation.
-fn method_value(method: &str) -> Value {
-    const COMMON: [&str; 7] = ["GET", "POST", "HEAD", "PUT", "DELETE", "OPTIONS", "PATCH"];
-    match COMMON.iter().find(|m| **m == method) {
-        Some(m) => Value::Static(m),
-        None => Value::Owned(method.to_owned()),
-    }
-}
-
 /// The environ for a request, as waitress's `get_environment` builds it. The environ keeps
 /// `head` and `connection` and reads the values it shows unchanged from them.
 pub fn for_request(head: Head, body_len: u64, connection: Arc<ConnectionVars>) -> Environ {
@@ -326,7 +319,7 @@ pub fn for_request(head: Head, body_len: u64, connection: Arc<ConnectionVars>) -
     env.push_value("REMOTE_ADDR", Value::From(Part::RemoteAddr));
     env.push_value("REMOTE_HOST", Value::From(Part::RemoteAddr));
     env.push_value("REMOTE_PORT", Value::From(Part::RemotePort));
-    env.push_value("REQUEST_METHOD", method_value(head.method()));
+    env.push_value("REQUEST_METHOD", Value::From(Part::Method));
     env.push_value("SERVER_PORT", Value::From(Part::ServerPort));
     env.push_value("SERVER_NAME", Value::From(Part::ServerName));
     let server = &connection.server;
