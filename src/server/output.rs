@@ -24,9 +24,9 @@ use super::wake::Waker;
 const COALESCE_LIMIT: usize = 16 * 1024;
 
 /// The most parts one direct `writev` takes: a response's head and first body parts fit (the
-/// task's writer pushes at most three), and the slices sit on the stack, where a `Vec` was an
-/// allocation per response.
-const WRITEV_PARTS: usize = 4;
+/// task's writer pushes at most three, and sizes its array by this), and the slices sit on the
+/// stack, where a `Vec` was an allocation per response.
+pub(super) const WRITEV_PARTS: usize = 4;
 
 /// Bytes read from a temp file or file body per write when `sendfile` is not available.
 const FILE_BLOCK: usize = 64 * 1024;

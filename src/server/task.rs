@@ -13,7 +13,7 @@ use crate::http::request::{Head, Version};
 use crate::http::response::{self, BodyFraming, LAST_CHUNK, ResponseContext};
 use crate::proxy::ProxyConfig;
 
-use super::output::{Finished, Output};
+use super::output::{Finished, Output, WRITEV_PARTS};
 
 /// The body of a 500 when `expose_tracebacks` is off (waitress's wording).
 const INTERNAL_ERROR_DETAIL: &str = "The server encountered an unexpected internal server error";
@@ -208,13 +208,20 @@ impl<'a> Writer<'a> {
 
     /// Queues `parts` after the held-back head, if it has not gone yet. At most three parts
     /// come at once (a chunk's size line, data and CRLF), so the head and they fit in an
-    /// array on the stack: a `Vec` here was an allocation per response.
+    /// array on the stack (a `Vec` here was an allocation per response) and in one direct
+    /// `writev`.
     fn push<const N: usize>(&mut self, parts: [&[u8]; N]) -> io::Result<()> {
-        const { assert!(N <= 3, "the head and the parts share a four-slot array") };
+        const {
+            assert!(
+                N < WRITEV_PARTS,
+                "the head and the parts go out in one writev"
+            )
+        };
         let Some(head) = self.head.take() else {
             return self.output.push(&parts);
         };
-        let mut all: [&[u8]; 4] = [&head, &[], &[], &[]];
+        let mut all: [&[u8]; WRITEV_PARTS] = [&[]; WRITEV_PARTS];
+        all[0] = &head;
         all[1..=N].copy_from_slice(&parts);
         self.output.push(&all[..=N])
     }
