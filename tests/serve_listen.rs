@@ -1,5 +1,5 @@
-//! Listening: TCP forms, the `Serving on` lines, a port in use, Unix sockets, and sockets
-//! inherited by descriptor number or through systemd's `LISTEN_FDS`.
+//! Listening: TCP forms, the `Serving on` lines, a port in use, Unix sockets, the listen
+//! backlog, and sockets inherited by descriptor number or through systemd's `LISTEN_FDS`.
 
 mod support;
 
@@ -376,4 +376,51 @@ fn permission_denied_exits_77() {
         1,
         "{stderr}"
     );
+}
+
+/// The queue length the kernel holds for the listening socket `ss` selects with `args`: for a
+/// listener, `ss` shows it as `Send-Q`, the column after `Recv-Q` that follows the state.
+fn listen_queue(args: &[&str]) -> u32 {
+    let out = Command::new("ss")
+        .args(args)
+        .output()
+        .expect("run ss (iproute2; tests/run.sh installs it)");
+    assert!(out.status.success(), "ss {args:?} failed");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let fields: Vec<&str> = text.split_whitespace().collect();
+    let state = fields
+        .iter()
+        .position(|f| *f == "LISTEN")
+        .unwrap_or_else(|| panic!("no listener in `ss {args:?}`: {text:?}"));
+    assert_eq!(text.lines().count(), 1, "one listener expected: {text:?}");
+    fields[state + 2].parse().expect("Send-Q is a number")
+}
+
+fn tcp_listen_queue(server: &Server) -> u32 {
+    let filter = format!("sport = :{}", server.addr().port());
+    listen_queue(&["-Hltn", &filter])
+}
+
+#[test]
+fn backlog_sets_the_listen_queue_on_tcp_and_unix_sockets() {
+    let server = Server::start(&echo_args(&["--listen", "127.0.0.1:0", "--backlog", "7"]));
+    assert_eq!(tcp_listen_queue(&server), 7);
+    drop(server);
+
+    // The default, 1024, as far as the kernel's own cap allows.
+    let somaxconn: u32 = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .expect("read somaxconn")
+        .trim()
+        .parse()
+        .expect("somaxconn is a number");
+    let server = Server::start(&echo_args(&["--listen", "127.0.0.1:0"]));
+    assert_eq!(tcp_listen_queue(&server), 1024.min(somaxconn));
+    drop(server);
+
+    let dir = temp_dir();
+    let path = dir.path().join("b.sock");
+    let path_str = path.to_str().unwrap();
+    let _server = Server::start(&echo_args(&["--unix-socket", path_str, "--backlog", "5"]));
+    let filter = format!("src {path_str}");
+    assert_eq!(listen_queue(&["-Hlxn", &filter]), 5);
 }
