@@ -634,8 +634,8 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
              f"Machine: {machine()}. wrk and the servers share the machine's CPUs, so "
              "absolute numbers are lower than on a dedicated load generator; ratios are the "
              f"point. Load average (1 min) at the start {loads[0][0]:.2f}, at the end "
-             f"{loads[1][0]:.2f}: other work on the machine, if any, is spread over all servers "
-             "by the interleaving.",
+             f"{loads[1][0]:.2f} (the run's own servers and wrk count in it); other work on the "
+             "machine, if any, is spread over all servers by the interleaving.",
              "",
              f"Method: each wrk run lasts {secs:g} s (`wrk -t min(conns, nproc) --latency`); "
              f"{reps} repetition{'s' if reps > 1 else ''}, median reported; every server runs "
