@@ -470,6 +470,10 @@ def main() -> int:
     secs = args.duration or (1.0 if smoke else 10.0)
     reps = args.reps or (1 if smoke else 3)
     io_size = (8 if smoke else 100) * MIB
+    # A 100 MiB transfer takes 30-60 ms here, and three of them per server left the upload
+    # ratio to granian anywhere between 0.81x and 1.32x from one full run to the next; nine
+    # fresh-server transfers cost under a minute more.
+    io_reps = reps * (1 if smoke else 3)
     idle_counts = [100] if smoke else [1000, 10000]
     out_md = args.out or (os.path.join(WORK, "smoke.md") if smoke
                           else os.path.join(BENCH, "results.md"))
@@ -558,8 +562,11 @@ def main() -> int:
 
         # Upload and download: one server at a time, started fresh so peaks are its own.
         io_servers = [s for s in all_servers if s.features & {"upload", "download", "file"}]
-        for rep in range(reps):
-            for s in io_servers:
+        for rep in range(io_reps):
+            # Rotated like the wrk runs, so a slow spell of the machine is not always one
+            # server's.
+            shift = rep % len(io_servers) if io_servers else 0
+            for s in io_servers[shift:] + io_servers[:shift]:
                 s.start()
                 running.append(s)
                 http_get(s.port, "/")
@@ -587,7 +594,7 @@ def main() -> int:
     elapsed = time.monotonic() - t_start
     loads = (load_start, os.getloadavg())
     md = report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, secs, reps,
-                io_size, started_at, elapsed, loads)
+                io_size, io_reps, started_at, elapsed, loads)
     with open(out_md, "w") as f:
         f.write(md)
     with open(os.path.join(WORK, "raw.json" if not smoke else "smoke.json"), "w") as f:
@@ -608,7 +615,7 @@ def main() -> int:
 
 
 def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, secs, reps,
-           io_size, started_at, elapsed, loads) -> str:
+           io_size, io_reps, started_at, elapsed, loads) -> str:
     summary = {}
     for s in hello:
         summary[s.name] = {}
@@ -697,7 +704,8 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
                          fmt_mib(med([r["rss_peak"] for r in rs])), f"+{fmt_mib(grow)}",
                          "" if ok else "non-200!"])
         lines += [f"## {io_size // MIB} MiB upload and download (one request, fresh server)",
-                  "", "Upload: POST with Content-Length to an app that ignores (waitress-rs) or "
+                  "", f"Each transfer on a server started for it; median of {io_reps}, "
+                  "servers in an order rotated each time. Upload: POST with Content-Length to an app that ignores (waitress-rs) or "
                   "reads and discards (Python) the body. Download (app): the app generates the "
                   "body in 64 KiB parts. Download (file): waitress-rs `--app static:DIR`; "
                   "Python servers return `wsgi.file_wrapper(open(...))`.", "",
