@@ -274,6 +274,13 @@ def http_get(port: int, path: str, timeout: float = 10) -> tuple[int, int]:
         return read_response(s)
 
 
+def rotated(servers: list, rep: int) -> list:
+    """The servers in the order for repetition `rep`: each repetition starts one further on,
+    so a slow spell of the machine is not always the same server's."""
+    shift = rep % len(servers) if servers else 0
+    return servers[shift:] + servers[:shift]
+
+
 def upload(server: Server, size: int) -> dict:
     before = server.rss()
     piece = b"u" * (256 << 10)
@@ -532,7 +539,7 @@ def main() -> int:
             time.sleep(0.2)
             idle_rss[s.name].append(s.rss())
         for rep in range(reps):
-            order = hello[rep % len(hello):] + hello[:rep % len(hello)]
+            order = rotated(hello, rep)
             for key, label, conns, extra in SCENARIOS:
                 for s in order:
                     r = wrk(s, conns, extra, secs)
@@ -563,10 +570,7 @@ def main() -> int:
         # Upload and download: one server at a time, started fresh so peaks are its own.
         io_servers = [s for s in all_servers if s.features & {"upload", "download", "file"}]
         for rep in range(io_reps):
-            # Rotated like the wrk runs, so a slow spell of the machine is not always one
-            # server's.
-            shift = rep % len(io_servers) if io_servers else 0
-            for s in io_servers[shift:] + io_servers[:shift]:
+            for s in rotated(io_servers, rep):
                 s.start()
                 running.append(s)
                 http_get(s.port, "/")
@@ -705,8 +709,8 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
                          "" if ok else "non-200!"])
         lines += [f"## {io_size // MIB} MiB upload and download (one request, fresh server)",
                   "", f"Each transfer on a server started for it; median of {io_reps}, "
-                  "servers in an order rotated each time. Upload: POST with Content-Length to an app that ignores (waitress-rs) or "
-                  "reads and discards (Python) the body. Download (app): the app generates the "
+                  "servers in an order rotated each time. Upload: POST with Content-Length to "
+                  "an app that ignores (waitress-rs) or reads and discards (Python) the body. Download (app): the app generates the "
                   "body in 64 KiB parts. Download (file): waitress-rs `--app static:DIR`; "
                   "Python servers return `wsgi.file_wrapper(open(...))`.", "",
                   table(["server", "transfer", "time", "rate", "peak RSS MiB", "RSS growth MiB",
