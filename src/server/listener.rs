@@ -144,11 +144,11 @@ impl std::os::windows::io::AsSocket for Listener {
 
 fn server_vars(settings: &Settings, port: String) -> Arc<ServerVars> {
     Arc::new(ServerVars {
-        server_name: settings.server_name.as_str().into(),
+        server_name: settings.server_name.clone(),
         server_port: port,
-        url_scheme: settings.url_scheme.as_str().into(),
-        url_prefix: settings.url_prefix.as_str().into(),
-        ident: settings.ident.as_deref().map(Into::into),
+        url_scheme: settings.url_scheme.clone(),
+        url_prefix: settings.url_prefix.clone(),
+        ident: settings.ident.clone(),
     })
 }
 
