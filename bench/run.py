@@ -116,6 +116,12 @@ def servers(only: set[str] | None, big: str) -> list[Server]:
                                     "127.0.0.1:{port}", "--app", "echo",
                                     "--connection-limit", CONN_LIMIT],
                "rust", note="built-in echo app (environ as JSON, ~600 B)"),
+        # The operator's opt-in documented in the README ("Tuning"): the same program with every
+        # thread SCHED_BATCH, so a woken worker does not preempt the loop that woke it.
+        Server("waitress-rs batch", ["chrt", "--batch", "0", os.path.join(rel, "examples", "hello"),
+                                     "--listen", "127.0.0.1:{port}",
+                                     "--connection-limit", CONN_LIMIT],
+               "rust", note="examples/hello.rs under `chrt --batch 0` (README, Tuning)"),
         Server("waitress-rs app", [os.path.join(rel, "waitress-bench-app"), "--listen",
                                    "127.0.0.1:{port}", "--connection-limit", CONN_LIMIT],
                "io", features={"upload", "download"},
@@ -148,7 +154,9 @@ def servers(only: set[str] | None, big: str) -> list[Server]:
                "python", env=pyenv, cwd=BENCH, features={"upload", "download", "file"},
                note="--interface wsgi, 1 worker process"),
     ]
-    present = [s for s in out if os.path.exists(s.argv[0])]
+    present = [s for s in out
+               if shutil.which(s.argv[0]) and all(os.path.exists(a) for a in s.argv[1:]
+                                                  if a.startswith("/"))]
     missing = [s.name for s in out if s not in present]
     if missing:
         print(f"# not built/installed, skipped: {', '.join(missing)}", file=sys.stderr)
@@ -346,11 +354,17 @@ def idle_connections(server: Server, n: int, probes: int) -> dict:
 
 # --------------------------------------------------------------------------- wrk
 
-SCENARIOS = [  # (key, label, connections, extra wrk args)
-    ("c1", "1 conn", 1, []),
-    ("c50", "50 conns", 50, []),
-    ("c256", "256 conns", 256, []),
-    ("close50", "50 conns, Connection: close", 50, ["-H", "Connection: close"]),
+# (key, label, connections, wrk threads (None: min(conns, nproc)), extra wrk args)
+SCENARIOS = [
+    ("c1", "1 conn", 1, None, []),
+    ("c50", "50 conns", 50, None, []),
+    ("c256", "256 conns", 256, None, []),
+    ("close50", "50 conns, Connection: close", 50, None, ["-H", "Connection: close"]),
+    # One client thread holding 50 keep-alive connections is how a single nginx worker with
+    # upstream keep-alive loads a server. With wrk on one core, the server's threads share the
+    # other, and waitress-rs's hand-off from loop to worker costs a context switch per request
+    # there (0.65x hyper against 0.89x with two wrk threads, bench/NOTES.md); -t2 hides it.
+    ("c50t1", "50 conns, 1 client thread", 50, 1, []),
 ]
 
 UNITS = {"us": 1e-6, "ms": 1e-3, "s": 1.0, "m": 60.0, "h": 3600.0}
@@ -361,8 +375,8 @@ def parse_dur(s: str) -> float:
     return float(m.group(1)) * UNITS[m.group(2)]
 
 
-def wrk(server: Server, conns: int, extra: list[str], secs: float) -> dict:
-    threads = min(conns, os.cpu_count() or 1)
+def wrk(server: Server, conns: int, threads: int | None, extra: list[str], secs: float) -> dict:
+    threads = threads or min(conns, os.cpu_count() or 1)
     argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{max(1, round(secs))}s", "--latency",
             "--timeout", "5s", *extra, f"http://127.0.0.1:{server.port}/"]
     cpu0, switches0 = server.cpu(), server.switches()
@@ -540,9 +554,9 @@ def main() -> int:
             idle_rss[s.name].append(s.rss())
         for rep in range(reps):
             order = rotated(hello, rep)
-            for key, label, conns, extra in SCENARIOS:
+            for key, label, conns, threads, extra in SCENARIOS:
                 for s in order:
-                    r = wrk(s, conns, extra, secs)
+                    r = wrk(s, conns, threads, extra, secs)
                     results[s.name][key].append(r)
                     print(f"rep {rep + 1} {s.name:18} {label:28} {r['rps']:>10,.0f} req/s  "
                           f"p50 {fmt_t(r['p50']):>9}  p99 {fmt_t(r['p99']):>9}  "
@@ -648,7 +662,8 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
              f"{loads[1][0]:.2f} (the run's own servers and wrk count in it); other work on the "
              "machine, if any, is spread over all servers by the interleaving.",
              "",
-             f"Method: each wrk run lasts {secs:g} s (`wrk -t min(conns, nproc) --latency`); "
+             f"Method: each wrk run lasts {secs:g} s (`wrk -t min(conns, nproc) --latency`, "
+             "or `-t 1` where the column says one client thread); "
              f"{reps} repetition{'s' if reps > 1 else ''}, median reported; every server runs "
              "every scenario once per repetition, in an order rotated each repetition, so load "
              "elsewhere on the machine hits all servers alike. Responses are the 13-byte "
@@ -760,7 +775,7 @@ def plot(hello, results, path, smoke):
     except ImportError:
         print("# matplotlib not installed: no plot", file=sys.stderr)
         return False
-    keys = [(k, c) for k, _, c, extra in SCENARIOS if not extra]
+    keys = [(k, c) for k, _, c, threads, extra in SCENARIOS if threads is None and not extra]
     fig, ax = plt.subplots(figsize=(7, 4.2), dpi=110)
     for s in hello:
         ys = [med([r["rps"] for r in results[s.name][k]]) or 0 for k, _ in keys]
