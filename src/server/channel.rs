@@ -39,10 +39,10 @@ const SPILLED_BODY_READ: usize = 256 * 1024;
 /// get their turn.
 const SPILLED_READS_PER_EVENT: usize = 4;
 
-/// The event loop's read buffers, lent to each connection while it reads.
+/// The event loop's buffers, lent to each connection while it reads or writes.
 #[derive(Debug, Default)]
-pub struct ReadBuffers {
-    /// Where each read lands.
+pub struct IoBuffers {
+    /// Where each read lands, and what file bytes pass through on their way to a socket.
     scratch: Vec<u8>,
     /// The buffer a connection keeps while part of a request is unparsed.
     spare: Vec<u8>,
@@ -315,7 +315,7 @@ impl Channel {
     /// callgrind), and the connection borrows `bufs.spare` to hold what it has not parsed yet,
     /// handing it back once everything was parsed, so an idle keep-alive connection holds no
     /// buffer (recv_bytes each would be 8 MiB per 1,000 connections).
-    pub fn read(&mut self, cfg: &ChannelConfig, now: Instant, bufs: &mut ReadBuffers) {
+    pub fn read(&mut self, cfg: &ChannelConfig, now: Instant, bufs: &mut IoBuffers) {
         if let Phase::Lingering { .. } = self.phase {
             if bufs.scratch.len() < cfg.recv_bytes {
                 bufs.scratch.resize(cfg.recv_bytes, 0);
@@ -593,13 +593,18 @@ impl Channel {
     /// Moves the connection along after any event: writes output, notices finished
     /// responses, parses buffered input and hands the next request out. Returns a task for a
     /// worker when one is due.
-    pub fn drive(&mut self, cfg: &ChannelConfig, now: Instant) -> Option<Task> {
+    pub fn drive(
+        &mut self,
+        cfg: &ChannelConfig,
+        now: Instant,
+        bufs: &mut IoBuffers,
+    ) -> Option<Task> {
         loop {
             if self.phase != Phase::Open {
                 return None;
             }
             if self.output.has_pending() {
-                match self.output.write_to() {
+                match self.output.write_to(&mut bufs.scratch) {
                     Ok(progress) => {
                         if progress.written > 0 {
                             self.last_activity = now;

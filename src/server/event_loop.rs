@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode, Poller};
 
-use super::channel::{Channel, ChannelConfig, Phase, ReadBuffers};
+use super::channel::{Channel, ChannelConfig, IoBuffers, Phase};
+use super::io::FileSend;
 use super::listener::Listener;
 use super::output::Output;
 use super::pool::Pool;
@@ -103,7 +104,7 @@ pub struct EventLoop {
     /// Signals received; the first starts a graceful shutdown.
     stop: Arc<AtomicUsize>,
     /// The read buffers connections borrow while they read (see `Channel::read`).
-    read_buffers: ReadBuffers,
+    io_buffers: IoBuffers,
     /// Slots whose connection is lingering, so deadlines are found without walking every
     /// connection on each loop iteration (p50 of a request rose from 52 to 70 µs with 10,000
     /// idle connections held when every slot was walked, bench/NOTES.md).
@@ -167,7 +168,7 @@ impl EventLoop {
             channel_cfg,
             cfg,
             stop,
-            read_buffers: ReadBuffers::default(),
+            io_buffers: IoBuffers::default(),
             lingering: Vec::new(),
             first_slot_key: listeners_len,
             readiness,
@@ -330,6 +331,7 @@ impl EventLoop {
             let stream = Arc::new(stream);
             let output = Output::new(
                 Arc::clone(&stream),
+                FileSend::for_peer(&peer),
                 self.cfg.outbuf_overflow,
                 self.cfg.outbuf_high_watermark,
                 Waker::new(Arc::clone(&self.wake), id),
@@ -408,15 +410,15 @@ impl EventLoop {
         // Drive first: a response that finished without waking the loop frees the connection
         // to read the input that brought it here.
         for _ in 0..SERVICE_ROUNDS {
-            if let Some(task) = channel.drive(cfg, now) {
+            if let Some(task) = channel.drive(cfg, now, &mut self.io_buffers) {
                 self.pool.submit(task, now);
             }
             if !channel.ready_to_read(cfg) {
                 break;
             }
-            channel.read(cfg, now, &mut self.read_buffers);
+            channel.read(cfg, now, &mut self.io_buffers);
         }
-        if let Some(task) = channel.drive(cfg, now) {
+        if let Some(task) = channel.drive(cfg, now, &mut self.io_buffers) {
             self.pool.submit(task, now);
         }
         // With nothing for the loop to do when the request with the worker finishes, the finish

@@ -16,7 +16,7 @@ use std::fs::File;
 use std::io::{self, Seek, SeekFrom, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
-use super::io::{Stream, read_at, send_file};
+use super::io::{FileSend, Stream, copy_from_file, send_file};
 use super::wake::Waker;
 
 /// Small writes are appended to the last in-memory block while it is smaller than this, so a
@@ -28,9 +28,6 @@ const COALESCE_LIMIT: usize = 16 * 1024;
 /// stack, where a `Vec` was an allocation per response.
 pub(super) const WRITEV_PARTS: usize = 4;
 
-/// Bytes read from a temp file or file body per write when `sendfile` is not available.
-const FILE_BLOCK: usize = 64 * 1024;
-
 /// One piece of pending output, in order.
 #[derive(Debug)]
 enum Chunk {
@@ -38,7 +35,7 @@ enum Chunk {
     Memory { buf: Vec<u8>, pos: usize },
     /// Bytes spilled to an unnamed temp file: `read..write` are pending.
     Spilled { file: File, read: u64, write: u64 },
-    /// A file body sent as is (with `sendfile` where the platform has it).
+    /// A file body sent as is (see [`FileSend`]).
     File {
         file: File,
         pos: u64,
@@ -109,15 +106,17 @@ pub struct Output {
     high_watermark: u64,
     waker: Waker,
     stream: Arc<Stream>,
+    file_send: FileSend,
     /// The server stops after the response being produced: its head says `Connection: close`.
     last_response: std::sync::atomic::AtomicBool,
 }
 
 impl Output {
-    /// The queue of `stream`, spilling past `overflow` bytes and blocking producers past
-    /// `high_watermark`.
+    /// The queue of `stream`, spilling past `overflow` bytes, blocking producers past
+    /// `high_watermark`, and sending file bodies as `file_send` says.
     pub fn new(
         stream: Arc<Stream>,
+        file_send: FileSend,
         overflow: usize,
         high_watermark: usize,
         waker: Waker,
@@ -129,6 +128,7 @@ impl Output {
             high_watermark: high_watermark as u64,
             waker,
             stream,
+            file_send,
             last_response: std::sync::atomic::AtomicBool::new(false),
         })
     }
@@ -375,12 +375,12 @@ impl Output {
         Ok(())
     }
 
-    /// Writes as much pending output as the socket takes without blocking.
-    pub fn write_to(&self) -> io::Result<Progress> {
+    /// Writes as much pending output as the socket takes without blocking. Bytes from files
+    /// (spilled output, file bodies sent by copy) pass through `scratch`, the event loop's.
+    pub fn write_to(&self, scratch: &mut Vec<u8>) -> io::Result<Progress> {
         let stream = &*self.stream;
         let mut state = self.lock();
         let mut written = 0u64;
-        let mut scratch = Vec::new();
         let result = loop {
             let Some(chunk) = state.chunks.front_mut() else {
                 break Ok(());
@@ -394,18 +394,13 @@ impl Output {
             let step = match chunk {
                 Chunk::Memory { buf, pos } => stream.write(&buf[*pos..]).inspect(|&n| *pos += n),
                 Chunk::Spilled { file, read, write } => {
-                    let want = usize::try_from(*write - *read)
-                        .unwrap_or(FILE_BLOCK)
-                        .min(FILE_BLOCK);
-                    scratch.resize(want, 0);
-                    read_at(file, &mut scratch, *read).and_then(|got| {
-                        if got == 0 {
+                    copy_from_file(stream, file, *read, *write - *read, scratch).and_then(|n| {
+                        if n == 0 {
                             return Err(io::Error::new(
                                 io::ErrorKind::UnexpectedEof,
                                 "spill file shrank",
                             ));
                         }
-                        let n = stream.write(&scratch[..got])?;
                         *read += n as u64;
                         Ok(n)
                     })
@@ -414,9 +409,8 @@ impl Output {
                     file,
                     pos,
                     remaining,
-                } => {
-                    let want = usize::try_from(*remaining).unwrap_or(usize::MAX);
-                    send_file(stream, file, *pos, want, &mut scratch).and_then(|n| {
+                } => send_file(stream, file, *pos, *remaining, self.file_send, scratch).and_then(
+                    |n| {
                         if n == 0 {
                             // The file is shorter than promised: nothing more will come.
                             return Err(io::Error::new(
@@ -427,8 +421,8 @@ impl Output {
                         *pos += n as u64;
                         *remaining -= n as u64;
                         Ok(n)
-                    })
-                }
+                    },
+                ),
             };
             match step {
                 Ok(0) => break Err(io::Error::new(io::ErrorKind::WriteZero, "socket closed")),
@@ -469,7 +463,13 @@ mod tests {
                 generation: 0,
             },
         );
-        let output = Output::new(Arc::new(Stream::Unix(ours)), 1 << 20, 1 << 20, waker);
+        let output = Output::new(
+            Arc::new(Stream::Unix(ours)),
+            FileSend::Sendfile,
+            1 << 20,
+            1 << 20,
+            waker,
+        );
         let parts: Vec<Vec<u8>> = (0..WRITEV_PARTS * 2 + 1)
             .map(|i| format!("part{i};").into_bytes())
             .collect();
