@@ -1,5 +1,6 @@
 //! Socket and file I/O the event loop needs beyond `std`: one stream type for TCP and Unix
-//! connections, positioned file reads, and `sendfile` where the platform has it.
+//! connections, positioned file reads, and the two ways a file reaches a socket (`sendfile`
+//! where the platform has it, or a copy through the event loop's buffer).
 
 use std::fs::File;
 use std::io::{self, Read, Write};
