@@ -13,7 +13,7 @@
 
 use std::collections::VecDeque;
 use std::fs::File;
-use std::io::{self, Seek, SeekFrom, Write};
+use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 use super::io::{FileSend, Stream, copy_from_file, send_file};
@@ -343,7 +343,11 @@ impl Output {
         match state.chunks.back_mut() {
             // Once output has spilled, later bytes follow it into the file to keep order.
             Some(Chunk::Spilled { file, write, .. }) => {
-                file.seek(SeekFrom::End(0))?;
+                // Reads from the file are positioned and leave the cursor at the end on Unix;
+                // Windows' positioned read moves it, so it is put back there first (on Unix a
+                // syscall per appended part for nothing: 198 of ~1,800 per 100 MiB app download).
+                #[cfg(windows)]
+                io::Seek::seek(file, io::SeekFrom::End(0))?;
                 file.write_all(data)?;
                 *write += len as u64;
             }
