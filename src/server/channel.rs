@@ -310,9 +310,9 @@ impl Channel {
     }
 
     /// Reads what the socket has, up to a fair share. The buffers are the loop's: each read
-    /// goes into `bufs.scratch` (`recv_bytes` long, zeroed once, where zeroing `recv_bytes` of
-    /// a per-connection buffer before every read was half the loop's user-space instructions in
-    /// callgrind), and the connection borrows `bufs.spare` to hold what it has not parsed yet,
+    /// goes into `bufs.scratch` (at least `recv_bytes` long, zeroed once as it grows, where
+    /// zeroing `recv_bytes` of a per-connection buffer before every read was half the loop's
+    /// user-space instructions in callgrind), and the connection borrows `bufs.spare` to hold what it has not parsed yet,
     /// handing it back once everything was parsed, so an idle keep-alive connection holds no
     /// buffer (recv_bytes each would be 8 MiB per 1,000 connections).
     pub fn read(&mut self, cfg: &ChannelConfig, now: Instant, bufs: &mut IoBuffers) {
