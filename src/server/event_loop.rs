@@ -206,6 +206,8 @@ impl EventLoop {
                     return Ok(());
                 }
             }
+            // The workers this pass's requests need (see `Pool::submit`).
+            self.pool.wake();
             let timeout = if self.again.is_empty() {
                 self.next_deadline(next_cleanup)
                     .saturating_duration_since(now)

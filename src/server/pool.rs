@@ -22,9 +22,10 @@ const QUEUE_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_se
 struct Queue<T> {
     jobs: VecDeque<T>,
     idle: usize,
-    /// Idle workers already signalled and not yet running: each submit wakes a worker only if
-    /// an idle one is left unsignalled, so a batch of submits from one loop iteration does not
-    /// signal the same sleeping worker again and again (each `notify_one` is a futex call).
+    /// Idle workers signalled (or to be, by the next `Pool::wake`) and not yet running: each
+    /// submit wakes a worker only if an idle one is left unsignalled, so a batch of submits
+    /// from one loop iteration does not signal the same sleeping worker again and again (each
+    /// `notify_one` is a futex call).
     waking: usize,
     busy: usize,
     /// When the queue-depth warning was last logged.
@@ -61,6 +62,9 @@ impl<T> Shared<T> {
 /// The pool, running `T` jobs.
 pub struct Pool<T> {
     shared: Arc<Shared<T>>,
+    /// Sleeping workers that submits since the last [`Pool::wake`] counted as signalled but
+    /// did not signal yet.
+    unsent_wakes: usize,
 }
 
 impl<T: Send + 'static> Pool<T> {
@@ -83,22 +87,33 @@ impl<T: Send + 'static> Pool<T> {
                 .name(format!("waitress-{n}"))
                 .spawn(move || app.run_worker(&mut || work(&shared, &*run)))?;
         }
-        Ok(Pool { shared })
+        Ok(Pool {
+            shared,
+            unsent_wakes: 0,
+        })
     }
 
-    /// Queues a job. When more jobs wait than threads are idle, logs waitress's warning.
-    /// `now` is the caller's clock reading, which dates the warning: reading the clock here,
-    /// under the queue's lock, was a `clock_gettime` per request whenever jobs waited.
-    pub fn submit(&self, job: T, now: Instant) {
+    /// Queues a job. A sleeping worker it needs is woken by the next [`Pool::wake`], which
+    /// the caller makes once it has submitted what it has: the event loop, at the end of each
+    /// pass. Woken at once, the worker took the loop's core in the middle of the pass (the
+    /// other core running the client), ran one job and slept again, and the loop's next submit
+    /// woke it again. On the Intel machine (bench/NOTES.md, session 9) the hello world at 50
+    /// connections went from 157k to 179k req/s and from 0.43 to 0.16 context switches per
+    /// request; the AMD machine of session 4 showed no difference either way.
+    ///
+    /// When more jobs wait than threads are idle, logs waitress's warning. `now` is the
+    /// caller's clock reading, which dates the warning: reading the clock here, under the
+    /// queue's lock, was a `clock_gettime` per request whenever jobs waited.
+    pub fn submit(&mut self, job: T, now: Instant) {
         let mut queue = self.shared.lock();
         queue.jobs.push_back(job);
         let backlog = queue.jobs.len().saturating_sub(queue.idle);
         // With no thread idle, a busy one takes the job when it finishes its own: waking
         // nobody saves a futex call per request under load (2.9 futex calls per request were
         // measured before, bench/NOTES.md).
-        let wake = queue.idle > queue.waking;
-        if wake {
+        if queue.idle > queue.waking {
             queue.waking += 1;
+            self.unsent_wakes += 1;
         }
         let warn = backlog > 0
             && queue
@@ -111,7 +126,11 @@ impl<T: Send + 'static> Pool<T> {
         if warn {
             log::warn!(target: "waitress.queue", "Task queue depth is {backlog}");
         }
-        if wake {
+    }
+
+    /// Wakes the sleeping workers the jobs submitted since the last call need.
+    pub fn wake(&mut self) {
+        for _ in 0..std::mem::take(&mut self.unsent_wakes) {
             self.shared.work.notify_one();
         }
     }
@@ -174,18 +193,39 @@ mod tests {
     fn runs_every_job_and_survives_panics() {
         let app: Arc<dyn crate::app::App> =
             Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
-        let pool = closures(2, app);
+        let mut pool = closures(2, app);
         let (tx, rx) = mpsc::channel();
         pool.submit(Box::new(|| panic!("app bug")), Instant::now());
         for i in 0..10 {
             let tx = tx.clone();
             pool.submit(Box::new(move || tx.send(i).unwrap()), Instant::now());
         }
+        pool.wake();
         let mut got: Vec<i32> = (0..10)
             .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap())
             .collect();
         got.sort();
         assert_eq!(got, (0..10).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn sleeping_workers_wait_for_wake() {
+        // The loop submits a pass's requests, then wakes the workers they need once.
+        let app: Arc<dyn crate::app::App> =
+            Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
+        let mut pool = closures(2, app);
+        assert!(
+            eventually(|| pool.shared.lock().idle == 2),
+            "workers not asleep"
+        );
+        let (tx, rx) = mpsc::channel();
+        pool.submit(Box::new(move || tx.send(()).unwrap()), Instant::now());
+        assert!(
+            rx.recv_timeout(Duration::from_millis(100)).is_err(),
+            "a sleeping worker ran a job before wake()"
+        );
+        pool.wake();
+        rx.recv_timeout(Duration::from_secs(5)).unwrap();
     }
 
     #[test]
@@ -195,7 +235,7 @@ mod tests {
         use std::sync::atomic::{AtomicUsize, Ordering};
         let app: Arc<dyn crate::app::App> =
             Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
-        let pool = closures(4, app);
+        let mut pool = closures(4, app);
         for round in 0..3 {
             // Let every worker go back to sleep first.
             std::thread::sleep(Duration::from_millis(50));
@@ -217,6 +257,7 @@ mod tests {
                     Instant::now(),
                 );
             }
+            pool.wake();
             for _ in 0..4 {
                 let seen = rx.recv_timeout(Duration::from_secs(10)).unwrap();
                 assert_eq!(seen, 4, "round {round}: a job ran without the others");
@@ -261,7 +302,7 @@ mod tests {
     fn dropping_the_pool_ends_its_workers_after_their_jobs() {
         use std::sync::atomic::Ordering::SeqCst;
         let app = Arc::new(Tracked::default());
-        let pool = closures(3, app.clone());
+        let mut pool = closures(3, app.clone());
         let (tx, rx) = mpsc::channel();
         pool.submit(
             Box::new(move || {
@@ -270,6 +311,7 @@ mod tests {
             }),
             Instant::now(),
         );
+        pool.wake();
         std::thread::sleep(Duration::from_millis(20));
         drop(pool);
         // The running job still finishes.
@@ -284,12 +326,13 @@ mod tests {
     fn each_worker_runs_inside_the_apps_wrapper() {
         use std::sync::atomic::Ordering::SeqCst;
         let app = Arc::new(Tracked::default());
-        let pool = closures(3, app.clone());
+        let mut pool = closures(3, app.clone());
         let (tx, rx) = mpsc::channel();
         for _ in 0..3 {
             let tx = tx.clone();
             pool.submit(Box::new(move || tx.send(()).unwrap()), Instant::now());
         }
+        pool.wake();
         for _ in 0..3 {
             rx.recv_timeout(Duration::from_secs(5)).unwrap();
         }
