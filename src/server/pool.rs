@@ -19,6 +19,12 @@ pub type Run<T> = Arc<dyn Fn(T) + Send + Sync>;
 /// `--log-level error`, bench/NOTES.md).
 const QUEUE_WARNING_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// A long pass of the event loop (many connections ready at once: up to 1,024 events, ~2.5 µs
+/// of the loop each) wakes the workers after at most this many jobs, not only at its end, so
+/// that its first requests are not held back for all of it (~160 µs here, against a pass of up
+/// to ~2.5 ms). Passes at 50 connections are shorter, and unaffected.
+const WAKE_WITHIN_JOBS: usize = 64;
+
 struct Queue<T> {
     jobs: VecDeque<T>,
     idle: usize,
@@ -65,6 +71,8 @@ pub struct Pool<T> {
     /// Sleeping workers that submits since the last [`Pool::wake`] counted as signalled but
     /// did not signal yet.
     unsent_wakes: usize,
+    /// Jobs submitted since the first of those.
+    held_back: usize,
 }
 
 impl<T: Send + 'static> Pool<T> {
@@ -90,6 +98,7 @@ impl<T: Send + 'static> Pool<T> {
         Ok(Pool {
             shared,
             unsent_wakes: 0,
+            held_back: 0,
         })
     }
 
@@ -115,6 +124,9 @@ impl<T: Send + 'static> Pool<T> {
             queue.waking += 1;
             self.unsent_wakes += 1;
         }
+        if self.unsent_wakes > 0 {
+            self.held_back += 1;
+        }
         let warn = backlog > 0
             && queue
                 .warned_at
@@ -126,10 +138,14 @@ impl<T: Send + 'static> Pool<T> {
         if warn {
             log::warn!(target: "waitress.queue", "Task queue depth is {backlog}");
         }
+        if self.held_back >= WAKE_WITHIN_JOBS {
+            self.wake();
+        }
     }
 
     /// Wakes the sleeping workers the jobs submitted since the last call need.
     pub fn wake(&mut self) {
+        self.held_back = 0;
         for _ in 0..std::mem::take(&mut self.unsent_wakes) {
             self.shared.work.notify_one();
         }
@@ -226,6 +242,34 @@ mod tests {
         );
         pool.wake();
         rx.recv_timeout(Duration::from_secs(5)).unwrap();
+    }
+
+    #[test]
+    fn a_long_pass_wakes_workers_without_waiting_for_its_end() {
+        let app: Arc<dyn crate::app::App> =
+            Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
+        let mut pool = closures(1, app);
+        assert!(
+            eventually(|| pool.shared.lock().idle == 1),
+            "worker not asleep"
+        );
+        let (tx, rx) = mpsc::channel();
+        for i in 0..WAKE_WITHIN_JOBS - 1 {
+            let tx = tx.clone();
+            pool.submit(Box::new(move || tx.send(i).unwrap()), Instant::now());
+        }
+        assert!(
+            rx.recv_timeout(Duration::from_millis(100)).is_err(),
+            "woken before the pass had queued WAKE_WITHIN_JOBS jobs"
+        );
+        pool.submit(
+            Box::new(move || tx.send(WAKE_WITHIN_JOBS - 1).unwrap()),
+            Instant::now(),
+        );
+        let got: Vec<usize> = (0..WAKE_WITHIN_JOBS)
+            .map(|_| rx.recv_timeout(Duration::from_secs(5)).unwrap())
+            .collect();
+        assert_eq!(got, (0..WAKE_WITHIN_JOBS).collect::<Vec<_>>());
     }
 
     #[test]
