@@ -104,7 +104,7 @@ impl<T: Send + 'static> Pool<T> {
 
     /// Queues a job. A sleeping worker it needs is woken by the next [`Pool::wake`], which
     /// the caller makes once it has submitted what it has: the event loop, at the end of each
-    /// pass. Woken at once, the worker took the loop's core in the middle of the pass (the
+    /// pass (or by this submit, once [`WAKE_WITHIN_JOBS`] jobs were held back). Woken at once, the worker took the loop's core in the middle of the pass (the
     /// other core running the client), ran one job and slept again, and the loop's next submit
     /// woke it again. On the Intel machine (bench/NOTES.md, session 9) the hello world at 50
     /// connections went from 157k to 179k req/s and from 0.43 to 0.16 context switches per
