@@ -224,16 +224,22 @@ mod tests {
         assert_eq!(got, (0..10).collect::<Vec<_>>());
     }
 
+    /// A pool of `threads` workers, every one of them asleep on the empty queue.
+    fn asleep(threads: usize) -> Pool<Job> {
+        let app: Arc<dyn crate::app::App> =
+            Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
+        let pool = closures(threads, app);
+        assert!(
+            eventually(|| pool.shared.lock().idle == threads),
+            "workers not asleep"
+        );
+        pool
+    }
+
     #[test]
     fn sleeping_workers_wait_for_wake() {
         // The loop submits a pass's requests, then wakes the workers they need once.
-        let app: Arc<dyn crate::app::App> =
-            Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
-        let mut pool = closures(2, app);
-        assert!(
-            eventually(|| pool.shared.lock().idle == 2),
-            "workers not asleep"
-        );
+        let mut pool = asleep(2);
         let (tx, rx) = mpsc::channel();
         pool.submit(Box::new(move || tx.send(()).unwrap()), Instant::now());
         assert!(
@@ -246,13 +252,7 @@ mod tests {
 
     #[test]
     fn a_long_pass_wakes_workers_without_waiting_for_its_end() {
-        let app: Arc<dyn crate::app::App> =
-            Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
-        let mut pool = closures(1, app);
-        assert!(
-            eventually(|| pool.shared.lock().idle == 1),
-            "worker not asleep"
-        );
+        let mut pool = asleep(1);
         let (tx, rx) = mpsc::channel();
         for i in 0..WAKE_WITHIN_JOBS - 1 {
             let tx = tx.clone();
