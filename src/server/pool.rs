@@ -104,11 +104,12 @@ impl<T: Send + 'static> Pool<T> {
 
     /// Queues a job. A sleeping worker it needs is woken by the next [`Pool::wake`], which
     /// the caller makes once it has submitted what it has: the event loop, at the end of each
-    /// pass (or by this submit, once [`WAKE_WITHIN_JOBS`] jobs were held back). Woken at once, the worker took the loop's core in the middle of the pass (the
-    /// other core running the client), ran one job and slept again, and the loop's next submit
-    /// woke it again. On the Intel machine (bench/NOTES.md, session 9) the hello world at 50
-    /// connections went from 157k to 179k req/s and from 0.43 to 0.16 context switches per
-    /// request; the AMD machine of session 4 showed no difference either way.
+    /// pass (or by this submit, once [`WAKE_WITHIN_JOBS`] jobs were held back). Woken at once,
+    /// the worker took the loop's core in the middle of the pass (the other core running the
+    /// client), ran one job and slept again, and the loop's next submit woke it again. On the
+    /// Intel machine (bench/NOTES.md, session 9) the hello world at 50 connections went from
+    /// 157k to 179k req/s and from 0.43 to 0.16 context switches per request; the AMD machine
+    /// of session 4 showed no difference either way.
     ///
     /// When more jobs wait than threads are idle, logs waitress's warning. `now` is the
     /// caller's clock reading, which dates the warning: reading the clock here, under the
