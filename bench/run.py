@@ -218,6 +218,16 @@ def switches_of(pid: int) -> int:
     return total
 
 
+def machine_idle() -> tuple[int, int]:
+    """The machine's idle and total CPU time so far (/proc/stat's first line, in ticks)."""
+    try:
+        with open("/proc/stat") as f:
+            ticks = [int(v) for v in f.readline().split()[1:]]
+        return ticks[3] + ticks[4], sum(ticks)  # idle + iowait
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+
+
 class PeakRss:
     """Samples a server's RSS (summed over its process tree) every 20 ms while active."""
 
@@ -379,15 +389,17 @@ def wrk(server: Server, conns: int, threads: int | None, extra: list[str], secs:
     threads = threads or min(conns, os.cpu_count() or 1)
     argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{max(1, round(secs))}s", "--latency",
             "--timeout", "5s", *extra, f"http://127.0.0.1:{server.port}/"]
-    cpu0, switches0 = server.cpu(), server.switches()
+    cpu0, switches0, idle0 = server.cpu(), server.switches(), machine_idle()
     with PeakRss(server) as peak:
         proc = subprocess.run(argv, capture_output=True, text=True, timeout=secs + 30)
     out = proc.stdout
     if proc.returncode != 0:
         print(f"# wrk failed ({proc.returncode}): {proc.stderr.strip() or out.strip()}", file=sys.stderr)
-    cpu, switches = server.cpu() - cpu0, server.switches() - switches0
+    cpu, switches, idle1 = server.cpu() - cpu0, server.switches() - switches0, machine_idle()
+    total = idle1[1] - idle0[1]
     res = {"rps": 0.0, "p50": None, "p99": None, "errors": 0, "non2xx": 0, "requests": 0,
-           "rss_peak": peak.peak, "cpu": cpu, "switches": switches}
+           "rss_peak": peak.peak, "cpu": cpu, "switches": switches,
+           "idle": (idle1[0] - idle0[0]) / total if total > 0 else None}
     m = re.search(r"Requests/sec:\s+([\d.]+)", out)
     if m:
         res["rps"] = float(m.group(1))
@@ -431,6 +443,10 @@ def fmt_cpu(us):
 
 def fmt_switches(n):
     return "–" if n is None else f"{n:.2f}"
+
+
+def fmt_pct(share):
+    return "–" if share is None else f"{share * 100:.1f}%"
 
 
 def fmt_mib(b):
@@ -646,6 +662,7 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
                 "errors": sum(r["errors"] + r["non2xx"] for r in runs),
                 "cpu_us": med([r["cpu"] / r["requests"] * 1e6 for r in runs if r["requests"]]),
                 "switches": med([r["switches"] / r["requests"] for r in runs if r["requests"]]),
+                "idle": med([r["idle"] for r in runs if r["idle"] is not None]),
             }
         summary[s.name]["rss_idle"] = idle_rss[s.name][0] if idle_rss[s.name] else None
         summary[s.name]["rss_load"] = max(
@@ -671,13 +688,15 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
              "idle = after start and one request; load = peak sampled every 20 ms during the "
              "runs. CPU/req = server user+system CPU time over requests served, at 50 "
              "connections; switches/req = the server's context switches (all threads, "
-             "voluntary or not) over requests served, at 50 connections.",
+             "voluntary or not) over requests served, at 50 connections; idle @50 = the "
+             "share of the machine's CPU time left idle (/proc/stat) while wrk ran at 50 "
+             "connections: CPU the server could not use, with the client on the same CPUs.",
              "", "![req/s against connections](plot.png)" if not smoke else "", ""]
 
     header = ["server"]
     for key, label, *_ in SCENARIOS:
         header += [f"{label} req/s", "p50", "p99"]
-    header += ["CPU/req @50", "switches/req @50", "RSS idle MiB", "RSS load MiB"]
+    header += ["CPU/req @50", "switches/req @50", "idle @50", "RSS idle MiB", "RSS load MiB"]
     rows = []
     for s in hello:
         row = [f"**{s.name}**" if s.name == "waitress-rs" else s.name]
@@ -686,7 +705,7 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
             row += [fmt_rps(v["rps"]) + (f" ({v['errors']} err)" if v["errors"] else ""),
                     fmt_t(v["p50"]), fmt_t(v["p99"])]
         c50 = summary[s.name]["c50"]
-        row += [fmt_cpu(c50["cpu_us"]), fmt_switches(c50["switches"]),
+        row += [fmt_cpu(c50["cpu_us"]), fmt_switches(c50["switches"]), fmt_pct(c50["idle"]),
                 fmt_mib(summary[s.name]["rss_idle"]), fmt_mib(summary[s.name]["rss_load"])]
         rows.append(row)
     lines += ["## Hello world", "", table(header, rows), ""]
