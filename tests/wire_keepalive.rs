@@ -397,6 +397,44 @@ fn close_on_http11_drops_what_follows() {
     );
 }
 
+/// A client that said its request was its last may send nothing more (RFC 9112 §9.6), so once
+/// it has its answer the server closes at once rather than draining for up to two seconds
+/// (lingering is for closes the server chose, errors, and input still arriving). The client
+/// here keeps its end open; with one connection allowed, the next client is served meanwhile.
+#[test]
+fn a_client_that_asked_to_close_does_not_hold_the_connection() {
+    let server = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        "echo",
+        "--connection-limit",
+        "1",
+    ]);
+    for round in 0..3 {
+        let mut first = connect(server.addr());
+        first
+            .write_all(b"GET /first HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let answer = support::read_to_close(&mut first);
+        assert!(answer.starts_with(b"HTTP/1.1 200 "), "round {round}");
+        // Well under the two seconds a lingering connection would hold the only slot.
+        let next = connect(server.addr());
+        next.set_read_timeout(Some(std::time::Duration::from_secs(1)))
+            .unwrap();
+        (&next)
+            .write_all(b"GET /next HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+            .unwrap();
+        let res = read_response(&mut std::io::BufReader::new(&next), false);
+        assert_eq!(
+            Echoed::parse(&res).get("PATH_INFO"),
+            Some("/next"),
+            "round {round}"
+        );
+        drop(first);
+    }
+}
+
 #[test]
 fn client_half_close_still_gets_every_answer() {
     // The client sends its requests and shuts down its side: each pipelined request is still

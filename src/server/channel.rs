@@ -169,6 +169,9 @@ pub struct Channel {
     eof_check: EofCheck,
     /// The server is shutting down: answer what was received, then close.
     draining: bool,
+    /// The request being answered was the client's last (`Connection: close`, or HTTP/1.0
+    /// without keep-alive): RFC 9112 §9.6 forbids it to send more on this connection.
+    client_done: bool,
 }
 
 impl Channel {
@@ -195,6 +198,7 @@ impl Channel {
             unread: Unread::Nothing,
             eof_check: EofCheck::None,
             draining: false,
+            client_done: false,
         }
     }
 
@@ -624,7 +628,11 @@ impl Channel {
                     None => return None,
                     Some(Finished::Close) => {
                         self.in_flight = false;
-                        self.linger(now);
+                        if self.nothing_more_coming() {
+                            self.close();
+                        } else {
+                            self.linger(now);
+                        }
                         return None;
                     }
                     Some(Finished::KeepAlive) => {
@@ -638,6 +646,7 @@ impl Channel {
                 self.in_flight = true;
                 match ready {
                     Ready::Request(head, body) => {
+                        self.client_done = !head.keep_alive;
                         return Some(Task {
                             force_close: self.draining && self.ready.is_empty(),
                             head,
@@ -647,6 +656,7 @@ impl Channel {
                         });
                     }
                     Ready::Error(error) => {
+                        self.client_done = false;
                         let bytes =
                             with_date(|date| error_response(&error, cfg.ident.as_deref(), date));
                         self.output.push_now(&bytes);
@@ -669,6 +679,36 @@ impl Channel {
             if incoming.continue_owed && self.ready.is_empty() {
                 incoming.continue_owed = false;
                 self.output.push_now(CONTINUE);
+            }
+        }
+    }
+
+    /// Whether the connection can close at once after the response just written, with no
+    /// lingering: the client said that request was its last, nothing of it is left unread,
+    /// and a read finds the socket empty (or at its end). Then closing cannot reset the
+    /// connection under the response, and lingering would only cost a shutdown, a readiness
+    /// event and a read per connection (`Connection: close` at 50 connections: 28.6k ->
+    /// 31.5k req/s, bench/NOTES.md). nginx's `lingering_close on` decides the same way; a
+    /// close the server chose, an error, or input still arriving lingers as before.
+    fn nothing_more_coming(&mut self) -> bool {
+        if !self.client_done
+            || self.draining
+            || !self.inbuf.is_empty()
+            || !self.ready.is_empty()
+            || !matches!(self.reading, Reading::Head)
+        {
+            return false;
+        }
+        // The client's EOF is often here by now (a third of the connections under `wrk -H
+        // 'Connection: close'`), and anything it sends against the rule (an extra CRLF after
+        // a body, say) usually is too: finding bytes means lingering after all.
+        let mut probe = [0u8; 64];
+        loop {
+            match self.stream.read(&mut probe) {
+                Ok(0) => return true,
+                Ok(_) => return false,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return e.kind() == io::ErrorKind::WouldBlock,
             }
         }
     }
