@@ -1,8 +1,8 @@
-//! Input that arrives while the connection takes none (a request is with a worker, or its
-//! response is still being written) is read once the response is out: the next request, the
-//! client's EOF behind it, and a reset. The loop is told of such input once (edge-triggered
-//! readiness), so it must remember it rather than wait for a second report that never comes,
-//! and must not spin on it meanwhile.
+//! Input that arrives while the connection takes none (a request is with a worker, or its response
+//! is still being written) is read once the response is out: the next request, the client's EOF
+//! behind it, a reset, and bytes behind a request that closes. The loop is told of such input once
+//! (edge-triggered readiness), so it must remember it rather than wait for a second report that
+//! never comes, and must not spin on it meanwhile.
 
 mod support;
 
@@ -46,6 +46,36 @@ fn request_and_eof_queued_behind_a_running_request_are_answered_then_closed() {
     let mut reader = std::io::BufReader::new(&all[..]);
     assert_eq!(read_response(&mut reader, false).body, b"done /slow");
     assert_eq!(read_response(&mut reader, false).body, b"done /next");
+    server.stop();
+}
+
+#[test]
+fn bytes_queued_behind_a_closing_request_are_drained_not_reset() {
+    // The client asked to close, then sent more while its request ran (an extra CRLF after a
+    // body, as old clients do). Closing at once with those bytes unread would reset the
+    // connection, which can destroy the response in flight; the server half-closes and drains
+    // instead (RFC 9112 §9.6), so what the client sends next is read and dropped.
+    let (tx, rx) = mpsc::channel();
+    let server = InProcess::serve(&[], slow_app(APP_DELAY, tx));
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/slow");
+    stream.write_all(b"\r\n").unwrap();
+    let all = read_to_close(&mut stream);
+    assert_eq!(
+        read_response(&mut BufReader::new(&all[..]), false).body,
+        b"done /slow"
+    );
+    // A reset, had the server closed, would be back long before this (loopback).
+    for _ in 0..2 {
+        std::thread::sleep(Duration::from_millis(100));
+        stream
+            .write_all(b"more")
+            .expect("the server reset the connection instead of draining it");
+    }
+    drop(stream);
     server.stop();
 }
 
