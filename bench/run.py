@@ -40,6 +40,15 @@ CONN_LIMIT = "11000"
 
 # --------------------------------------------------------------------------- servers
 
+# `--split`: the CPUs the servers may use; None runs them beside the clients on every CPU.
+SERVER_CPUS: set[int] | None = None
+
+
+def _on_server_cpus() -> None:
+    """Runs in each server's child process before it executes (Popen's preexec_fn)."""
+    if SERVER_CPUS is not None:
+        os.sched_setaffinity(0, SERVER_CPUS)
+
 
 @dataclass
 class Server:
@@ -60,7 +69,8 @@ class Server:
         env = dict(os.environ, **self.env)
         log = open(os.path.join(WORK, "logs", f"{self.name}.log"), "ab")
         self.proc = subprocess.Popen(argv, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
-                                     stdout=log, stderr=log, process_group=0)
+                                     stdout=log, stderr=log, process_group=0,
+                                     preexec_fn=_on_server_cpus)
         log.close()
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
@@ -386,7 +396,7 @@ def parse_dur(s: str) -> float:
 
 
 def wrk(server: Server, conns: int, threads: int | None, extra: list[str], secs: float) -> dict:
-    threads = threads or min(conns, os.cpu_count() or 1)
+    threads = threads or min(conns, len(os.sched_getaffinity(0)))
     argv = ["wrk", "-t", str(threads), "-c", str(conns), "-d", f"{max(1, round(secs))}s", "--latency",
             "--timeout", "5s", *extra, f"http://127.0.0.1:{server.port}/"]
     cpu0, switches0, idle0 = server.cpu(), server.switches(), machine_idle()
@@ -499,7 +509,19 @@ def main() -> int:
     ap.add_argument("--reps", type=int, help="repetitions (median reported)")
     ap.add_argument("--out", help="markdown results file (default bench/results.md, "
                                   "bench/work/smoke.md in smoke mode)")
+    ap.add_argument("--split", action="store_true",
+                    help="servers on the first CPU, wrk and the other clients on the rest "
+                         "(by default all share every CPU)")
     args = ap.parse_args()
+    global SERVER_CPUS
+    if args.split:
+        cpus = sorted(os.sched_getaffinity(0))
+        if len(cpus) < 2:
+            print("bench/run: --split needs at least two CPUs", file=sys.stderr)
+            return 2
+        SERVER_CPUS = {cpus[0]}
+        # wrk, the transfer clients and the idle connections inherit this process's CPUs.
+        os.sched_setaffinity(0, set(cpus[1:]))
 
     smoke = args.smoke
     # 10 s runs, as the issue's reference figures: at 5 s, waitress's own figure at 50
@@ -512,11 +534,13 @@ def main() -> int:
     # fresh-server transfers cost under a minute more.
     io_reps = reps * (1 if smoke else 3)
     idle_counts = [100] if smoke else [1000, 10000]
+    # A split run is for comparison: it leaves the shared run the README shows alone.
     out_md = args.out or (os.path.join(WORK, "smoke.md") if smoke
+                          else os.path.join(WORK, "results-split.md") if args.split
                           else os.path.join(BENCH, "results.md"))
     out_png = os.path.splitext(out_md)[0].replace("results", "plot") + ".png" \
         if not smoke else os.path.join(WORK, "smoke.png")
-    if args.out is None and not smoke:
+    if args.out is None and not smoke and not args.split:
         out_png = os.path.join(BENCH, "plot.png")
 
     os.makedirs(os.path.join(WORK, "logs"), exist_ok=True)
@@ -628,7 +652,7 @@ def main() -> int:
     elapsed = time.monotonic() - t_start
     loads = (load_start, os.getloadavg())
     md = report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, secs, reps,
-                io_size, io_reps, started_at, elapsed, loads)
+                io_size, io_reps, started_at, elapsed, loads, args.split)
     with open(out_md, "w") as f:
         f.write(md)
     with open(os.path.join(WORK, "raw.json" if not smoke else "smoke.json"), "w") as f:
@@ -649,7 +673,7 @@ def main() -> int:
 
 
 def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, secs, reps,
-           io_size, io_reps, started_at, elapsed, loads) -> str:
+           io_size, io_reps, started_at, elapsed, loads, split) -> str:
     summary = {}
     for s in hello:
         summary[s.name] = {}
@@ -668,13 +692,17 @@ def report(hello, all_servers, results, idle_rss, io_rows, idle_rows, smoke, sec
         summary[s.name]["rss_load"] = max(
             (r["rss_peak"] for k in results[s.name] for r in results[s.name][k]), default=None)
 
+    flags = (" --smoke" if smoke else "") + (" --split" if split else "")
+    cpus = (f"Each server runs alone on CPU {min(SERVER_CPUS)}, wrk and the other clients on "
+            "the other CPUs (`--split`); " if split else
+            "wrk and the servers share the machine's CPUs, so absolute numbers are lower than "
+            "on a dedicated load generator; ")
     lines = [f"# waitress-rs benchmarks{' (smoke run: numbers meaningless)' if smoke else ''}",
              "",
-             f"Generated by `bench/run{' --smoke' if smoke else ''}` on "
+             f"Generated by `bench/run{flags}` on "
              f"{started_at:%Y-%m-%d %H:%M} UTC in {elapsed / 60:.1f} min.",
              "",
-             f"Machine: {machine()}. wrk and the servers share the machine's CPUs, so "
-             "absolute numbers are lower than on a dedicated load generator; ratios are the "
+             f"Machine: {machine()}. {cpus}ratios are the "
              f"point. Load average (1 min) at the start {loads[0][0]:.2f}, at the end "
              f"{loads[1][0]:.2f} (the run's own servers and wrk count in it); other work on the "
              "machine, if any, is spread over all servers by the interleaving.",

@@ -31,3 +31,7 @@ bash python/ci.sh
 
 echo "== Benchmarks (smoke)"
 bench/run --smoke
+if [ "$(nproc)" -ge 2 ]; then
+    # The load generator on CPUs of its own (bench/run --split), so that path cannot rot either.
+    bench/run --smoke --split --peers hyper
+fi
