@@ -45,7 +45,9 @@ SERVER_CPUS: set[int] | None = None
 
 
 def _on_server_cpus() -> None:
-    """Runs in each server's child process before it executes (Popen's preexec_fn)."""
+    """Runs in each server's child process before it executes (Popen's preexec_fn), so that
+    every thread the server starts inherits the CPUs. preexec_fn is unsafe while other threads
+    run; servers are started only from the main thread with none (PeakRss joins its own)."""
     if SERVER_CPUS is not None:
         os.sched_setaffinity(0, SERVER_CPUS)
 
