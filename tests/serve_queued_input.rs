@@ -7,6 +7,7 @@
 mod support;
 
 use std::io::{BufReader, Write};
+use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
@@ -20,15 +21,20 @@ const BIG_FILE: usize = 32 << 20;
 /// Long enough for the client's next bytes to be queued on the socket before the response.
 const APP_DELAY: Duration = Duration::from_millis(300);
 
+/// A server whose app takes `APP_DELAY` per request, with `flags`, and a client whose
+/// `request` (for `/slow`) is with a worker: what the client sends next waits on the socket.
+fn slow_request_running(flags: &[&str], request: &[u8]) -> (InProcess, TcpStream) {
+    let (tx, rx) = mpsc::channel();
+    let server = InProcess::serve(flags, slow_app(APP_DELAY, tx));
+    let stream = connect(server.addr);
+    (&stream).write_all(request).unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/slow");
+    (server, stream)
+}
+
 #[test]
 fn request_and_eof_queued_behind_a_running_request_are_answered_then_closed() {
-    let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&[], slow_app(APP_DELAY, tx));
-    let mut stream = connect(server.addr);
-    stream
-        .write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/slow");
+    let (server, mut stream) = slow_request_running(&[], b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n");
     // The next request and the EOF wait on the socket while /slow runs.
     stream
         .write_all(b"GET /next HTTP/1.1\r\nHost: a\r\n\r\n")
@@ -55,13 +61,10 @@ fn bytes_queued_behind_a_closing_request_are_drained_not_reset() {
     // body, as old clients do). Closing at once with those bytes unread would reset the
     // connection, which can destroy the response in flight; the server half-closes and drains
     // instead (RFC 9112 §9.6), so what the client sends next is read and dropped.
-    let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&[], slow_app(APP_DELAY, tx));
-    let mut stream = connect(server.addr);
-    stream
-        .write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n")
-        .unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/slow");
+    let (server, mut stream) = slow_request_running(
+        &[],
+        b"GET /slow HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n",
+    );
     stream.write_all(b"\r\n").unwrap();
     let all = read_to_close(&mut stream);
     assert_eq!(
@@ -82,13 +85,10 @@ fn bytes_queued_behind_a_closing_request_are_drained_not_reset() {
 #[test]
 fn a_reset_behind_a_running_request_frees_the_connection() {
     // With one connection allowed, the next client is only served once the reset one is gone.
-    let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&["--connection-limit", "1"], slow_app(APP_DELAY, tx));
-    let stream = connect(server.addr);
-    (&stream)
-        .write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/slow");
+    let (server, stream) = slow_request_running(
+        &["--connection-limit", "1"],
+        b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n",
+    );
     // Half a request, then a reset, both queued while /slow runs.
     (&stream).write_all(b"GET /half HTTP/1.1\r\nHost:").unwrap();
     socket2::SockRef::from(&stream)
