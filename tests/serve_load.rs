@@ -44,7 +44,7 @@ fn stable_fds(pid: u32) -> usize {
     last
 }
 
-/// CPU time (user + system, in clock ticks) the process has used so far.
+/// One keep-alive client: `requests` echo requests, the last asking to close.
 fn client(addr: SocketAddr, id: usize, requests: usize) -> Result<(), String> {
     let stream = connect(addr);
     stream

@@ -23,6 +23,18 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// Connections accepted per listener event before other work gets a turn.
 const ACCEPTS_PER_EVENT: usize = 64;
 
+/// The first pause in accepting after `accept` failed for want of a resource (`EMFILE`,
+/// `ENFILE`, `ENOBUFS`, `ENOMEM`): the pending connection stays queued, so a level-triggered
+/// listener would report it again at once, and waitress (like a loop that only logs and goes
+/// on) spins a CPU writing the same warning a few hundred thousand times a second. Each
+/// failure in a row doubles the pause, up to `ACCEPT_PAUSE_MAX`.
+const ACCEPT_PAUSE_MIN: Duration = Duration::from_millis(5);
+
+/// The longest pause: how long a server that ran out of file descriptors may take to notice
+/// they are back, and at most two warnings a second while they are not (nginx waits 500 ms,
+/// its `accept_mutex_delay`).
+const ACCEPT_PAUSE_MAX: Duration = Duration::from_millis(500);
+
 /// Loop timing and limits from the settings.
 #[derive(Debug, Clone)]
 pub struct LoopConfig {
@@ -79,6 +91,48 @@ impl Readiness {
     }
 }
 
+/// Whether the listeners are watched for new connections.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Accepting {
+    /// Watched.
+    Open,
+    /// Not watched: `connection_limit` connections are open; watched again when one closes.
+    AtLimit,
+    /// Not watched: `accept` failed for want of a resource; watched again at `until`.
+    Paused { until: Instant },
+    /// Shutting down: the listeners are gone.
+    Stopped,
+}
+
+/// What a failed `accept` means for the connections queued behind it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum AcceptFailure {
+    /// The queue is empty.
+    Drained,
+    /// This connection failed (it was aborted, reset or its network went away, or it could
+    /// not be set up); the next may not.
+    Connection,
+    /// The server lacks a resource every accept needs (file descriptors, buffers, memory), or
+    /// the error is one no accept is expected to return: retrying at once would fail again.
+    Server,
+}
+
+impl AcceptFailure {
+    fn of(e: &io::Error) -> AcceptFailure {
+        use io::ErrorKind::*;
+        match e.kind() {
+            WouldBlock => AcceptFailure::Drained,
+            // Linux's accept(2) passes on a queued connection's pending network error and
+            // asks callers to treat it as EAGAIN; `Listener::accept`'s own set-up errors carry
+            // no OS error code.
+            Interrupted | ConnectionAborted | ConnectionReset | HostUnreachable
+            | NetworkUnreachable | NetworkDown | TimedOut => AcceptFailure::Connection,
+            _ if e.raw_os_error().is_none() => AcceptFailure::Connection,
+            _ => AcceptFailure::Server,
+        }
+    }
+}
+
 /// A connection slot: its generation survives the channel so stale wake-ups are recognised.
 struct Slot {
     generation: u64,
@@ -96,7 +150,10 @@ pub struct EventLoop {
     slots: Vec<Slot>,
     free: Vec<usize>,
     open: usize,
-    accepting: bool,
+    accepting: Accepting,
+    /// The pause after the next resource failure of `accept`: `ACCEPT_PAUSE_MIN` until one
+    /// fails, doubled by each failure until the listeners' queues are drained again.
+    accept_pause: Duration,
     pool: Pool<Task>,
     wake: Arc<WakeList>,
     channel_cfg: ChannelConfig,
@@ -152,7 +209,7 @@ impl EventLoop {
         };
         for (key, listener) in listeners.iter().enumerate() {
             // SAFETY: listeners live in `self.listeners` and are deleted from the poller before
-            // they are dropped (in `stop_accepting_for_good`, or `Drop for EventLoop`).
+            // they are dropped (in `begin_shutdown`, or `Drop for EventLoop`).
             unsafe { poller.add_with_mode(listener, Event::readable(key), listener_mode)? };
         }
         let listeners_len = listeners.len();
@@ -162,7 +219,8 @@ impl EventLoop {
             slots: Vec::new(),
             free: Vec::new(),
             open: 0,
-            accepting: true,
+            accepting: Accepting::Open,
+            accept_pause: ACCEPT_PAUSE_MIN,
             pool,
             wake,
             channel_cfg,
@@ -248,6 +306,7 @@ impl EventLoop {
                 }
             }
             self.run_eof_checks(now);
+            self.end_accept_pause(now);
             if now >= next_cleanup {
                 next_cleanup = now + self.cfg.cleanup_interval;
                 self.cleanup(now);
@@ -256,14 +315,19 @@ impl EventLoop {
         }
     }
 
-    /// The earliest time the loop must wake: the next sweep, a lingering deadline, or the
-    /// next EOF check.
+    /// The earliest time the loop must wake: the next sweep, a lingering deadline, the next
+    /// EOF check, or the end of a pause in accepting.
     fn next_deadline(&self, next_cleanup: Instant) -> Instant {
         let eof_check = self.eof_checks.front().map(|&(at, _)| at + EOF_CHECK_DELAY);
+        let accept_pause = match self.accepting {
+            Accepting::Paused { until } => Some(until),
+            _ => None,
+        };
         self.lingering
             .iter()
             .filter_map(|&slot| self.linger_deadline(slot))
             .chain(eof_check)
+            .chain(accept_pause)
             .fold(next_cleanup, Instant::min)
     }
 
@@ -297,27 +361,40 @@ impl EventLoop {
 
     fn accept(&mut self, key: usize, now: Instant) {
         for _ in 0..ACCEPTS_PER_EVENT {
-            if !self.accepting {
+            if self.accepting != Accepting::Open {
                 break;
             }
             let listener = &self.listeners[key];
             let (stream, peer) = match listener.accept() {
                 Ok(accepted) => accepted,
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                Err(e)
-                    if matches!(
-                        e.kind(),
-                        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                    ) =>
-                {
-                    continue;
-                }
-                Err(e) => {
-                    if self.channel_cfg.log_socket_errors {
-                        log::warn!(target: "waitress", "server accept() threw an exception: {e}");
+                Err(e) => match AcceptFailure::of(&e) {
+                    AcceptFailure::Drained => {
+                        self.accept_pause = ACCEPT_PAUSE_MIN;
+                        break;
                     }
-                    break;
-                }
+                    AcceptFailure::Connection => {
+                        if self.channel_cfg.log_socket_errors
+                            && !matches!(
+                                e.kind(),
+                                io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+                            )
+                        {
+                            log::warn!(target: "waitress", "server accept() threw an exception: {e}");
+                        }
+                        continue;
+                    }
+                    AcceptFailure::Server => {
+                        let pause = self.accept_pause;
+                        self.accept_pause = (pause * 2).min(ACCEPT_PAUSE_MAX);
+                        self.accepting = Accepting::Paused { until: now + pause };
+                        if self.channel_cfg.log_socket_errors {
+                            log::warn!(target: "waitress",
+                                "server accept() threw an exception: {e}; accepting again in {} ms",
+                                pause.as_millis());
+                        }
+                        break;
+                    }
+                },
             };
             let server = Arc::clone(&listener.server);
             let slot = self.free.pop().unwrap_or_else(|| {
@@ -361,12 +438,12 @@ impl EventLoop {
             };
             self.open += 1;
             if self.open >= self.cfg.connection_limit {
-                self.accepting = false;
+                self.accepting = Accepting::AtLimit;
                 log::warn!(target: "waitress",
                     "total open connections reached the connection limit, no longer accepting new connections");
             }
         }
-        if !self.accepting {
+        if self.accepting != Accepting::Open {
             // Every listener stops reporting, or a level-triggered one would report its pending
             // connections on every wait.
             for key in 0..self.listeners.len() {
@@ -377,8 +454,23 @@ impl EventLoop {
         }
     }
 
+    /// Watches the listeners again after the connection limit or a pause stopped it.
+    fn listen_again(&mut self) {
+        self.accepting = Accepting::Open;
+        for key in 0..self.listeners.len() {
+            self.rearm_listener(key);
+        }
+    }
+
+    /// Ends a pause in accepting that is over.
+    fn end_accept_pause(&mut self, now: Instant) {
+        if matches!(self.accepting, Accepting::Paused { until } if now >= until) {
+            self.listen_again();
+        }
+    }
+
     fn rearm_listener(&self, key: usize) {
-        let interest = if self.accepting {
+        let interest = if self.accepting == Accepting::Open {
             Event::readable(key)
         } else {
             Event::none(key)
@@ -487,13 +579,10 @@ impl EventLoop {
         drop(channel);
         self.free.push(slot);
         self.open -= 1;
-        if !self.accepting && self.open < self.cfg.connection_limit && !self.listeners.is_empty() {
-            self.accepting = true;
+        if self.accepting == Accepting::AtLimit && self.open < self.cfg.connection_limit {
             log::info!(target: "waitress",
                 "total open connections dropped below the connection limit, listening again");
-            for key in 0..self.listeners.len() {
-                self.rearm_listener(key);
-            }
+            self.listen_again();
         }
     }
 
@@ -539,7 +628,7 @@ impl EventLoop {
 
     /// Stops accepting, closes idle connections and lets the others finish what they received.
     fn begin_shutdown(&mut self, now: Instant) {
-        self.accepting = false;
+        self.accepting = Accepting::Stopped;
         for listener in self.listeners.drain(..) {
             let _ = self.poller.delete(&listener);
             listener.remove_socket_file();
@@ -565,5 +654,39 @@ impl Drop for EventLoop {
                 channel.output.close();
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_failures_are_told_apart() {
+        let kind = |k: io::ErrorKind| AcceptFailure::of(&io::Error::from(k));
+        assert_eq!(kind(io::ErrorKind::WouldBlock), AcceptFailure::Drained);
+        assert_eq!(
+            kind(io::ErrorKind::ConnectionAborted),
+            AcceptFailure::Connection
+        );
+        assert_eq!(
+            AcceptFailure::of(&io::Error::other(
+                "accepted a connection with no IP address"
+            )),
+            AcceptFailure::Connection
+        );
+        #[cfg(unix)]
+        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+            assert_eq!(
+                AcceptFailure::of(&io::Error::from_raw_os_error(errno)),
+                AcceptFailure::Server,
+                "errno {errno}"
+            );
+        }
+        #[cfg(unix)]
+        assert_eq!(
+            AcceptFailure::of(&io::Error::from_raw_os_error(libc::EAGAIN)),
+            AcceptFailure::Drained
+        );
     }
 }

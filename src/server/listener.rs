@@ -66,7 +66,11 @@ impl Listener {
                     .as_socket()
                     .ok_or_else(|| io::Error::other("accepted a connection with no IP address"))?;
                 // Responses are written whole; Nagle would only delay their last segment.
-                socket.set_tcp_nodelay(true)?;
+                // A failure here is this connection's, not the listener's: it carries no OS
+                // error code, which is how the event loop tells the two apart.
+                socket
+                    .set_tcp_nodelay(true)
+                    .map_err(|e| io::Error::other(format!("setting TCP_NODELAY: {e}")))?;
                 Ok((Stream::Tcp(socket.into()), Peer::Tcp(addr)))
             }
             #[cfg(unix)]
