@@ -22,7 +22,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyModule, PyString, PyTuple};
 
 use waitress_rs::app::environ::{COMMON_HEADER_KEYS, CORE_KEYS};
-use waitress_rs::app::{App, AppError, Body, Request, Response, ResponseError};
+use waitress_rs::app::{App, AppError, Body, ClientStatus, Request, Response, ResponseError};
 
 /// waitress's message for an app that is `None` (two spaces after the first period).
 const NONE_APP: &str = "The \"app\" passed to ``create_server`` was ``None``.  You forgot to \
@@ -269,6 +269,8 @@ impl WsgiApp {
         environ.set_item(intern!(py, "wsgi.run_once"), false)?;
         environ.set_item(intern!(py, "wsgi.input_terminated"), true)?;
         environ.set_item(intern!(py, "wsgi.file_wrapper"), self.file_wrapper.bind(py))?;
+        let disconnected = ClientDisconnected(req.client.clone());
+        environ.set_item(intern!(py, "waitress.client_disconnected"), disconnected)?;
         Ok(environ)
     }
 
@@ -642,6 +644,18 @@ impl StartResponse {
     fn write(&self, py: Python<'_>, data: &Bound<'_, PyAny>) -> PyResult<()> {
         let bytes = body_bytes(data)?;
         self.slot.write(py, bytes)
+    }
+}
+
+/// `environ["waitress.client_disconnected"]`: called with no arguments, whether the client is
+/// gone (see [`ClientStatus`] for when the server knows).
+#[pyclass(frozen, module = "waitress_rs")]
+pub struct ClientDisconnected(ClientStatus);
+
+#[pymethods]
+impl ClientDisconnected {
+    fn __call__(&self) -> bool {
+        self.0.disconnected()
     }
 }
 

@@ -47,6 +47,7 @@ def test_environ_types_and_wsgi_keys(conn):
     assert got["run_once"] is False
     assert got["errors_is_stderr"] is True
     assert got["input_terminated"] is True
+    assert got["client_disconnected"] is False
     assert got["query"] == "a=%C3%A4"
     # Header bytes arrive decoded as latin-1 (PEP 3333 native strings).
     assert got["x_latin"] == "caf\xe9"
@@ -54,6 +55,29 @@ def test_environ_types_and_wsgi_keys(conn):
         assert got["types"][key] == "str", key
     assert got["types"]["wsgi.file_wrapper"] == "type"
     assert got["types"]["wsgi.version"] == "tuple"
+
+
+def test_client_disconnected_turns_true_when_the_client_closes(start_server, transport):
+    # With channel_request_lookahead the socket is read while the app runs, so a client that
+    # closes is seen at once (waitress: `not channel.connected`).
+    s = start_server("--channel-request-lookahead", "1", "fixtureapps.pep3333:app", unix=transport == "unix")
+    sock = s.connect()
+    sock.sendall(b"GET /watch_client HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert s.wait_for_log("watching the client")
+    sock.close()
+    assert s.wait_for_log("client_disconnected\\(\\) is True"), s.log()
+
+
+def test_client_disconnected_stays_false_while_the_client_waits(start_server):
+    s = start_server("--channel-request-lookahead", "1", "fixtureapps.pep3333:app")
+    sock = s.connect()
+    fp = sock.makefile("rb", 0)
+    sock.sendall(b"GET /watch_client?0.5 HTTP/1.1\r\nHost: x\r\n\r\n")
+    # The app watches for half a second and answers; the client is there all along.
+    line, headers, body = read_http(fp)
+    assert json.loads(body) == {"disconnected": False}
+    assert "client_disconnected() is False" in s.log()
+    sock.close()
 
 
 def test_path_info_is_latin1_decoded(conn):

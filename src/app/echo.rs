@@ -62,13 +62,17 @@ fn push_json_string(out: &mut String, s: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{Body, Environ};
+    use crate::app::{Body, ClientStatus, Environ};
 
     use crate::app::testing::Capture;
 
     fn run(environ: Environ, body: Body) -> Capture {
         let mut sink = Capture::default();
-        let mut req = Request { environ, body };
+        let mut req = Request {
+            environ,
+            body,
+            client: ClientStatus::default(),
+        };
         let mut res = Response::new(&mut sink);
         Echo.call(&mut req, &mut res).unwrap();
         res.finish().unwrap();

@@ -13,6 +13,8 @@ pub mod static_files;
 
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 pub use environ::Environ;
 
@@ -51,6 +53,35 @@ pub struct Request {
     pub environ: Environ,
     /// The request body, already de-chunked; `CONTENT_LENGTH` is its length.
     pub body: Body,
+    /// Whether the client is still there (waitress's `waitress.client_disconnected`).
+    pub client: ClientStatus,
+}
+
+/// What the server knows of a request's client while the app runs: an app doing long work
+/// can ask and stop early. Cheap to ask and to clone; a clone may outlive the request.
+///
+/// It turns true, for good, when the connection fails (a reset, a write that fails) or is
+/// closed, and when the client ends its side of the connection while the server reads ahead
+/// (`channel_request_lookahead` above 0). As in waitress, with no lookahead the socket is not
+/// read while a request runs, so a client that closed is noticed only when a write fails.
+/// Unlike waitress, a client that ends only its sending side still gets the response if the
+/// app gives one.
+#[derive(Debug, Clone, Default)]
+pub struct ClientStatus(Option<Arc<AtomicBool>>);
+
+impl ClientStatus {
+    /// The status the server keeps in `gone`. (`ClientStatus::default()` is never
+    /// disconnected: for apps called without a server.)
+    pub fn new(gone: Arc<AtomicBool>) -> Self {
+        ClientStatus(Some(gone))
+    }
+
+    /// Whether the client is gone.
+    pub fn disconnected(&self) -> bool {
+        self.0
+            .as_ref()
+            .is_some_and(|gone| gone.load(Ordering::Relaxed))
+    }
 }
 
 /// A request body: bytes in memory, or an unnamed temp file once it passed `inbuf_overflow`.

@@ -634,7 +634,7 @@ fn html_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{Body, Environ};
+    use crate::app::{Body, ClientStatus, Environ};
     use std::io::Write;
     use tempfile::TempDir;
 
@@ -706,6 +706,7 @@ mod tests {
         let mut req = Request {
             environ,
             body: Body::empty(),
+            client: ClientStatus::default(),
         };
         let mut sink = Capture::default();
         let mut res = Response::new(&mut sink);

@@ -380,6 +380,7 @@ impl Channel {
             if got == 0 {
                 self.eof = true;
                 self.unread = Unread::Nothing;
+                self.output.mark_client_gone();
                 return;
             }
             self.last_activity = now;

@@ -16,6 +16,8 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
+use crate::app::ClientStatus;
+
 use super::io::{FileSend, Stream, copy_from_file, send_file};
 use super::wake::Waker;
 
@@ -109,6 +111,9 @@ pub struct Output {
     file_send: FileSend,
     /// The server stops after the response being produced: its head says `Connection: close`.
     last_response: std::sync::atomic::AtomicBool,
+    /// The client is gone (closed, failed, or ended its side), for the app to ask through
+    /// [`ClientStatus`]. An atomic beside `State::closed`, so asking takes no lock.
+    gone: Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl Output {
@@ -130,7 +135,19 @@ impl Output {
             stream,
             file_send,
             last_response: std::sync::atomic::AtomicBool::new(false),
+            gone: Arc::default(),
         })
+    }
+
+    /// What the app may ask about the client of this connection.
+    pub fn client_status(&self) -> ClientStatus {
+        ClientStatus::new(Arc::clone(&self.gone))
+    }
+
+    /// Records that the client ended its side of the connection: the response may still be
+    /// written (RFC 9112 §9.6 lets a client half-close), but an app may stop early.
+    pub fn mark_client_gone(&self) {
+        self.gone.store(true, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// The waker of this output's connection, for others with news about it (the spool
@@ -305,6 +322,7 @@ impl Output {
 
     /// Marks the connection gone: queued output is dropped and blocked producers fail.
     pub fn close(&self) {
+        self.mark_client_gone();
         let mut state = self.lock();
         state.closed = true;
         state.chunks.clear();

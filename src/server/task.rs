@@ -69,7 +69,11 @@ impl Handler {
                 return;
             }
         }
-        let mut request = Request { environ, body };
+        let mut request = Request {
+            environ,
+            body,
+            client: output.client_status(),
+        };
         let mut writer = Writer::new(&output, ctx, self.ident.as_deref());
         let result = {
             let mut response = Response::new(&mut writer);

@@ -3,6 +3,7 @@
 import json
 import sys
 import threading
+import time
 
 _local = threading.local()
 _closed = []
@@ -66,11 +67,22 @@ def app(environ, start_response):
                 "run_once": environ["wsgi.run_once"],
                 "errors_is_stderr": environ["wsgi.errors"] is sys.stderr,
                 "input_terminated": environ.get("wsgi.input_terminated"),
+                "client_disconnected": environ["waitress.client_disconnected"](),
                 "path_info": environ["PATH_INFO"],
                 "query": environ["QUERY_STRING"],
                 "x_latin": environ.get("HTTP_X_LATIN"),
             },
         )
+    if path == "/watch_client":
+        # Watches for the client to go (up to QUERY_STRING seconds, default 5), as an app doing
+        # long work would, and says on stderr what it saw.
+        disconnected = environ["waitress.client_disconnected"]
+        print("watching the client", file=sys.stderr, flush=True)
+        deadline = time.monotonic() + float(environ["QUERY_STRING"] or 5)
+        while not disconnected() and time.monotonic() < deadline:
+            time.sleep(0.01)
+        print("client_disconnected() is %s" % disconnected(), file=sys.stderr, flush=True)
+        return _json(start_response, {"disconnected": disconnected()})
     if path == "/readline":
         first = inp.readline()
         limited = inp.readline(3)
