@@ -26,6 +26,9 @@ export PATH="$PATH:/usr/sbin"
 echo "== Rust: cargo test"
 cargo test --workspace --all-targets
 
+echo "== Rust: API docs (broken links fail)"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace
+
 echo "== Python package"
 bash python/ci.sh
 

@@ -1,12 +1,12 @@
 //! `waitress_rs._native`: the waitress-rs server as a CPython extension module.
 //!
-//! - [`wsgi`] puts a Python WSGI application behind the core's [`App`](waitress_rs::app::App)
+//! - `wsgi` puts a Python WSGI application behind the core's [`App`](waitress_rs::app::App)
 //!   contract (PEP 3333: environ, `wsgi.input`, `start_response`, `write`, iterables,
 //!   `wsgi.file_wrapper` with sendfile).
-//! - [`config`] turns `serve(app, **kw)` keyword arguments into the core's settings, so
+//! - `config` turns `serve(app, **kw)` keyword arguments into the core's settings, so
 //!   Python, INI files and flags share one set of rules and messages.
-//! - [`logs`] forwards the core's log records to Python's `logging`.
-//! - [`cli`] is the `waitress-rs` console script: the binary's command line plus
+//! - `logs` forwards the core's log records to Python's `logging`.
+//! - `cli` is the `waitress-rs` console script: the binary's command line plus
 //!   waitress-serve's `MODULE:OBJECT`.
 //!
 //! Threads: the event loop never touches Python. Each of the `threads` workers attaches to the

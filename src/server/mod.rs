@@ -1,9 +1,9 @@
 //! The server: listeners, one event-loop thread that owns every socket, and a pool of
 //! `threads` workers that run the application.
 //!
-//! Bytes flow one way: a [`channel::Channel`] reads and parses on the loop thread, hands a
-//! complete request to a worker as a [`task::Task`], the worker queues the framed response in
-//! the connection's [`output::Output`], and the loop writes it out.
+//! Bytes flow one way: a `channel::Channel` reads and parses on the loop thread, hands a
+//! complete request to a worker as a `task::Task`, the worker queues the framed response in
+//! the connection's `output::Output`, and the loop writes it out.
 
 mod channel;
 mod event_loop;

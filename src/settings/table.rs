@@ -283,7 +283,7 @@ settings_table! {
     /// Filters what host and listen names resolve to.
     ipv6: bool = "true", Binding, Switch(""), convert::boolean;
 
-    /// Addresses to listen on, as HOST:PORT, [IPV6]:PORT or *:PORT.
+    /// Addresses to listen on, as HOST:PORT, `[IPV6]:PORT` or *:PORT.
     /// Separated by spaces or lines, and the flag may be repeated. `*:8080` listens on every
     /// IPv4 and IPv6 interface; ports may be service names (`http`). Replaces host and port.
     listen: Vec<String> = "0.0.0.0:8080", Binding, Repeated("HOST:PORT"), convert::list;
@@ -392,7 +392,7 @@ settings_table! {
     channel_request_lookahead: usize = "0", Tuning, Value("N"), convert::non_negative::<usize>;
 
     /// SERVER_NAME the application sees.
-    /// With --config, the --server-name flag selects the [server:NAME] section instead, as
+    /// With --config, the --server-name flag selects the `[server:NAME]` section instead, as
     /// pserve's does; set server_name in the file then.
     server_name: String = "waitress.invalid", Application, Value("NAME"), convert::string;
 }
