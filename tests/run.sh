@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test of waitress-rs, from a fresh machine that has the Rust toolchain and Python 3.11:
 # installs what the tests need that is missing, then runs the Rust tests, checks the API docs,
-# and runs the Python package's tests and a smoke run of the benchmarks. The README's test command; .ci/run runs it.
+# and runs the Python package's tests and a smoke run of the benchmarks. The README's test
+# command; .ci/run runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
