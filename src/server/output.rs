@@ -144,8 +144,9 @@ impl Output {
         ClientStatus::new(Arc::clone(&self.gone))
     }
 
-    /// Records that the client ended its side of the connection: the response may still be
-    /// written (RFC 9112 §9.6 lets a client half-close), but an app may stop early.
+    /// Records that the client is gone: the connection closed (see [`Output::close`]) or the
+    /// client ended its side of it. After an EOF the response is still written (RFC 9112 §9.6
+    /// lets a client half-close), but an app that asks may stop early.
     pub fn mark_client_gone(&self) {
         self.gone.store(true, std::sync::atomic::Ordering::Relaxed);
     }
