@@ -23,13 +23,6 @@ pub enum Source {
     Keyword(String),
 }
 
-impl Source {
-    /// Whether the user set this value (anything but the default).
-    pub fn is_explicit(&self) -> bool {
-        !matches!(self, Source::Default)
-    }
-}
-
 impl fmt::Display for Source {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
