@@ -37,14 +37,13 @@ pub fn with_date<R>(f: impl FnOnce(&str) -> R) -> R {
     })
 }
 
-/// The current date as an owned IMF-fixdate.
-pub fn http_date() -> String {
-    with_date(str::to_owned)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn http_date() -> String {
+        with_date(str::to_owned)
+    }
 
     #[test]
     fn date_has_imf_fixdate_shape() {

@@ -127,12 +127,6 @@ fn found_text(found: &[(String, usize)]) -> String {
         .join(", ")
 }
 
-/// Reads `path` and loads `[server:NAME]` from it (`name` is usually `main`).
-pub fn load_server(path: &Path, name: &str) -> Result<PasteSection, PasteError> {
-    let ini = IniFile::load(path)?;
-    load_section(&ini, "server", name)
-}
-
 /// Loads the section `prefix:NAME` of an already parsed file. `prefix` is `server`, `app`
 /// (which also accepts PasteDeploy's other application prefixes: `application`, `composite`,
 /// `composit`, `pipeline`, `filter-app`; the caller decides which of them it supports) or
@@ -537,6 +531,11 @@ mod tests {
 
     fn ini(text: &str) -> IniFile {
         IniFile::parse(text, Path::new("/srv/app/production.ini")).unwrap()
+    }
+
+    /// Reads `path` and loads `[server:NAME]` from it, as `settings::load` does.
+    fn load_server(path: &Path, name: &str) -> Result<PasteSection, PasteError> {
+        load_section(&IniFile::load(path)?, "server", name)
     }
 
     fn load(text: &str, prefix: &str, name: &str) -> Result<PasteSection, PasteError> {
