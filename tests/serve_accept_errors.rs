@@ -21,15 +21,16 @@ const CLIENTS: usize = 40;
 
 const WARNING: &str = "server accept() threw an exception";
 
-/// The binary, run by `sh` with its descriptor limit lowered to `FD_LIMIT`.
-fn start_starved(extra: &[&str]) -> Server {
+/// The binary, run by `sh` with its descriptor limit lowered to `FD_LIMIT`, with `env` set.
+fn start_starved(extra: &[&str], env: &[(&str, &str)]) -> Server {
     let exe = binary().get_program().to_owned();
     let mut cmd = Command::new("sh");
     cmd.arg("-c")
         .arg(format!("ulimit -n {FD_LIMIT} && exec \"$0\" \"$@\""))
         .arg(exe)
         .args(["--listen", "127.0.0.1:0", "--app", "echo"])
-        .args(extra);
+        .args(extra)
+        .envs(env.iter().copied());
     Server::start_with(&mut cmd, 1)
 }
 
@@ -55,7 +56,18 @@ fn warnings(server: &Server) -> usize {
 
 #[test]
 fn running_out_of_descriptors_pauses_accepting_and_recovers() {
-    let server = start_starved(&[]);
+    pauses_and_recovers(&[]);
+}
+
+/// The same with oneshot readiness, the path Windows takes (see tests/serve_oneshot.rs): the
+/// listener is re-armed, not left armed, when the pause ends.
+#[test]
+fn with_oneshot_readiness_too() {
+    pauses_and_recovers(&[("WAITRESS_RS_POLL_ONESHOT", "1")]);
+}
+
+fn pauses_and_recovers(env: &[(&str, &str)]) {
+    let server = start_starved(&[], env);
     let clients = exhaust(&server);
     assert!(
         server.wait_for_log(WARNING, Duration::from_secs(5)),
@@ -88,7 +100,7 @@ fn running_out_of_descriptors_pauses_accepting_and_recovers() {
 
 #[test]
 fn with_log_socket_errors_off_a_failed_accept_is_not_logged() {
-    let server = start_starved(&["--no-log-socket-errors"]);
+    let server = start_starved(&["--no-log-socket-errors"], &[]);
     let clients = exhaust(&server);
     std::thread::sleep(Duration::from_millis(500));
     drop(clients);
