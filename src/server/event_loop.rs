@@ -123,10 +123,13 @@ impl AcceptFailure {
         match e.kind() {
             WouldBlock => AcceptFailure::Drained,
             // Linux's accept(2) passes on a queued connection's pending network error and
-            // asks callers to treat it as EAGAIN; `Listener::accept`'s own set-up errors carry
-            // no OS error code.
+            // asks callers to treat it as EAGAIN, and fails with EPERM when a firewall rule
+            // forbids that connection; `Listener::accept`'s own set-up errors carry no OS
+            // error code.
             Interrupted | ConnectionAborted | ConnectionReset | HostUnreachable
-            | NetworkUnreachable | NetworkDown | TimedOut => AcceptFailure::Connection,
+            | NetworkUnreachable | NetworkDown | TimedOut | PermissionDenied => {
+                AcceptFailure::Connection
+            }
             _ if e.raw_os_error().is_none() => AcceptFailure::Connection,
             _ => AcceptFailure::Server,
         }
@@ -665,10 +668,12 @@ mod tests {
     fn accept_failures_are_told_apart() {
         let kind = |k: io::ErrorKind| AcceptFailure::of(&io::Error::from(k));
         assert_eq!(kind(io::ErrorKind::WouldBlock), AcceptFailure::Drained);
-        assert_eq!(
-            kind(io::ErrorKind::ConnectionAborted),
-            AcceptFailure::Connection
-        );
+        for k in [
+            io::ErrorKind::ConnectionAborted,
+            io::ErrorKind::PermissionDenied,
+        ] {
+            assert_eq!(kind(k), AcceptFailure::Connection, "{k:?}");
+        }
         assert_eq!(
             AcceptFailure::of(&io::Error::other(
                 "accepted a connection with no IP address"
