@@ -666,32 +666,29 @@ mod tests {
 
     #[test]
     fn accept_failures_are_told_apart() {
-        let kind = |k: io::ErrorKind| AcceptFailure::of(&io::Error::from(k));
-        assert_eq!(kind(io::ErrorKind::WouldBlock), AcceptFailure::Drained);
-        for k in [
-            io::ErrorKind::ConnectionAborted,
-            io::ErrorKind::PermissionDenied,
-        ] {
-            assert_eq!(kind(k), AcceptFailure::Connection, "{k:?}");
+        // Errors as accept(2) returns them, with their OS codes.
+        #[cfg(unix)]
+        {
+            let of = |errno| AcceptFailure::of(&io::Error::from_raw_os_error(errno));
+            assert_eq!(of(libc::EAGAIN), AcceptFailure::Drained);
+            for errno in [
+                libc::EINTR,
+                libc::ECONNABORTED,
+                libc::EPERM,
+                libc::ENETUNREACH,
+            ] {
+                assert_eq!(of(errno), AcceptFailure::Connection, "errno {errno}");
+            }
+            for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
+                assert_eq!(of(errno), AcceptFailure::Server, "errno {errno}");
+            }
         }
+        // A set-up failure after the accept carries no OS code.
         assert_eq!(
             AcceptFailure::of(&io::Error::other(
                 "accepted a connection with no IP address"
             )),
             AcceptFailure::Connection
-        );
-        #[cfg(unix)]
-        for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {
-            assert_eq!(
-                AcceptFailure::of(&io::Error::from_raw_os_error(errno)),
-                AcceptFailure::Server,
-                "errno {errno}"
-            );
-        }
-        #[cfg(unix)]
-        assert_eq!(
-            AcceptFailure::of(&io::Error::from_raw_os_error(libc::EAGAIN)),
-            AcceptFailure::Drained
         );
     }
 }
