@@ -109,6 +109,9 @@ enum Accepting {
 enum AcceptFailure {
     /// The queue is empty.
     Drained,
+    /// Interrupted, or the connection was aborted before it was taken: try the next, without a
+    /// word (waitress ignores these too).
+    Retry,
     /// This connection failed (it was aborted, reset or its network went away, or it could
     /// not be set up); the next may not.
     Connection,
@@ -126,10 +129,9 @@ impl AcceptFailure {
             // asks callers to treat it as EAGAIN, and fails with EPERM when a firewall rule
             // forbids that connection; `Listener::accept`'s own set-up errors carry no OS
             // error code.
-            Interrupted | ConnectionAborted | ConnectionReset | HostUnreachable
-            | NetworkUnreachable | NetworkDown | TimedOut | PermissionDenied => {
-                AcceptFailure::Connection
-            }
+            Interrupted | ConnectionAborted => AcceptFailure::Retry,
+            ConnectionReset | HostUnreachable | NetworkUnreachable | NetworkDown | TimedOut
+            | PermissionDenied => AcceptFailure::Connection,
             _ if e.raw_os_error().is_none() => AcceptFailure::Connection,
             _ => AcceptFailure::Server,
         }
@@ -375,13 +377,9 @@ impl EventLoop {
                         self.accept_pause = ACCEPT_PAUSE_MIN;
                         break;
                     }
+                    AcceptFailure::Retry => continue,
                     AcceptFailure::Connection => {
-                        if self.channel_cfg.log_socket_errors
-                            && !matches!(
-                                e.kind(),
-                                io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
-                            )
-                        {
+                        if self.channel_cfg.log_socket_errors {
                             log::warn!(target: "waitress", "server accept() threw an exception: {e}");
                         }
                         continue;
@@ -671,12 +669,10 @@ mod tests {
         {
             let of = |errno| AcceptFailure::of(&io::Error::from_raw_os_error(errno));
             assert_eq!(of(libc::EAGAIN), AcceptFailure::Drained);
-            for errno in [
-                libc::EINTR,
-                libc::ECONNABORTED,
-                libc::EPERM,
-                libc::ENETUNREACH,
-            ] {
+            for errno in [libc::EINTR, libc::ECONNABORTED] {
+                assert_eq!(of(errno), AcceptFailure::Retry, "errno {errno}");
+            }
+            for errno in [libc::EPERM, libc::ENETUNREACH, libc::ECONNRESET] {
                 assert_eq!(of(errno), AcceptFailure::Connection, "errno {errno}");
             }
             for errno in [libc::EMFILE, libc::ENFILE, libc::ENOBUFS, libc::ENOMEM] {

@@ -281,11 +281,12 @@ impl Output {
     pub fn finish(&self, how: Finished) {
         let mut state = self.lock();
         state.finished = Some(how);
-        if how == Finished::Close && state.pending == 0 && !state.closed {
+        let all_written = state.pending == 0;
+        if how == Finished::Close && all_written && !state.closed {
             // An error only means the connection is gone; the loop meets it when it closes.
             let _ = self.stream.shutdown_write();
         }
-        let quiet = state.quiet_finish && how == Finished::KeepAlive && state.pending == 0;
+        let quiet = state.quiet_finish && how == Finished::KeepAlive && all_written;
         drop(state);
         if !quiet {
             self.waker.wake();
