@@ -51,6 +51,10 @@ fn error(args: &[&str]) -> String {
     lines.into_iter().next().unwrap()
 }
 
+fn has_line(out: &str, line: &str) -> bool {
+    out.lines().any(|l| l == line)
+}
+
 fn ini(dir: &Path, text: &str) -> String {
     let path = dir.join("v.ini");
     std::fs::write(&path, text).unwrap();
@@ -260,6 +264,21 @@ fn ipv4_and_ipv6_both_off_is_refused() {
 }
 
 #[test]
+fn a_unix_socket_needs_no_ip_family() {
+    // Only TCP addresses have a family: with both off, a Unix socket still works (waitress
+    // accepts it too).
+    let (out, _) = passes(&["--unix-socket", "/tmp/x.sock", "--no-ipv4", "--no-ipv6"]);
+    assert!(out.contains("# listen: http://unix:/tmp/x.sock"), "{out}");
+}
+
+#[test]
+fn a_family_turned_off_is_named_where_nothing_resolves() {
+    let line = error(&["--no-ipv4"]);
+    assert!(line.starts_with("host = \"0.0.0.0\" (default): "), "{line}");
+    assert!(line.ends_with("(ipv4 is off at --no-ipv4)"), "{line}");
+}
+
+#[test]
 fn one_family_filters_star() {
     let (out, _) = passes(&["--listen", "*:8080", "--no-ipv6"]);
     let urls: Vec<&str> = out.lines().filter(|l| l.starts_with("# listen:")).collect();
@@ -330,6 +349,11 @@ fn unresolvable_host_is_refused() {
     let line = error(&["--listen", "no-such-host.invalid:80"]);
     assert!(line.contains("(--listen)"), "{line}");
     assert!(line.contains("no-such-host.invalid"), "{line}");
+    // The host as given is quoted, not the host:port made from it.
+    let line = error(&["--host", "", "--port", "80"]);
+    assert!(line.starts_with("host = \"\" (--host): "), "{line}");
+    let line = error(&["--host", "a b"]);
+    assert!(line.starts_with("host = \"a b\" (--host): "), "{line}");
 }
 
 // --- bad values ---
@@ -367,6 +391,22 @@ fn negative_sizes_are_refused() {
                 .iter()
                 .any(|l| l.starts_with(&format!("{key} = \"-1\" ({flag}): "))),
             "{lines:?}"
+        );
+    }
+}
+
+#[test]
+fn huge_numbers_are_too_large_whatever_their_size() {
+    // Past 2^127 a number used to be "not a whole number".
+    for digits in [20, 45, 80] {
+        let huge = "9".repeat(digits);
+        assert_eq!(
+            error(&["--threads", &huge]),
+            format!("threads = \"{huge}\" (--threads): is too large")
+        );
+        assert_eq!(
+            error(&["--port", &huge]),
+            format!("port = \"{huge}\" (--port): a port must be between 0 and 65535")
         );
     }
 }
@@ -446,6 +486,31 @@ fn durations() {
             "{bad}: {line}"
         );
     }
+    // A huge timeout, waitress's way of saying "never", is held as a year; a negative one
+    // is refused as negative, however large.
+    for huge in [
+        "31536001",
+        "18446744073709551616",
+        "99999999999999999999999999999999999999999",
+    ] {
+        let (out, _) = passes(&["--channel-timeout", huge, "--cleanup-interval", huge]);
+        assert!(
+            has_line(&out, "channel_timeout = 31536000"),
+            "{huge}: {out}"
+        );
+        assert!(
+            has_line(&out, "cleanup_interval = 31536000"),
+            "{huge}: {out}"
+        );
+    }
+    let line = error(&["--channel-timeout=-18446744073709551616"]);
+    assert!(line.ends_with("): must not be negative"), "{line}");
+    // Fractions are not seconds here, as not in waitress; the message says what is.
+    let line = error(&["--channel-timeout", "0.5"]);
+    assert!(
+        line.ends_with("): expected whole seconds (120) or a duration such as 2m, 90s, 500ms, 1h"),
+        "{line}"
+    );
     let line = error(&["--cleanup-interval", "2M"]);
     assert!(line.starts_with("cleanup_interval = \"2M\""), "{line}");
     let line = error(&["--asyncore-loop-timeout", "soon"]);

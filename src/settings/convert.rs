@@ -15,8 +15,9 @@ const TRUE_WORDS: [&str; 6] = ["t", "true", "y", "yes", "on", "1"];
 /// `expose_tracebacks = ture` silently turns a setting off; here any other word is an error.
 const FALSE_WORDS: [&str; 6] = ["f", "false", "n", "no", "off", "0"];
 
-/// The longest duration a setting may hold. Deadlines are `Instant + duration`, which panics on
-/// overflow; a year is longer than any timeout anyone means.
+/// The longest duration a setting holds; longer values are taken as this. Deadlines are
+/// `Instant + duration`, which panics on overflow, while waitress compares plain numbers, so a
+/// huge timeout (a common way to say "never") must still work: a year is never enough.
 pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// Duration units accepted after a number. humantime also knows `M` (months), `w` and `y`, which
@@ -43,8 +44,9 @@ pub fn boolean(s: &str) -> Result<bool, String> {
     }
 }
 
-/// An integer as Python's `int()` reads it: surrounding whitespace, an optional sign, digits
-/// with single underscores between them (`1_000`).
+/// An integer as Python's `int()` reads ASCII text: surrounding whitespace, an optional sign,
+/// digits with single underscores between them (`1_000`). Past `i128` the value saturates,
+/// so a huge number is "too large" for every caller rather than "not a number".
 pub fn python_int(s: &str) -> Option<i128> {
     let s = strip(s);
     let (negative, digits) = match s.as_bytes().first() {
@@ -64,7 +66,9 @@ pub fn python_int(s: &str) -> Option<i128> {
             b'_' => previous_underscore = true,
             b'0'..=b'9' => {
                 previous_underscore = false;
-                value = value.checked_mul(10)?.checked_add(i128::from(b - b'0'))?;
+                value = value
+                    .saturating_mul(10)
+                    .saturating_add(i128::from(b - b'0'));
             }
             _ => return None,
         }
@@ -204,23 +208,29 @@ pub fn octal_perms(s: &str) -> Result<Perms, String> {
 /// `1h 30m`.
 pub fn duration(s: &str) -> Result<Duration, String> {
     let s = strip(s);
+    const EXPECTED: &str = "expected whole seconds (120) or a duration such as 2m, 90s, 500ms, 1h";
     let d = if let Some(n) = python_int(s) {
-        let secs = u64::try_from(n).map_err(|_| "must not be negative".to_string())?;
-        Duration::from_secs(secs)
+        if n < 0 {
+            return Err("must not be negative".into());
+        }
+        Duration::from_secs(u64::try_from(n).unwrap_or(u64::MAX))
     } else {
         let units_ok = s
             .split(|c: char| !c.is_ascii_alphabetic())
             .filter(|unit| !unit.is_empty())
             .all(|unit| DURATION_UNITS.contains(&unit));
         if !units_ok {
-            return Err("expected seconds (120) or a duration such as 2m, 90s, 500ms, 1h".into());
+            return Err(EXPECTED.into());
         }
-        humantime::parse_duration(s).map_err(|e| format!("not a duration: {e}"))?
+        // humantime's own messages suggest forms this converter refuses (`0.5` gets "time unit
+        // needed, for example 0sec"), so they are not passed on; one past its range is huge.
+        match humantime::parse_duration(s) {
+            Ok(d) => d,
+            Err(humantime::DurationError::NumberOverflow) => Duration::MAX,
+            Err(_) => return Err(EXPECTED.into()),
+        }
     };
-    if d > MAX_DURATION {
-        return Err("is longer than a year".into());
-    }
-    Ok(d)
+    Ok(d.min(MAX_DURATION))
 }
 
 /// A duration that must be more than zero (a zero timeout would spin the event loop).
@@ -381,10 +391,43 @@ mod tests {
         assert_eq!(duration("500ms"), Ok(Duration::from_millis(500)));
         assert_eq!(duration("1h 30m"), Ok(Duration::from_secs(5400)));
         assert_eq!(duration("0"), Ok(Duration::ZERO));
-        for bad in ["-1", "2M", "1y", "abc", "1w", "400d", "1.5"] {
+        for bad in [
+            "-1",
+            "2M",
+            "1y",
+            "abc",
+            "1w",
+            "1.5",
+            "-99999999999999999999999",
+        ] {
             assert!(duration(bad).is_err(), "{bad}");
         }
         assert!(positive_duration("0").is_err());
+    }
+
+    #[test]
+    fn huge_durations_mean_never_and_are_held_as_the_cap() {
+        for huge in [
+            "31536001",
+            "400d",
+            "99999999999999999999999999999999",
+            "9999999999999999999h",
+        ] {
+            assert_eq!(duration(huge), Ok(MAX_DURATION), "{huge}");
+        }
+        let reason = duration("0.5").unwrap_err();
+        assert!(reason.starts_with("expected whole seconds"), "{reason}");
+    }
+
+    #[test]
+    fn huge_integers_are_too_large_not_malformed() {
+        let huge = "9".repeat(60);
+        assert_eq!(positive::<usize>(&huge), Err("is too large".into()));
+        assert!(port(&huge).unwrap_err().contains("between 0 and 65535"));
+        assert_eq!(
+            non_negative::<usize>(&format!("-{huge}")),
+            Err("must not be negative".into())
+        );
     }
 
     #[test]

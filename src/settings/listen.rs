@@ -212,8 +212,8 @@ fn lookup(parts: &Parts<'_>, families: Families) -> Result<Vec<SocketAddr>, Stri
 
 fn lookup_reason(e: &dns_lookup::LookupError, parts: &Parts<'_>, families: Families) -> String {
     let only = match (families.ipv4, families.ipv6) {
-        (true, false) => " as IPv4 (ipv6 is off)",
-        (false, true) => " as IPv6 (ipv4 is off)",
+        (true, false) => " as IPv4 only",
+        (false, true) => " as IPv6 only",
         _ => "",
     };
     match parts.host {
@@ -336,7 +336,7 @@ mod tests {
             ipv6: true,
         };
         let err = addrs(&["127.0.0.1:8080"], v6).unwrap_err();
-        assert!(err.reason.contains("ipv4 is off"), "{err}");
+        assert!(err.reason.contains("as IPv6 only"), "{err}");
         let v4 = Families {
             ipv4: true,
             ipv6: false,

@@ -131,17 +131,6 @@ impl Settings {
                           headers are mutually exclusive. Can't trust both!",
             });
         }
-        if !c.ipv4 && !c.ipv6 {
-            errors.push(ConfigError::Requires {
-                setting: given("ipv4").or_else(|| given("ipv6")).unwrap_or(Origin {
-                    key: "ipv4",
-                    source: Source::Default,
-                }),
-                message: "ipv4 and ipv6 are both off, so no address can be used \
-                          (waitress silently uses both)",
-            });
-        }
-
         for (key, note) in [
             (
                 "send_bytes",
@@ -168,6 +157,15 @@ impl Settings {
         } else if c.ipv4 || c.ipv6 {
             resolve_listen(raw, &mut c, &mut errors)
         } else {
+            // Only TCP addresses have a family: a Unix socket or inherited ones need neither.
+            errors.push(ConfigError::Requires {
+                setting: given("ipv4").or_else(|| given("ipv6")).unwrap_or(Origin {
+                    key: "ipv4",
+                    source: Source::Default,
+                }),
+                message: "ipv4 and ipv6 are both off, so no address can be used \
+                          (waitress silently uses both)",
+            });
             None
         };
 
@@ -187,21 +185,24 @@ fn resolve_listen(
     c: &mut Converted,
     errors: &mut Vec<ConfigError>,
 ) -> Option<Bind> {
-    let (entries, key, source) = match raw.get("listen") {
-        Some(given) => (c.listen.clone(), "listen", given.source.clone()),
+    // Without listen, the one entry is host:port, and what can be wrong with it is the host
+    // (the port was checked as a number already): an error names the host as it was given.
+    let (entries, key, given_host) = match raw.get("listen") {
+        Some(_) => (c.listen.clone(), "listen", None),
         None => {
             let host = if c.host.contains(':') && !c.host.starts_with('[') {
                 format!("[{}]", c.host)
             } else {
                 c.host.clone()
             };
-            let origin = raw.get("host").or_else(|| raw.get("port"));
-            let (key, source) = origin.map_or(("host", Source::Default), |v| {
-                (v.key.name, v.source.clone())
-            });
-            (vec![format!("{host}:{}", c.port)], key, source)
+            (
+                vec![format!("{host}:{}", c.port)],
+                "host",
+                Some(c.host.clone()),
+            )
         }
     };
+    let source = raw.get(key).map_or(Source::Default, |v| v.source.clone());
     if entries.is_empty() {
         errors.push(ConfigError::Invalid {
             key: "listen",
@@ -224,11 +225,18 @@ fn resolve_listen(
             Some(Bind::Tcp(resolved))
         }
         Err(e) => {
+            // A family turned off is often why nothing resolved: say where it was turned off.
+            let mut reason = e.reason;
+            for (family, on) in [("ipv4", c.ipv4), ("ipv6", c.ipv6)] {
+                if let Some(off) = raw.get(family).filter(|_| !on) {
+                    reason.push_str(&format!(" ({family} is off at {})", off.source));
+                }
+            }
             errors.push(ConfigError::Invalid {
                 key,
-                value: e.entry,
+                value: given_host.unwrap_or(e.entry),
                 at: source,
-                reason: e.reason,
+                reason,
             });
             None
         }
