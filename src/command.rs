@@ -81,11 +81,14 @@ where
 {
     let inv = match cli::parse(args) {
         Ok(inv) => inv,
-        Err(e) => {
-            // --help and --version are "errors" to clap that print to stdout and exit 0.
-            let code = if e.use_stderr() { EXIT_USAGE } else { 0 };
+        // --help and --version are "errors" to clap that print to stdout and exit 0.
+        Err(e) if !e.use_stderr() => {
             let _ = e.print();
-            return code;
+            return 0;
+        }
+        Err(e) => {
+            eprintln!("waitress-rs: error: {}", usage_error_line(&e));
+            return EXIT_USAGE;
         }
     };
     let generated = match inv.generate.as_deref() {
@@ -185,6 +188,30 @@ fn choose_app(
         return None;
     }
     Some(builtin::from_section(section).map_err(|e| (e.to_string(), EXIT_CONFIG)))
+}
+
+/// A usage error in one line, as every other error is (a log or a supervisor shows one line per
+/// failure): clap's message, what it lists under it and its tips, without the usage block.
+fn usage_error_line(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let mut line = String::new();
+    for part in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        if part.starts_with("Usage:") || part.starts_with("For more information") {
+            continue;
+        }
+        match part.strip_prefix("tip: ") {
+            // "to pass '--x' as a value, use '-- --x'" would make it the MODULE:OBJECT.
+            Some(tip) if tip.starts_with("to pass ") => {}
+            Some(tip) => line.push_str(&format!(" ({tip})")),
+            None if line.is_empty() => line.push_str(part.strip_prefix("error: ").unwrap_or(part)),
+            None => {
+                line.push(' ');
+                line.push_str(part);
+            }
+        }
+    }
+    line.push_str("; see --help");
+    line
 }
 
 /// The exit status for a serving error: 69 address in use, 77 no permission, 1 otherwise.

@@ -175,9 +175,8 @@ fn waitress_serve_spellings() {
     ] {
         assert!(has_line(&out, line), "missing {line}:\n{out}");
     }
-    // --call is accepted (it belongs to the Python package's MODULE:OBJECT).
-    let (status, _, stderr) = support::run(&["--call", "--check"]);
-    assert!(status.success(), "{stderr}");
+    // --call belongs to the Python package's MODULE:OBJECT: without one it is a usage error,
+    // as in waitress-serve (one_application_and_call_only_with_a_target).
 }
 
 #[test]
@@ -208,6 +207,51 @@ fn unknown_flag_is_a_usage_error() {
     // A value flag given no value is a usage error too.
     let (status, _, _) = support::run(&["--check", "--threads"]);
     assert_eq!(status.code(), Some(2));
+}
+
+#[test]
+fn usage_errors_are_one_line() {
+    for args in [
+        &["--check", "--ipv4=false"][..],
+        &["--check", "--threads"],
+        &["--check", "--frobnicate"],
+        &["--check", "--u=1"],
+        &["--check", "--log-level", "loud"],
+    ] {
+        let (status, stdout, stderr) = support::run(args);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{args:?}: {stderr}");
+        assert!(lines[0].starts_with("waitress-rs: error: "), "{stderr}");
+        assert!(lines[0].ends_with("; see --help"), "{stderr}");
+    }
+    // clap's tip is kept, in the line.
+    let (_, _, stderr) = support::run(&["--check", "--threds", "5"]);
+    assert!(
+        stderr.contains("(a similar argument exists: '--threads')"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn values_starting_with_a_dash_are_taken_as_getopt_takes_them() {
+    // waitress-serve's getopt takes the next argument as the value: `--url-prefix -x` is /-x.
+    let out = check(&["--url-prefix", "-x", "--ident", "--not-a-flag"]);
+    assert!(has_line(&out, "url_prefix = /-x"), "{out}");
+    assert!(has_line(&out, "ident = --not-a-flag"), "{out}");
+}
+
+#[test]
+fn one_application_and_call_only_with_a_target() {
+    for args in [
+        &["--check", "--app", "echo", "mod:app"][..],
+        &["--check", "--call"],
+        &["--check", "--call", "--app", "echo"],
+    ] {
+        let (status, stdout, stderr) = support::run(args);
+        assert_eq!(status.code(), Some(2), "{args:?}: {stdout}{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    }
 }
 
 #[test]

@@ -302,7 +302,14 @@ fn other_server_section_via_server_name() {
 #[test]
 fn use_lines_accepted_and_refused() {
     let dir = support::temp_dir();
-    for accepted in ["egg:waitress#main", "egg:waitress-rs#main", "egg:waitress"] {
+    // Distribution names match as pkg_resources matches them: any case, `_` for `-`.
+    for accepted in [
+        "egg:waitress#main",
+        "egg:waitress-rs#main",
+        "egg:waitress",
+        "egg:Waitress#main",
+        "egg:waitress_rs",
+    ] {
         let text = format!("[server:main]\nuse = {accepted}\nthreads = 2\n");
         let (out, _) = ok(dir.path(), "use.ini", &text, &[]);
         assert!(has_line(&out, "threads = 2"), "{accepted}: {out}");
@@ -318,6 +325,42 @@ fn use_lines_accepted_and_refused() {
         assert!(lines[0].contains("use.ini:3"), "{lines:?}");
         assert!(lines[0].contains(refused), "{lines:?}");
     }
+    // A key indented under `use` continues its value: refused, in one line, the line break
+    // shown escaped.
+    let text = "[server:main]\nuse = egg:waitress#main\n  threads = 5\n";
+    let lines = fails(dir.path(), "use.ini", text, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("use = \"egg:waitress#main\\nthreads = 5\""),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn section_names_split_at_the_first_hash_as_in_pastedeploy() {
+    let dir = support::temp_dir();
+    let path = write(
+        dir.path(),
+        "hash.ini",
+        "[server:x#y]\nuse = egg:waitress#main\nthreads = 7\n",
+    );
+    let arg = format!("{}#x#y", path.display());
+    let (status, out, stderr) = support::run(&["--check", "--config", &arg]);
+    assert!(status.success(), "{stderr}");
+    assert!(has_line(&out, "threads = 7"), "{out}");
+}
+
+#[test]
+fn an_app_section_not_used_is_not_loaded() {
+    // With the application named on the command line, [app:main] is not read, so what only
+    // its own framework understands cannot fail the run.
+    let dir = support::temp_dir();
+    let text = "[app:main]\nuse = egg:myproject\nx = %(nosuch)s\n\n[server:main]\nuse = egg:waitress#main\nthreads = 3\n";
+    let (out, _) = ok(dir.path(), "app.ini", text, &["--app", "echo"]);
+    assert!(has_line(&out, "threads = 3"), "{out}");
+    // Without one it is read, and its error is reported.
+    let lines = fails(dir.path(), "app.ini", text, &[]);
+    assert!(lines.iter().any(|l| l.contains("nosuch")), "{lines:?}");
 }
 
 #[test]

@@ -3,7 +3,8 @@
 //!
 //! Like waitress-serve (Python's getopt): every setting is `--kebab-case`, taking `--x=V` or
 //! `--x V`; every boolean has a `--no-` twin and the last one given wins; `--listen` adds up;
-//! any unique prefix of a long flag works (`--thr 8`).
+//! any unique prefix of a long flag works (`--thr 8`); a flag's value is the next argument even
+//! when it starts with `-` (`--url-prefix -x`).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
@@ -85,6 +86,7 @@ pub fn command() -> Command {
                 .long("app")
                 .value_name("APP")
                 .help("Built-in application: echo, or static:DIR")
+                .conflicts_with("target")
                 .help_heading(GENERAL),
         )
         .arg(
@@ -92,6 +94,7 @@ pub fn command() -> Command {
                 .long("call")
                 .action(ArgAction::SetTrue)
                 .help("MODULE:OBJECT is a factory to call for the application (Python apps)")
+                .conflicts_with("app")
                 .help_heading(GENERAL),
         )
         .arg(
@@ -148,15 +151,17 @@ fn key_args(key: &'static Key) -> Vec<Arg> {
                     .hide(true),
             ]
         }
+        // getopt, which waitress-serve uses, takes the next argument as the value whatever it
+        // starts with: `--port -1` reaches validation, `--url-prefix -x` means `/-x`.
         Form::Value => vec![
             arg.value_name(key.value_name)
                 .action(ArgAction::Set)
-                .allow_negative_numbers(true),
+                .allow_hyphen_values(true),
         ],
         Form::Repeated => vec![
             arg.value_name(key.value_name)
                 .action(ArgAction::Append)
-                .allow_negative_numbers(true),
+                .allow_hyphen_values(true),
         ],
     }
 }
@@ -179,9 +184,17 @@ where
         section: DEFAULT_SECTION.to_owned(),
         ..Invocation::default()
     };
+    if inv.call && inv.target.is_none() {
+        // clap's own `requires` message lists nothing for an optional positional.
+        return Err(cmd.error(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "--call needs the MODULE:OBJECT of a factory to call",
+        ));
+    }
     let mut section_from_file = None;
     if let Some(config) = matches.get_one::<String>("config") {
-        match config.rsplit_once('#') {
+        // PasteDeploy splits `config:FILE#NAME` at the first `#`: `a.ini#x#y` is [server:x#y].
+        match config.split_once('#') {
             Some((file, name)) if !name.is_empty() => {
                 inv.config = Some(PathBuf::from(file));
                 section_from_file = Some(name.to_owned());
@@ -311,8 +324,27 @@ mod tests {
     }
 
     #[test]
-    fn negative_numbers_reach_validation() {
+    fn values_starting_with_a_dash_are_values_as_with_getopt() {
         assert_eq!(values(&["--port", "-1"]), [one("port", "-1", "--port")]);
+        assert_eq!(
+            values(&["--url-prefix", "-x", "--ident", "--y"]),
+            [
+                one("url_prefix", "-x", "--url-prefix"),
+                one("ident", "--y", "--ident")
+            ]
+        );
+    }
+
+    #[test]
+    fn one_application_at_most_and_call_needs_a_target() {
+        assert!(parse(["waitress-rs", "--app", "echo", "mod:app"]).is_err());
+        assert!(parse(["waitress-rs", "--call"]).is_err());
+        assert!(parse(["waitress-rs", "--call", "--app", "echo"]).is_err());
+        assert!(
+            parse(["waitress-rs", "--call", "mod:factory"])
+                .unwrap()
+                .call
+        );
     }
 
     #[test]
@@ -326,6 +358,9 @@ mod tests {
         assert!(inv.settings.is_empty());
         let inv = parse(["waitress-rs", "--config", "a.ini#other"]).unwrap();
         assert_eq!(inv.section, "other");
+        assert_eq!(inv.config, Some(PathBuf::from("a.ini")));
+        let inv = parse(["waitress-rs", "--config", "a.ini#x#y"]).unwrap();
+        assert_eq!(inv.section, "x#y");
         assert_eq!(inv.config, Some(PathBuf::from("a.ini")));
         assert!(parse(["waitress-rs", "--config", "a.ini#x", "--server-name", "y"]).is_err());
     }

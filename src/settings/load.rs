@@ -8,15 +8,13 @@ use super::raw::{RawSettings, Source};
 use super::resolve::Resolved;
 use super::table::Settings;
 
-/// `use =` values that mean this server: waitress's own entry point, and ours.
-const ACCEPTED_USES: [&str; 6] = [
-    "egg:waitress",
-    "egg:waitress#main",
-    "egg:waitress-rs",
-    "egg:waitress-rs#main",
-    "egg:waitress_rs",
-    "egg:waitress_rs#main",
-];
+/// Whether a `use =` value means this server: waitress's own entry point, or ours. Distribution
+/// names match as pkg_resources matches them (any case, `_` as `-`); the entry point is `main`.
+fn means_this_server(used: &str) -> bool {
+    let (dist, entry) = used.trim().split_once('#').unwrap_or((used.trim(), "main"));
+    let dist = dist.to_ascii_lowercase().replace('_', "-");
+    entry == "main" && matches!(dist.as_str(), "egg:waitress" | "egg:waitress-rs")
+}
 
 /// What an invocation's sources give: the settings, and the file's `[app:main]` if it has one.
 #[derive(Debug)]
@@ -38,9 +36,9 @@ pub fn read_server_section(
         .map_err(|e| vec![ConfigError::File(e.to_string())])?;
     let mut errors = Vec::new();
     if let Some(used) = &section.use_ {
-        if !ACCEPTED_USES.contains(&used.value.trim()) {
+        if !means_this_server(&used.value) {
             errors.push(ConfigError::File(format!(
-                "{}:{}: use = {} in [{}]: waitress-rs runs only as egg:waitress#main or \
+                "{}:{}: use = {:?} in [{}]: waitress-rs runs only as egg:waitress#main or \
                  egg:waitress-rs#main",
                 path.display(),
                 used.line,
@@ -116,9 +114,13 @@ pub fn load(inv: &Invocation) -> Result<Loaded, Vec<ConfigError>> {
                 if let Err(mut e) = read_server_section(&ini, &inv.section, &mut raw) {
                     errors.append(&mut e);
                 }
+                // An application named on the command line replaces [app:main], so a section
+                // that would not load (a Pyramid app's own interpolation, say) does not matter.
+                let app_named = inv.app.is_some() || inv.target.is_some();
                 match paste::load_section(&ini, "app", "main") {
                     Ok(section) => app_section = Some(section),
                     Err(PasteError::NoSection { .. }) => {}
+                    Err(_) if app_named => {}
                     Err(e) => errors.push(ConfigError::File(e.to_string())),
                 }
             }
@@ -138,4 +140,33 @@ pub fn load(inv: &Invocation) -> Result<Loaded, Vec<ConfigError>> {
         resolved: Settings::resolve(&raw)?,
         app_section,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::means_this_server;
+
+    #[test]
+    fn use_lines_match_as_pkg_resources_matches_them() {
+        for ok in [
+            "egg:waitress#main",
+            "egg:waitress",
+            "egg:Waitress#main",
+            "egg:waitress-rs#main",
+            "egg:waitress_rs",
+            "egg:WAITRESS_RS#main",
+            " egg:waitress#main ",
+        ] {
+            assert!(means_this_server(ok), "{ok}");
+        }
+        for bad in [
+            "egg:waitress#Main",
+            "egg:waitress#other",
+            "egg:gunicorn#main",
+            "egg:waitress#main\nthreads = 5",
+            "waitress",
+        ] {
+            assert!(!means_this_server(bad), "{bad}");
+        }
+    }
 }
