@@ -404,9 +404,11 @@ pub fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
     let mut text = Text(String::with_capacity(body.len() + 64));
     let line = parse_request_line(request_line, &mut text)?;
     let version = line.version;
+    let head_request = request_line.starts_with(b"HEAD ");
     // Every line ends in one, and the request line and the empty line are not fields.
     let fields = line_ends.saturating_sub(2);
-    parse_fields(line, lines, fields, text, limits).map_err(|e| e.with_version(version))
+    parse_fields(line, lines, fields, text, limits)
+        .map_err(|e| e.with_version(version).answering_head(head_request))
 }
 
 /// Where `\r\n\r\n` starts in `buf`. By LF, of which a head has one per line: `memmem`
@@ -485,7 +487,7 @@ fn parse_request_line(line: &[u8], text: &mut Text) -> Result<RequestLine, HttpE
     }
     // Checked before the target so that an HTTP/2 preface-like line gets 505, not 400.
     let version = parse_version(version)?;
-    let with_version = |e: HttpError| e.with_version(version);
+    let with_version = |e: HttpError| e.with_version(version).answering_head(method == b"HEAD");
     if method.iter().any(u8::is_ascii_lowercase) {
         // waitress: `method != method.upper()`, answered as HTTP/1.0 like waitress does.
         return Err(HttpError::bad_request(format!(
@@ -925,7 +927,10 @@ fn resolve_host(
         }
         None => None,
         Some(value) => {
-            if value.is_empty() && line.version == Version::Http10 {
+            // RFC 9112 §3.2: an empty Host is what a client sends for a target URI without an
+            // authority; waitress accepts it too. (`:80` is refused: an http URI's host may not
+            // be empty, RFC 9110 §4.2.1.)
+            if value.is_empty() {
                 None
             } else if valid_authority(value, false) {
                 Some(value)
@@ -1566,8 +1571,10 @@ mod tests {
                 b"GET / HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n",
                 Err("Duplicate header: Host"),
             ),
+            (b"GET / HTTP/1.1\r\nHost:\r\n\r\n", Ok(None)),
+            (b"GET / HTTP/1.1\r\nHost:  \r\n\r\n", Ok(None)),
             (
-                b"GET / HTTP/1.1\r\nHost:\r\n\r\n",
+                b"GET / HTTP/1.1\r\nHost: :80\r\n\r\n",
                 Err("Invalid Host header"),
             ),
             (
@@ -1985,7 +1992,10 @@ mod tests {
                 assert!(head.header("CONTENT_LENGTH").is_none(), "{context}");
             }
             if head.version == Version::Http11 {
-                assert!(head.host().is_some_and(|h| !h.contains(',')), "{context}");
+                // Exactly one Host: a value (never a joined list), or empty (no authority).
+                let hosts = head.headers().filter(|(n, _)| *n == "HOST").count();
+                assert_eq!(hosts, 1, "{context}");
+                assert!(head.host().is_none_or(|h| !h.contains(',')), "{context}");
             }
         }
         // The sweep is worth something only if a fair share gets through.

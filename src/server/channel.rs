@@ -462,7 +462,16 @@ impl Channel {
     }
 
     fn fail(&mut self, error: HttpError) {
-        self.ready.push_back(Ready::Error(error));
+        // A body's error answers the request the body belongs to (the spool's errors, raised
+        // once the body has left `reading`, are tagged by their callers).
+        let head_request = match &self.reading {
+            Reading::Body(incoming) | Reading::Storing(incoming) => {
+                incoming.head.method() == "HEAD"
+            }
+            Reading::Head | Reading::Stopped => false,
+        };
+        self.ready
+            .push_back(Ready::Error(error.answering_head(head_request)));
         self.reading = Reading::Stopped;
         // Whatever follows a framing error cannot be trusted to be a request (the pipelining
         // race of CVE-2024-49768): drop it.
@@ -567,7 +576,10 @@ impl Channel {
                         self.reading = Reading::Storing(incoming);
                         self.finish_storing();
                     }
-                    Err(e) => self.fail(spool_error(&e)),
+                    Err(e) => {
+                        let head_request = incoming.head.method() == "HEAD";
+                        self.fail(spool_error(&e).answering_head(head_request));
+                    }
                 }
                 true
             }
@@ -590,7 +602,7 @@ impl Channel {
         let Incoming { head, spool, .. } = *incoming;
         match spool.into_body() {
             Ok(body) => self.ready.push_back(Ready::Request(head, body)),
-            Err(e) => self.fail(spool_error(&e)),
+            Err(e) => self.fail(spool_error(&e).answering_head(head.method() == "HEAD")),
         }
         true
     }

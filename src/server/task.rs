@@ -8,8 +8,8 @@ use std::sync::Arc;
 use crate::app::environ::{self, ConnectionVars};
 use crate::app::{App, AppError, Body, Request, Response, Sink};
 use crate::http::date::with_date;
-use crate::http::error::simple_response;
-use crate::http::request::{Head, Version};
+use crate::http::error::{HttpError, error_response};
+use crate::http::request::Head;
 use crate::http::response::{self, BodyFraming, LAST_CHUNK, ResponseContext};
 use crate::proxy::ProxyConfig;
 
@@ -61,11 +61,20 @@ impl Handler {
             keep_alive: head.keep_alive,
             force_close,
         };
-        let version = head.version;
+        // An error page answers the request it is for: its version, and no body for a HEAD.
+        let refuse = |status: u16, detail: String| {
+            let error = match status {
+                400 => HttpError::bad_request(detail),
+                _ => HttpError::internal(detail),
+            };
+            error
+                .with_version(ctx.version)
+                .answering_head(ctx.head_request)
+        };
         let mut environ = environ::for_request(head, body.len(), connection);
         if self.proxy.is_active() {
             if let Err(malformed) = self.proxy.apply(&mut environ) {
-                self.error_response(&output, version, 400, &malformed.detail());
+                self.error_response(&output, refuse(400, malformed.detail()));
                 return;
             }
         }
@@ -96,26 +105,24 @@ impl Handler {
             }
             Err(e) => {
                 log::error!(target: "waitress", "Exception while serving {}: {e}", path());
+                let text = e.to_string();
                 if committed {
                     // The head is out: all that can be done is to cut the response short.
                     output.finish(Finished::Close);
                 } else {
                     let detail = if self.expose_tracebacks {
-                        e.to_string()
+                        text
                     } else {
                         INTERNAL_ERROR_DETAIL.to_owned()
                     };
-                    self.error_response(&output, version, 500, &detail);
+                    self.error_response(&output, refuse(500, detail));
                 }
             }
         }
     }
 
-    fn error_response(&self, output: &Output, version: Version, status: u16, detail: &str) {
-        let reason = crate::http::error::reason_phrase(status);
-        let bytes = with_date(|date| {
-            simple_response(version, status, reason, detail, self.ident.as_deref(), date)
-        });
+    fn error_response(&self, output: &Output, error: HttpError) {
+        let bytes = with_date(|date| error_response(&error, self.ident.as_deref(), date));
         let _ = output.push(&[&bytes]);
         output.finish(Finished::Close);
     }
