@@ -12,14 +12,14 @@
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::io::{self, Read};
+use std::io::{self, Read, Seek, SeekFrom};
 use std::ptr::NonNull;
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 
 use pyo3::exceptions::{PyAssertionError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyModule, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyModule, PySlice, PyString, PyTuple};
 
 use waitress_rs::app::environ::{COMMON_HEADER_KEYS, CORE_KEYS};
 use waitress_rs::app::{App, AppError, Body, ClientStatus, Request, Response, ResponseError};
@@ -48,9 +48,16 @@ impl fmt::Display for PythonError {
 impl std::error::Error for PythonError {}
 
 fn app_error(py: Python<'_>, err: PyErr) -> AppError {
+    // The traceback is passed on its own: under the stable ABI on 3.11 the exception value does
+    // not carry it (`__traceback__` is None), and the log and expose_tracebacks lost the stack.
     let text = py
         .import("traceback")
-        .and_then(|tb| tb.call_method1("format_exception", (err.value(py),)))
+        .and_then(|tb| {
+            tb.call_method1(
+                "format_exception",
+                (err.get_type(py), err.value(py), err.traceback(py)),
+            )
+        })
         .and_then(|lines| {
             let mut out = String::new();
             for line in lines.try_iter()? {
@@ -176,12 +183,12 @@ impl From<ResponseError> for BodyError {
     }
 }
 
-/// Body errors as Python exceptions: PEP 3333's assertion for a missing `start_response`,
+/// Body errors as Python exceptions: waitress's `RuntimeError` for a missing `start_response`,
 /// `ConnectionError` for a client that is gone.
 fn body_error(e: BodyError) -> PyErr {
     match e {
         BodyError::NotStarted => {
-            PyAssertionError::new_err("start_response was not called before body written")
+            PyRuntimeError::new_err("start_response was not called before body written")
         }
         BodyError::Other(message) => pyo3::exceptions::PyConnectionError::new_err(message),
     }
@@ -733,6 +740,30 @@ impl Buffered {
         }
     }
 
+    /// The position the next read starts at: the body's, less what is buffered ahead of it.
+    fn tell(&mut self) -> io::Result<u64> {
+        let ahead = (self.buf.len() - self.pos) as u64;
+        Ok(self.body.stream_position()? - ahead)
+    }
+
+    /// Moves to `to` (io's `seek`: from the start, the current position or the end). Past the
+    /// end is allowed and reads nothing, as with `BytesIO` and files; before the start is the
+    /// inner `Err`, for a `ValueError` as `BytesIO` raises.
+    fn seek(&mut self, to: SeekFrom) -> io::Result<Result<u64, String>> {
+        let target = match to {
+            SeekFrom::Start(n) => i128::from(n),
+            SeekFrom::Current(d) => i128::from(self.tell()?) + i128::from(d),
+            SeekFrom::End(d) => i128::from(self.body.len()) + i128::from(d),
+        };
+        let Ok(target) = u64::try_from(target) else {
+            return Ok(Err(format!("negative seek position {target}")));
+        };
+        self.buf.clear();
+        self.pos = 0;
+        self.eof = false;
+        self.body.seek(SeekFrom::Start(target)).map(Ok)
+    }
+
     fn readline(&mut self, limit: Option<usize>) -> io::Result<Vec<u8>> {
         let limit = limit.unwrap_or(usize::MAX);
         let mut scanned = 0;
@@ -831,7 +862,48 @@ impl Input {
         Ok((!line.is_empty()).then(|| PyBytes::new(py, &line)))
     }
 
+    /// Reads into a writable buffer (`bytearray`, `memoryview`); returns the count, 0 at the
+    /// end.
+    fn readinto(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let want = buffer.len()?;
+        let data = self.with(py, |b| b.read(Some(want)))?;
+        buffer.set_item(
+            PySlice::new(py, 0, data.len() as isize, 1),
+            PyBytes::new(py, &data),
+        )?;
+        Ok(data.len())
+    }
+
+    #[pyo3(signature = (offset, whence = 0))]
+    fn seek(&self, py: Python<'_>, offset: i64, whence: i32) -> PyResult<u64> {
+        let to = match (whence, u64::try_from(offset)) {
+            (0, Ok(n)) => SeekFrom::Start(n),
+            (0, Err(_)) => {
+                return Err(PyValueError::new_err(format!(
+                    "negative seek value {offset}"
+                )));
+            }
+            (1, _) => SeekFrom::Current(offset),
+            (2, _) => SeekFrom::End(offset),
+            _ => {
+                return Err(PyValueError::new_err(format!(
+                    "invalid whence ({whence}, should be 0, 1 or 2)"
+                )));
+            }
+        };
+        self.with(py, |b| b.seek(to))?
+            .map_err(PyValueError::new_err)
+    }
+
+    fn tell(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, Buffered::tell)
+    }
+
     fn readable(&self) -> bool {
+        true
+    }
+
+    fn seekable(&self) -> bool {
         true
     }
 

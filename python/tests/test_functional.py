@@ -517,6 +517,10 @@ class TestInternalServerError:
         assert int(headers["content-length"]) == len(body)
         assert body.startswith(b"Internal Server Error")
         assert b"ValueError: wrong" in body  # expose_tracebacks
+        # ... with the stack, as waitress shows it (lost on 3.11 before the traceback was
+        # passed to format_exception on its own).
+        assert b"Traceback (most recent call last):" in body
+        assert b'error.py", line' in body
         assert headers["connection"] == "close"
         c.assert_closed()
 
@@ -530,6 +534,20 @@ class TestInternalServerError:
         assert sorted(headers) == ["connection", "content-length", "content-type", "date", "server"]
         assert headers["connection"] == "close"
         c.assert_closed()
+
+    @pytest.mark.parametrize("path", [b"/before_start_response", b"/in_generator"])
+    def test_head_gets_the_headers_without_the_page(self, error_server, conn_to, path):
+        # RFC 9110 §9.3.2: no content in a response to HEAD, error pages included (waitress
+        # sends the page).
+        c = conn_to(error_server)
+        c.send(b"HEAD %s HTTP/1.1\r\nHost: x\r\n\r\n" % path)
+        got = b""
+        while chunk := c.fp.read(65536):
+            got += chunk
+        head, sep, rest = got.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 500 Internal Server Error\r\n"), got
+        assert sep and rest == b"", got
+        assert b"Content-Length: " in head
 
     @pytest.mark.parametrize("path", [b"/after_write_cb", b"/in_generator"])
     def test_str_instead_of_bytes(self, error_server, conn_to, path):
@@ -551,8 +569,14 @@ class TestInternalServerError:
         assert body.startswith(b"Internal Server Error")
         assert b"ValueError" not in body
         assert b"unexpected internal server error" in body
-        # ... but the traceback is logged.
+        # ... but the traceback is logged, under the message as waitress's logger.exception
+        # puts it.
         assert error_hidden_server.wait_for_log(r"ValueError: wrong")
+        assert (
+            "ERROR:waitress:Exception while serving /before_start_response\n"
+            "Traceback (most recent call last):\n"
+        ) in error_hidden_server.log()
+        assert 'error.py", line' in error_hidden_server.log()
 
 
 class TestInternalServerErrorWithTraceback:

@@ -121,6 +121,40 @@ def test_input_spooled_to_a_file(start_server):
     sock.close()
 
 
+SEEK_BODY = b"abcdef\nsecond line\n"
+
+
+def check_seek(got):
+    assert got == {
+        "head": "abc",
+        "tell": 3,
+        "seekable": True,
+        "rewound_to": 0,
+        "all": SEEK_BODY.decode(),
+        "tail": "e\n",
+        "tell_after_relative": 3,
+        "readinto": [4, "abcd"],
+        "line_after_readinto": "ef\n",
+        "past_end": ["", 0],
+        "negative": "negative seek value -1",
+    }
+
+
+def test_input_seeks_and_reads_into_buffers(conn):
+    line, headers, body = conn.request(b"/seek", SEEK_BODY)
+    check_seek(json.loads(body))
+
+
+def test_input_seeks_when_spooled_to_a_file(start_server):
+    s = start_server("--inbuf-overflow", "4", "fixtureapps.pep3333:app")
+    sock = s.connect()
+    fp = sock.makefile("rb", 0)
+    sock.sendall(b"POST /seek HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(SEEK_BODY), SEEK_BODY))
+    line, headers, body = read_http(fp)
+    check_seek(json.loads(body))
+    sock.close()
+
+
 def test_exc_info_before_the_body_replaces_status_and_headers(conn):
     line, headers, body = conn.request(b"/exc_info")
     assert line == b"HTTP/1.1 503 Service Unavailable\r\n"
@@ -157,7 +191,7 @@ def test_exc_info_after_the_body_reraises_and_cuts_the_response(server):
         (b"/hop_by_hop", "Connection is a \"hop-by-hop\" header"),
         (b"/header_not_str", "Header value 1 is not a string in ('X-A', 1)"),
         (b"/str_body", "bytes are required"),
-        (b"/no_start_response", "start_response was not called before body written"),
+        (b"/no_start_response", "RuntimeError: start_response was not called before body written"),
     ],
 )
 def test_bad_responses_are_500_and_logged(conn, server, path, logged):

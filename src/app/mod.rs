@@ -152,6 +152,17 @@ impl Read for Body {
     }
 }
 
+/// A body can be read again: waitress hands apps a `BytesIO` or a temp file, and middleware
+/// that reads the body and rewinds it for the app (`seek(0)`) relies on that.
+impl Seek for Body {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        match &mut self.source {
+            BodySource::Memory(cursor) => cursor.seek(pos),
+            BodySource::File(file) => file.seek(pos),
+        }
+    }
+}
+
 /// Where a response goes: implemented by the server, which frames it for the wire.
 ///
 /// Calls arrive in order: one `head`, then any number of `data` and `file` calls, then
@@ -185,8 +196,9 @@ pub enum ResponseError {
     /// A header name that is not an HTTP token.
     #[error("header name {0:?} is not a valid HTTP token")]
     BadHeaderName(String),
-    /// A header value with control characters.
-    #[error("header value {0:?} contains control characters")]
+    /// A header value with control characters, or characters past Latin-1 (header text goes
+    /// out as Latin-1, as waitress encodes it).
+    #[error("header value {0:?} contains control characters or characters outside Latin-1")]
     BadHeaderValue(String),
     /// A hop-by-hop header, which only the server may set (PEP 3333).
     #[error(

@@ -92,6 +92,28 @@ def app(environ, start_response):
             {"first": first.decode("latin-1"), "limited": limited.decode("latin-1"),
              "rest": [l.decode("latin-1") for l in rest_lines], "after": inp.read().decode()},
         )
+    if path == "/seek":
+        # Middleware commonly reads the body and rewinds it for the app, as waitress's
+        # BytesIO / temp file allow.
+        got = {"head": inp.read(3).decode(), "tell": inp.tell(), "seekable": inp.seekable()}
+        got["rewound_to"] = inp.seek(0)
+        got["all"] = inp.read().decode()
+        inp.seek(-2, 2)
+        got["tail"] = inp.read().decode()
+        inp.seek(1)
+        inp.seek(2, 1)
+        got["tell_after_relative"] = inp.tell()
+        inp.seek(0)
+        buf = bytearray(4)
+        got["readinto"] = [inp.readinto(buf), buf.decode()]
+        got["line_after_readinto"] = inp.readline().decode()
+        inp.seek(10**6)
+        got["past_end"] = [inp.read().decode(), inp.readinto(bytearray(2))]
+        try:
+            inp.seek(-1)
+        except ValueError as e:
+            got["negative"] = str(e)
+        return _json(start_response, got)
     if path == "/iterate":
         lines = [line.decode() for line in inp]
         return _json(start_response, {"lines": lines})
