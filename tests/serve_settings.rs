@@ -305,6 +305,44 @@ fn channel_timeout_closes_idle_and_half_sent_connections() {
     }
 }
 
+/// The idle time counts from the end of the last response, not from its request's arrival
+/// (waitress the same): a response that took longer than `channel_timeout` must not leave
+/// its connection looking idle for that long, or the client's next request is lost.
+#[test]
+fn channel_timeout_counts_from_the_end_of_a_slow_response() {
+    let timeout = Duration::from_millis(600);
+    let (tx, _started) = std::sync::mpsc::channel();
+    let server = support::InProcess::serve(
+        &["--channel-timeout", "600ms", "--cleanup-interval", "100ms"],
+        support::slow_app(Duration::from_millis(1200), tx),
+    );
+    let stream = connect(server.addr);
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut w = stream.try_clone().unwrap();
+    let mut r = BufReader::new(stream);
+    // Twice: the worker writes each response itself, so the loop hears of its end late.
+    for path in ["/first", "/second"] {
+        std::thread::sleep(timeout / 2);
+        w.write_all(format!("GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").as_bytes())
+            .unwrap();
+        let res = read_response(&mut r, false);
+        assert_eq!(res.body, format!("done {path}").as_bytes(), "{res:?}");
+    }
+    // And the timeout still holds once the connection is idle.
+    let idle = Instant::now();
+    let mut rest = Vec::new();
+    let _ = r.read_to_end(&mut rest);
+    assert!(rest.is_empty(), "{rest:?}");
+    assert!(
+        idle.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        idle.elapsed()
+    );
+    server.stop();
+}
+
 #[test]
 fn channel_timeout_default_keeps_idle_connections() {
     let server = echo(&["--cleanup-interval", "1"]);

@@ -637,10 +637,12 @@ impl Channel {
                 }
             }
             if self.in_flight {
-                match self.output.take_finished() {
-                    None => return None,
-                    Some(Finished::Close) => {
-                        self.in_flight = false;
+                let (how, at) = self.output.take_finished()?;
+                self.in_flight = false;
+                // Idle from the response's end, not from the request's arrival.
+                self.last_activity = self.last_activity.max(at);
+                match how {
+                    Finished::Close => {
                         if self.nothing_more_coming() {
                             self.close();
                         } else {
@@ -648,10 +650,7 @@ impl Channel {
                         }
                         return None;
                     }
-                    Some(Finished::KeepAlive) => {
-                        self.in_flight = false;
-                        self.owe_continue();
-                    }
+                    Finished::KeepAlive => self.owe_continue(),
                 }
             }
             self.parse(cfg);
