@@ -125,6 +125,8 @@ fn fixture(req: &mut Request, res: &mut Response<'_>, gate: &Gate) -> Result<(),
             let status = match &p[8..] {
                 "204" => "204 No Content",
                 "304" => "304 Not Modified",
+                "100" => "100 Continue",
+                "101" => "101 Switching Protocols",
                 "103" => "103 Early Hints",
                 other => panic!("no status {other}"),
             };
@@ -478,7 +480,7 @@ fn write_callback() {
 #[test]
 fn statuses_without_a_body_keep_the_connection() {
     let server = start(&[]);
-    for status in ["204", "304", "103"] {
+    for status in ["204", "304"] {
         let mut conn = Conn::open(server.addr());
         conn.send(&get11(&format!("/status/{status}")));
         let head = read_head(&mut conn);
@@ -503,6 +505,27 @@ fn statuses_without_a_body_keep_the_connection() {
     conn.send(&get10_keepalive("/"));
     let res = conn.response(false);
     assert_eq!(res.body, b"ok");
+    server.stop();
+}
+
+/// RFC 9110 §15.2: a 1xx is interim; sent as the answer, the client would take the next
+/// response for this request's (and an HTTP/1.0 client may get none). An app cannot send an
+/// interim response, so its 1xx is an error (waitress sends it and closes).
+#[test]
+fn an_app_status_of_1xx_is_a_500() {
+    let server = start(&[]);
+    for status in ["100", "101", "103"] {
+        let mut raw = get11(&format!("/status/{status}"));
+        raw.extend_from_slice(&get11("/"));
+        let got = exchange(server.addr(), &raw);
+        let res = read_response(&mut &got[..], false);
+        assert_error(&res, 500, Some(INTERNAL), status);
+        assert!(
+            !latin1(&got).contains("HTTP/1.1 200"),
+            "{status}: the pipelined request was answered: {:?}",
+            latin1(&got)
+        );
+    }
     server.stop();
 }
 

@@ -190,6 +190,11 @@ pub enum ResponseError {
     /// The status line is not `NNN reason`.
     #[error("status {0:?} is not a three-digit code followed by a reason")]
     BadStatus(String),
+    /// A 1xx status: an interim response, which a final response must follow (RFC 9110
+    /// §15.2). Sent as the answer, the client would take the next response for this
+    /// request's, and an HTTP/1.0 client may not get one at all.
+    #[error("status {0:?} is an interim (1xx) response; an application gives the final one")]
+    InterimStatus(String),
     /// CR or LF in the status, a header name or a header value (response splitting).
     #[error("carriage return/line feed character present in {0}")]
     LineBreak(&'static str),
@@ -216,7 +221,9 @@ pub enum ResponseError {
     NotStarted,
 }
 
-/// Hop-by-hop headers an application may not set (PEP 3333, as waitress checks them).
+/// Hop-by-hop headers an application may not set (PEP 3333), as waitress's main branch checks
+/// them. 3.0.2 lists `trailers` (RFC 2616's spelling), so there `Trailer` gets through; the
+/// server never sends trailers, so an app's `Trailer` would announce fields that never come.
 const HOP_BY_HOP: [&str; 8] = [
     "connection",
     "keep-alive",
@@ -365,6 +372,9 @@ fn check_status(status: &str) -> Result<(), ResponseError> {
     {
         return Err(ResponseError::BadStatus(status.to_owned()));
     }
+    if bytes[0] == b'1' {
+        return Err(ResponseError::InterimStatus(status.to_owned()));
+    }
     Ok(())
 }
 
@@ -500,6 +510,16 @@ mod tests {
             ("200 OK\r\nX: y", vec![], ResponseError::LineBreak("status")),
             ("OK", vec![], ResponseError::BadStatus("OK".into())),
             ("20 OK", vec![], ResponseError::BadStatus("20 OK".into())),
+            (
+                "100 Continue",
+                vec![],
+                ResponseError::InterimStatus("100 Continue".into()),
+            ),
+            (
+                "101 Switching Protocols",
+                vec![],
+                ResponseError::InterimStatus("101 Switching Protocols".into()),
+            ),
             (
                 "200 Ok\u{20ac}",
                 vec![],

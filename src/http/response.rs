@@ -3,7 +3,8 @@
 //!
 //! Where this differs from waitress on purpose (design.md): header names go out as the app
 //! gave them (not re-cased or sorted); an HTTP/1.1 response of unknown length is chunked and
-//! the connection kept; 1xx/204/304 get no body and no framing header but keep the connection;
+//! the connection kept; 204/304 get no body and no framing header but keep the connection (an
+//! app's 1xx is refused before it gets here: it is not a final response);
 //! a HEAD response gets GET's headers and never a body.
 
 use super::request::Version;
