@@ -42,16 +42,8 @@ pub enum ServeError {
 /// Serves `app` as the settings say until SIGINT or SIGTERM, then drains and returns.
 pub fn serve(settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
     let server = Server::bind(settings, app)?;
-    for url in server.urls() {
-        log::info!(target: "waitress", "Serving on {url}");
-    }
-    let _handlers = signals::install(
-        server.stop.clone(),
-        server.wake.clone(),
-        server.socket_files(),
-    )?;
-    systemd_notify_ready();
-    server.run()
+    server.announce();
+    server.run_until_signalled()
 }
 
 /// A bound server, not yet running: listeners open, workers started.
@@ -168,6 +160,24 @@ impl Server {
     pub fn run(mut self) -> Result<(), ServeError> {
         self.event_loop.run()?;
         Ok(())
+    }
+
+    /// Logs `Serving on URL` for each listener, as waitress's `print_listen` does (left out by
+    /// a caller that is asked to be quiet, as waitress's `serve(_quiet=True)`).
+    pub fn announce(&self) {
+        for url in self.urls() {
+            log::info!(target: "waitress", "Serving on {url}");
+        }
+    }
+
+    /// [`Server::run`] with the stop signals installed (the first SIGINT or SIGTERM drains,
+    /// a second exits) and systemd told the service is ready. The signals are the process's
+    /// own again once this returns.
+    pub fn run_until_signalled(self) -> Result<(), ServeError> {
+        let _handlers =
+            signals::install(self.stop.clone(), self.wake.clone(), self.socket_files())?;
+        systemd_notify_ready();
+        self.run()
     }
 }
 

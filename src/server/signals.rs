@@ -16,11 +16,54 @@ pub struct Installed {
     handle: signal_hook::iterator::Handle,
 }
 
+/// Servers whose handlers are installed, for [`keep_default_actions`].
+#[cfg(unix)]
+static SERVING: AtomicUsize = AtomicUsize::new(0);
+
+/// signal-hook keeps its OS-level handler once installed, and with no action of ours left it
+/// chains only to a previous *handler*: a signal whose previous disposition was the default
+/// (SIGTERM in a Python program) was then swallowed, and a process that went on after `serve`
+/// returned could no longer be stopped by systemd or Docker. So, the first time, each stop
+/// signal found at its default gets a permanent action that carries the default out (ends the
+/// process) whenever no server is running.
+#[cfg(unix)]
+fn keep_default_actions(signals: &[i32]) -> io::Result<()> {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    let mut result = Ok(());
+    DONE.call_once(|| {
+        for &signal in signals {
+            // SAFETY: a query (no new action); `old` is plain data the call fills in.
+            let at_default = unsafe {
+                let mut old: libc::sigaction = std::mem::zeroed();
+                libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+                    && old.sa_sigaction == libc::SIG_DFL
+            };
+            if !at_default {
+                continue;
+            }
+            let action = move || {
+                if SERVING.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+                    let _ = signal_hook::low_level::emulate_default_handler(signal);
+                }
+            };
+            // SAFETY: the action only loads an atomic and calls signal-hook's default
+            // emulation, both async-signal-safe.
+            if let Err(e) = unsafe { signal_hook::low_level::register(signal, action) } {
+                result = Err(e);
+            }
+        }
+    });
+    result
+}
+
 impl Drop for Installed {
     fn drop(&mut self) {
         // The thread's `forever()` ends and the handlers are unregistered with it.
         #[cfg(unix)]
-        self.handle.close();
+        {
+            self.handle.close();
+            SERVING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+        }
         #[cfg(windows)]
         {
             use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
@@ -43,6 +86,7 @@ pub fn install(
     use std::sync::atomic::Ordering;
     /// Exit status when a second signal cuts the drain short.
     const EXIT_INTERRUPTED: i32 = 1;
+    keep_default_actions(&[SIGINT, SIGTERM])?;
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
     let handle = signals.handle();
     std::thread::Builder::new()
@@ -63,6 +107,7 @@ pub fn install(
                 }
             }
         })?;
+    SERVING.fetch_add(1, Ordering::SeqCst);
     Ok(Installed { handle })
 }
 
