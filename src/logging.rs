@@ -12,6 +12,36 @@ use log::{Level, LevelFilter, Log, Metadata, Record};
 /// `waitress` logger to INFO, so `Serving on ...` is shown.
 pub const DEFAULT_LEVEL: LevelFilter = LevelFilter::Info;
 
+/// The key under which a record carries the error it reports (`Exception while serving /`,
+/// logged with `exception:err = ...`). Each sink renders it its own way: here its text is
+/// appended; the Python bridge hands a Python exception to `logging` as `exc_info`, as
+/// waitress's `logger.exception` does.
+pub const ERROR_KEY: &str = "exception";
+
+/// Calls `f` with the error a record carries under [`ERROR_KEY`], if any.
+pub fn with_record_error<R>(
+    record: &Record<'_>,
+    f: impl FnOnce(Option<&(dyn std::error::Error + 'static)>) -> R,
+) -> R {
+    let value = record.key_values().get(log::kv::Key::from_str(ERROR_KEY));
+    f(value.as_ref().and_then(log::kv::Value::to_borrowed_error))
+}
+
+/// A record's message with the text of its error: after `: ` on the same line, or on the lines
+/// under it when the text has several (a traceback), as waitress's `logger.exception` puts it.
+pub fn message_with_error(record: &Record<'_>) -> String {
+    let message = record.args().to_string();
+    with_record_error(record, |error| match error {
+        None => message,
+        Some(e) => {
+            let text = e.to_string();
+            let text = text.trim_end();
+            let sep = if text.contains('\n') { "\n" } else { ": " };
+            format!("{message}{sep}{text}")
+        }
+    })
+}
+
 struct StderrLogger {
     /// `(target prefix, level)`, most specific first; the empty prefix is the default.
     directives: Vec<(String, LevelFilter)>,
@@ -43,7 +73,11 @@ impl Log for StderrLogger {
             Level::Trace => "TRACE",
         };
         // One write per line so lines from different threads do not interleave.
-        let line = format!("{level}:{}:{}\n", record.target(), record.args());
+        let line = format!(
+            "{level}:{}:{}\n",
+            record.target(),
+            message_with_error(record)
+        );
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
@@ -97,6 +131,28 @@ pub fn init(level: Option<&str>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_error_goes_on_the_line_or_under_it() {
+        let one_line = std::io::Error::other("boom");
+        let traceback = std::io::Error::other("Traceback (most recent call last):\n  x\nE: boom\n");
+        let render = |e: &(dyn std::error::Error + 'static)| {
+            let kvs = [(ERROR_KEY, log::kv::Value::from_dyn_error(e))];
+            message_with_error(
+                &Record::builder()
+                    .args(format_args!("Exception while serving /p"))
+                    .key_values(&kvs)
+                    .build(),
+            )
+        };
+        assert_eq!(render(&one_line), "Exception while serving /p: boom");
+        assert_eq!(
+            render(&traceback),
+            "Exception while serving /p\nTraceback (most recent call last):\n  x\nE: boom"
+        );
+        let plain = Record::builder().args(format_args!("plain")).build();
+        assert_eq!(message_with_error(&plain), "plain");
+    }
 
     #[test]
     fn filters_pick_the_most_specific_target() {

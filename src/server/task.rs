@@ -104,11 +104,11 @@ impl Handler {
                 output.finish(Finished::Close);
             }
             Err(e) => {
-                // A traceback goes on the lines under the message, as waitress's
-                // `logger.exception` puts it; a one-line error stays on the line.
+                // The error travels as the record's structured `exception` (ERROR_KEY), not
+                // in its text: stderr appends it, the Python bridge makes it `exc_info`.
+                log::error!(target: "waitress", exception:err = *e;
+                    "Exception while serving {}", path());
                 let text = e.to_string();
-                let sep = if text.contains('\n') { "\n" } else { ": " };
-                log::error!(target: "waitress", "Exception while serving {}{sep}{text}", path());
                 if committed {
                     // The head is out: all that can be done is to cut the response short.
                     output.finish(Finished::Close);
