@@ -45,11 +45,10 @@ impl PyFrontend<'_> {
         value: Option<String>,
         call: bool,
     ) -> Option<Result<Arc<dyn App>, u8>> {
-        let loaded = self.load.call1((kind, value, call)).and_then(|obj| {
-            if let Ok(code) = obj.extract::<u8>() {
-                if !obj.is_instance_of::<pyo3::types::PyBool>() {
-                    return Ok(Err(code));
-                }
+        let loaded = self.load.call1((kind, value, call)).and_then(|loaded| {
+            let (obj, status): (Bound<'_, PyAny>, Option<u8>) = loaded.extract()?;
+            if let Some(status) = status {
+                return Ok(Err(status));
             }
             let app: Arc<dyn App> = Arc::new(WsgiApp::new(self.py, obj)?);
             Ok(Ok(app))
@@ -117,7 +116,7 @@ impl Frontend for PyFrontend<'_> {
     }
 
     fn serve(&mut self, settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
-        match crate::serve_dyn(self.py, settings, app) {
+        match crate::serve_dyn(self.py, settings, app, false) {
             Ok(()) => Ok(()),
             Err(crate::Stopped::Serve(e)) => Err(e),
             Err(crate::Stopped::Python(e)) => {
@@ -130,7 +129,7 @@ impl Frontend for PyFrontend<'_> {
 
 /// Runs the command line `argv` (program name first). `load(kind, value, call)` imports the
 /// Python application: `kind` is `"target"` (`MODULE:OBJECT`) or `"config"` (an INI file's
-/// `[app:main]`, through PasteDeploy); it returns the app, or an int exit status after
+/// `[app:main]`, through PasteDeploy); it returns `(app, None)`, or `(None, status)` after
 /// reporting the problem. Returns the exit status.
 #[pyfunction]
 pub fn cli_main(py: Python<'_>, argv: Vec<String>, load: Bound<'_, PyAny>) -> PyResult<u8> {

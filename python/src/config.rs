@@ -5,7 +5,7 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, PyString, PyTuple};
 
-use waitress_rs::settings::{RawSettings, Settings, Source};
+use waitress_rs::settings::{self, RawSettings, Settings, Source};
 
 /// The string form of a keyword value: what the same setting looks like in an INI file.
 fn as_setting_string(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
@@ -16,7 +16,18 @@ fn as_setting_string(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(b) = value.cast::<PyBool>() {
         return Ok(if b.is_true() { "true" } else { "false" }.to_owned());
     }
-    if value.is_instance_of::<PyInt>() || value.is_instance_of::<PyFloat>() {
+    if value.is_instance_of::<PyInt>() && name == "unix_socket_perms" {
+        // waitress refuses an int here (TypeError); read as octal digits, 0o660 (432) became
+        // mode 0o432 without a word.
+        return Err(PyValueError::new_err(
+            "unix_socket_perms: give the permission bits as an octal string such as '660' (an \
+             int is ambiguous: 660 or 0o660?)",
+        ));
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        return Ok(float_setting_string(name, f.value()));
+    }
+    if value.is_instance_of::<PyInt>() {
         return Ok(value.str()?.to_string());
     }
     if let Ok(s) = value.cast::<PyString>() {
@@ -40,6 +51,21 @@ fn as_setting_string(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
         "{name}: a {} value is not supported; give a str, int, bool or list",
         value.get_type().name()?
     )))
+}
+
+/// A float keyword: a whole number as the integer (`port=8080.0`, which waitress's `int()`
+/// takes), and a fraction of a second for a duration in milliseconds (`channel_timeout=1.5`
+/// is 1.5 s, where waitress truncates it to 1, and `asyncore_loop_timeout=0.1` to a busy 0).
+/// Anything else is left as written, for the converter to refuse.
+fn float_setting_string(name: &str, value: f64) -> String {
+    let is_duration = settings::table::key(name).is_some_and(|k| k.value_name == "SECONDS");
+    if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e15 {
+        format!("{value:.0}")
+    } else if is_duration && value.is_finite() && value > 0.0 && value < 1e12 {
+        format!("{}ms", (value * 1000.0).round())
+    } else {
+        value.to_string()
+    }
 }
 
 /// Resolves `kw` into settings; every problem found is in one `ValueError`, one per line.

@@ -35,17 +35,25 @@ enum Stopped {
     Python(PyErr),
 }
 
-/// Serves `app` until SIGINT or SIGTERM, with the GIL released.
+/// Serves `app` until SIGINT or SIGTERM, with the GIL released; `quiet` leaves out the
+/// `Serving on` lines (waitress's `_quiet`).
 fn serve_dyn(
     py: Python<'_>,
     settings: &Settings,
     app: Arc<dyn waitress_rs::app::App>,
+    quiet: bool,
 ) -> Result<(), Stopped> {
     logs::install(py).map_err(Stopped::Python)?;
     #[cfg(unix)]
-    let result = py.detach(|| server::serve(settings, app));
+    let result = py.detach(|| {
+        let server = server::Server::bind(settings, app)?;
+        if !quiet {
+            server.announce();
+        }
+        server.run_until_signalled()
+    });
     #[cfg(not(unix))]
-    let result = serve_polling_signals(py, settings, app).map_err(Stopped::Python)?;
+    let result = serve_polling_signals(py, settings, app, quiet).map_err(Stopped::Python)?;
     logs::flush(py);
     // Python's own SIGINT handler also saw Ctrl-C: as with waitress's `run`, KeyboardInterrupt
     // is the normal way to stop, not an error.
@@ -65,13 +73,14 @@ fn serve_polling_signals(
     py: Python<'_>,
     settings: &Settings,
     app: Arc<dyn waitress_rs::app::App>,
+    quiet: bool,
 ) -> PyResult<Result<(), ServeError>> {
     let server = match py.detach(|| server::Server::bind(settings, app)) {
         Ok(server) => server,
         Err(e) => return Ok(Err(e)),
     };
-    for url in server.urls() {
-        log::info!(target: "waitress", "Serving on {url}");
+    if !quiet {
+        server.announce();
     }
     let handle = server.shutdown_handle();
     let (tx, mut rx) = std::sync::mpsc::channel();
@@ -120,13 +129,20 @@ fn serve_error(e: ServeError) -> PyErr {
     }
 }
 
-/// `serve(app, kw)`: the settings come from keyword arguments (strings, ints, bools, lists).
+/// `serve(app, kw, quiet)`: the settings come from keyword arguments (strings, ints, bools,
+/// lists); `quiet` is waitress's `_quiet`.
 #[pyfunction]
-fn serve(py: Python<'_>, app: Bound<'_, PyAny>, kw: Option<Bound<'_, PyDict>>) -> PyResult<()> {
+#[pyo3(signature = (app, kw, quiet = false))]
+fn serve(
+    py: Python<'_>,
+    app: Bound<'_, PyAny>,
+    kw: Option<Bound<'_, PyDict>>,
+    quiet: bool,
+) -> PyResult<()> {
     logs::install(py)?;
     let settings = config::settings_from_kwargs(py, kw.as_ref())?;
     let app = Arc::new(wsgi::WsgiApp::new(py, app)?);
-    serve_dyn(py, &settings, app).map_err(|e| match e {
+    serve_dyn(py, &settings, app, quiet).map_err(|e| match e {
         Stopped::Serve(e) => serve_error(e),
         Stopped::Python(e) => e,
     })

@@ -3,50 +3,106 @@
 //! Django's `LOGGING`) applies to them.
 //!
 //! Records go over a channel to one thread that attaches to Python: the event loop never
-//! waits for the GIL to log.
+//! waits for the GIL to log. Each record reaches `logging` in the shape waitress's own calls
+//! give: the message as `msg` (no `%s` indirection), an application's exception as
+//! `exc_info` rather than folded into the text, and the name of the thread that logged it.
 
-use std::sync::mpsc::{self, Receiver, Sender};
-use std::sync::{Mutex, OnceLock};
-use std::time::Duration;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
 use pyo3::prelude::*;
+use pyo3::types::PyTuple;
+
+use crate::wsgi::PythonError;
+
+/// How often the forwarding thread reads the loggers' levels again, so `logging`
+/// configuration changed after `serve` started (a `dictConfig`, a `setLevel`) takes effect.
+const LEVEL_REFRESH: Duration = Duration::from_secs(1);
+
+/// The loggers the core logs to; any other target counts as the first.
+const LOGGERS: [&str; 2] = ["waitress", "waitress.queue"];
 
 enum Message {
     Record {
         target: String,
         level: u8,
         text: String,
+        exception: Option<Arc<PyErr>>,
+        thread: Option<String>,
     },
     Flush(Sender<()>),
 }
 
 struct PyLogger {
     tx: Mutex<Sender<Message>>,
+    /// The effective Python level of each of [`LOGGERS`], as last read: a record below its
+    /// logger's level is not even formatted.
+    levels: [AtomicU8; 2],
 }
 
 static LOGGER: OnceLock<&'static PyLogger> = OnceLock::new();
 
+fn python_level(level: Level) -> u8 {
+    match level {
+        Level::Error => 40,
+        Level::Warn => 30,
+        Level::Info => 20,
+        Level::Debug => 10,
+        Level::Trace => 5,
+    }
+}
+
+impl PyLogger {
+    fn level_of(&self, target: &str) -> u8 {
+        let i = usize::from(target == LOGGERS[1]);
+        self.levels[i].load(Ordering::Relaxed)
+    }
+
+    /// Reads the loggers' effective levels from `logging`.
+    fn refresh_levels(&self, py: Python<'_>) -> PyResult<()> {
+        let logging = py.import("logging")?;
+        for (name, level) in LOGGERS.iter().zip(&self.levels) {
+            let effective: u32 = logging
+                .call_method1("getLogger", (*name,))?
+                .call_method0("getEffectiveLevel")?
+                .extract()?;
+            level.store(
+                u8::try_from(effective).unwrap_or(u8::MAX),
+                Ordering::Relaxed,
+            );
+        }
+        Ok(())
+    }
+}
+
 impl Log for PyLogger {
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.level() <= log::max_level()
+        python_level(metadata.level()) >= self.level_of(metadata.target())
     }
 
     fn log(&self, record: &Record<'_>) {
         if !self.enabled(record.metadata()) {
             return;
         }
-        let level = match record.level() {
-            Level::Error => 40,
-            Level::Warn => 30,
-            Level::Info => 20,
-            Level::Debug => 10,
-            Level::Trace => 5,
+        let exception = waitress_rs::logging::with_record_error(record, |error| {
+            error
+                .and_then(|e| e.downcast_ref::<PythonError>())
+                .and_then(|e| e.exception().cloned())
+        });
+        // A Python exception goes as exc_info; any other error is rendered into the text.
+        let text = match exception {
+            Some(_) => record.args().to_string(),
+            None => waitress_rs::logging::message_with_error(record),
         };
         let message = Message::Record {
             target: record.target().to_owned(),
-            level,
-            text: record.args().to_string(),
+            level: python_level(record.level()),
+            text,
+            exception,
+            thread: std::thread::current().name().map(str::to_owned),
         };
         if let Ok(tx) = self.tx.lock() {
             let _ = tx.send(message);
@@ -56,59 +112,90 @@ impl Log for PyLogger {
     fn flush(&self) {}
 }
 
+/// Hands one record to its logger, if the logger is enabled for it now.
+fn emit(
+    py: Python<'_>,
+    target: &str,
+    level: u8,
+    text: &str,
+    exception: Option<&PyErr>,
+    thread: Option<&str>,
+) -> PyResult<()> {
+    let logger = py.import("logging")?.call_method1("getLogger", (target,))?;
+    if !logger.call_method1("isEnabledFor", (level,))?.is_truthy()? {
+        return Ok(());
+    }
+    let exc_info = match exception {
+        Some(e) => (e.get_type(py), e.value(py), e.traceback(py))
+            .into_pyobject(py)?
+            .into_any(),
+        None => py.None().into_bound(py),
+    };
+    // makeRecord(name, level, fn, lno, msg, args, exc_info): no Python frame made this record,
+    // so there is no caller to find.
+    let record = logger.call_method1(
+        "makeRecord",
+        (target, level, "", 0, text, PyTuple::empty(py), exc_info),
+    )?;
+    if let Some(thread) = thread {
+        record.setattr("threadName", thread)?;
+    }
+    logger.call_method1("handle", (record,))?;
+    Ok(())
+}
+
 /// The forwarding thread. It attaches per record (`try_attach`, so a record that arrives while
-/// the interpreter is starting to exit is dropped rather than crashing the process).
-fn forward(rx: Receiver<Message>) {
-    for message in rx {
-        match message {
-            Message::Record {
+/// the interpreter is starting to exit is dropped rather than crashing the process), and once
+/// every [`LEVEL_REFRESH`] to read the levels again.
+fn forward(logger: &'static PyLogger, rx: Receiver<Message>) {
+    let mut refreshed = Instant::now();
+    loop {
+        match rx.recv_timeout(LEVEL_REFRESH) {
+            Ok(Message::Record {
                 target,
                 level,
                 text,
-            } => {
+                exception,
+                thread,
+            }) => {
                 Python::try_attach(|py| {
-                    let sent = py
-                        .import("logging")
-                        .and_then(|logging| logging.call_method1("getLogger", (target,)))
-                        .and_then(|logger| logger.call_method1("log", (level, "%s", text)));
-                    if let Err(e) = sent {
+                    let exception = exception.as_deref();
+                    if let Err(e) = emit(py, &target, level, &text, exception, thread.as_deref()) {
                         e.print(py);
                     }
                 });
             }
-            Message::Flush(done) => {
+            Ok(Message::Flush(done)) => {
                 let _ = done.send(());
             }
+            Err(RecvTimeoutError::Timeout) => {}
+            Err(RecvTimeoutError::Disconnected) => return,
+        }
+        if refreshed.elapsed() >= LEVEL_REFRESH {
+            refreshed = Instant::now();
+            Python::try_attach(|py| logger.refresh_levels(py));
         }
     }
 }
 
-/// Installs the forwarding logger (once) and sets the level from the `waitress` logger's
-/// effective level, so records nobody would see are not even formatted.
+/// Installs the forwarding logger (once) and reads the loggers' levels now (the forwarding
+/// thread keeps them current after that).
 pub fn install(py: Python<'_>) -> PyResult<()> {
-    let logger = LOGGER.get_or_init(|| {
+    let logger = *LOGGER.get_or_init(|| {
         let (tx, rx) = mpsc::channel();
+        let logger: &'static PyLogger = Box::leak(Box::new(PyLogger {
+            tx: Mutex::new(tx),
+            levels: [AtomicU8::new(30), AtomicU8::new(30)],
+        }));
         let _ = std::thread::Builder::new()
             .name("waitress-log".into())
-            .spawn(move || forward(rx));
-        let logger: &'static PyLogger = Box::leak(Box::new(PyLogger { tx: Mutex::new(tx) }));
+            .spawn(move || forward(logger, rx));
         let _ = log::set_logger(logger);
         logger
     });
-    let _ = logger;
-    let effective: u32 = py
-        .import("logging")?
-        .call_method1("getLogger", ("waitress",))?
-        .call_method0("getEffectiveLevel")?
-        .extract()?;
-    log::set_max_level(match effective {
-        0..=5 => LevelFilter::Trace,
-        6..=10 => LevelFilter::Debug,
-        11..=20 => LevelFilter::Info,
-        21..=30 => LevelFilter::Warn,
-        _ => LevelFilter::Error,
-    });
-    Ok(())
+    // The core logs at info at most; which of it is wanted is the loggers' levels' to say.
+    log::set_max_level(LevelFilter::Info);
+    logger.refresh_levels(py)
 }
 
 /// Waits (with the GIL released) until every record sent so far reached Python.

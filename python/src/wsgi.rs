@@ -34,14 +34,26 @@ const READ_CHUNK: usize = 8192;
 /// The most `wsgi.input` reads from the body in one go (a larger `read(n)` loops).
 const MAX_FILL: usize = 1 << 20;
 
-/// A Python exception as the core sees it: its formatted traceback, which is what the log
-/// shows and, with `expose_tracebacks`, the 500 body.
+/// A Python exception as the core sees it: its formatted traceback, which is the 500 body with
+/// `expose_tracebacks` and what a non-Python log sink shows, and the exception itself, which
+/// the log bridge hands to `logging` as `exc_info` (so handlers get the exception, as from
+/// waitress's `logger.exception`).
 #[derive(Debug)]
-struct PythonError(String);
+pub(crate) struct PythonError {
+    text: String,
+    exception: Option<Arc<PyErr>>,
+}
+
+impl PythonError {
+    /// The Python exception, when the error came from Python code.
+    pub(crate) fn exception(&self) -> Option<&Arc<PyErr>> {
+        self.exception.as_ref()
+    }
+}
 
 impl fmt::Display for PythonError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.0.trim_end())
+        f.write_str(self.text.trim_end())
     }
 }
 
@@ -66,7 +78,10 @@ fn app_error(py: Python<'_>, err: PyErr) -> AppError {
             Ok(out)
         })
         .unwrap_or_else(|_| err.to_string());
-    Box::new(PythonError(text))
+    Box::new(PythonError {
+        text,
+        exception: Some(Arc::new(err)),
+    })
 }
 
 /// The core's response for the length of one call, shared with the Python objects.
@@ -501,9 +516,12 @@ impl App for WsgiApp {
         match deferred {
             // The error text is what the same failure gives when sent with the GIL: a
             // ConnectionError raised from Rust, formatted without frames.
-            Some(body) => res
-                .send(&body)
-                .map_err(|e| Box::new(PythonError(format!("ConnectionError: {e}\n"))) as AppError),
+            Some(body) => res.send(&body).map_err(|e| {
+                Box::new(PythonError {
+                    text: format!("ConnectionError: {e}\n"),
+                    exception: None,
+                }) as AppError
+            }),
             None => Ok(()),
         }
     }

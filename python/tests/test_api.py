@@ -32,6 +32,26 @@ def test_strings_ints_and_bools_give_the_same_settings():
     assert "url_prefix = /pre" in from_code
 
 
+def test_floats_as_waitress_reads_them_and_fractions_of_seconds_kept():
+    # waitress takes int(8080.0); a fraction of a second is kept here (waitress truncates
+    # channel_timeout=1.5 to 1, and asyncore_loop_timeout=0.1 to 0, a busy loop).
+    floats = waitress_rs.check(port=8081.0, threads=4.0, channel_timeout=1.5, asyncore_loop_timeout=0.25)
+    strings = waitress_rs.check(port="8081", threads="4", channel_timeout="1500ms", asyncore_loop_timeout="250ms")
+    assert floats == strings
+    assert "channel_timeout = 1500ms" in floats, floats
+    with pytest.raises(ValueError) as info:
+        waitress_rs.check(threads=2.7)
+    assert "expected a whole number" in str(info.value)
+
+
+def test_unix_socket_perms_as_an_int_is_refused():
+    # Read as octal digits, 0o660 (432) would have been mode 0o432, silently.
+    with pytest.raises(ValueError) as info:
+        waitress_rs.check(unix_socket="/tmp/x.sock", unix_socket_perms=0o660)
+    assert "octal string such as '660'" in str(info.value)
+    assert "unix_socket_perms = 660" in waitress_rs.check(unix_socket="/tmp/x.sock", unix_socket_perms="660")
+
+
 def test_listen_as_a_list():
     text = waitress_rs.check(listen=["127.0.0.1:8081", "127.0.0.1:8082"])
     assert "listen = 127.0.0.1:8081 127.0.0.1:8082" in text
@@ -45,6 +65,9 @@ def test_listen_as_a_list():
         ({"bogus": 1}, "unknown setting 'bogus' (keyword bogus=)"),
         ({"trusted_proxy_headers": "x-forwarded-for"}, "trusted_proxy"),
         ({"threads": object()}, "threads: a object value is not supported"),
+        # waitress's test hooks that cannot be honoured are refused, not ignored.
+        ({"_server": object()}, "_server (waitress's server factory hook) is not supported"),
+        ({"_profile": True}, "_profile (waitress's cProfile hook) is not supported"),
     ],
 )
 def test_bad_settings_raise_value_error(kw, message):
@@ -140,6 +163,154 @@ def test_ctrl_c_after_serve_returned_is_pythons_again():
         assert "KeyboardInterrupt after serve" in server.log()
     finally:
         server.stop()
+
+
+SIGTERM_AFTER_SERVE_SCRIPT = textwrap.dedent(
+    """
+    import logging, time
+    from waitress_rs import serve
+    from fixtureapps.sleepy import app
+    logging.basicConfig()
+    logging.getLogger("waitress").setLevel(logging.INFO)
+    serve(app, host="127.0.0.1", port=0, threads=1, ipv6=False)
+    print("serve returned", flush=True)
+    time.sleep(10)
+    print("still running", flush=True)
+    """
+)
+
+
+def test_sigterm_after_serve_returned_ends_the_process():
+    # SIGTERM's default is to end the process; once serve() has returned, that holds again
+    # (the server's handler used to swallow it, so supervisors needed SIGKILL).
+    server = Server([], command=[sys.executable, "-c", SIGTERM_AFTER_SERVE_SCRIPT])
+    try:
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.wait_for_log("serve returned")
+        server.proc.send_signal(signal.SIGTERM)
+        assert server.proc.wait(5) == -signal.SIGTERM, server.log()
+        assert "still running" not in server.log()
+    finally:
+        server.stop()
+
+
+QUIET_SCRIPT = textwrap.dedent(
+    """
+    import logging, os, signal, threading
+    from waitress_rs import serve
+    logging.basicConfig()
+    logging.getLogger("waitress").setLevel(logging.INFO)
+    threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+    serve(lambda e, s: [], listen="127.0.0.1:0", _quiet=QUIET)
+    print("serve returned", flush=True)
+    """
+)
+
+
+@pytest.mark.parametrize("quiet", [True, False])
+def test_quiet_leaves_out_serving_on(quiet):
+    # waitress's _quiet skips print_listen as well as logging.basicConfig.
+    out = subprocess.run(
+        [sys.executable, "-c", QUIET_SCRIPT.replace("QUIET", str(quiet))],
+        cwd=HERE, capture_output=True, text=True, timeout=30,
+    )
+    assert "serve returned" in out.stdout, out.stderr
+    assert ("Serving on" in out.stderr) == (not quiet), out.stderr
+
+
+LOG_SCRIPT = textwrap.dedent(
+    """
+    import json, logging, os, signal, socket, threading, time
+    from waitress_rs import serve
+
+    records = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            records.append({
+                "name": record.name, "msg": record.msg, "args": list(record.args),
+                "message": record.getMessage(), "thread": record.threadName,
+                "exc": record.exc_info[0].__name__ if record.exc_info else None,
+            })
+
+    for name in ("waitress", "waitress.queue"):
+        logging.getLogger(name).addHandler(Keep())
+        logging.getLogger(name).propagate = False
+    logging.getLogger("waitress").setLevel(START_LEVEL)
+    logging.getLogger("waitress.queue").setLevel(logging.WARNING)
+
+    def app(environ, start_response):
+        if environ["PATH_INFO"] == "/boom":
+            raise ValueError("wrong")
+        time.sleep(0.3)
+        start_response("200 OK", [("Content-Length", "2")])
+        return [b"ok"]
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+    port = sock.getsockname()[1]
+
+    def get(path):
+        c = socket.create_connection(("127.0.0.1", port))
+        c.sendall(b"GET %s HTTP/1.0\\r\\n\\r\\n" % path.encode())
+        while c.recv(65536):
+            pass
+        c.close()
+
+    def client():
+        get("/boom")
+        # Three at once on one worker: two wait, which waitress.queue reports.
+        waiting = [threading.Thread(target=get, args=("/slow",)) for _ in range(3)]
+        for t in waiting:
+            t.start()
+        for t in waiting:
+            t.join()
+        # Lowered after the start: the server must notice within a second or so.
+        logging.getLogger("waitress").setLevel(logging.INFO)
+        time.sleep(2.5)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Timer(0.3, client).start()
+    serve(app, sockets=[sock], threads=1, _quiet=True)
+    print(json.dumps(records))
+    """
+)
+
+
+def logged_records(start_level):
+    out = subprocess.run(
+        [sys.executable, "-c", LOG_SCRIPT.replace("START_LEVEL", start_level)],
+        cwd=HERE, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_log_records_have_waitress_shape_and_follow_the_levels_of_the_moment():
+    records = logged_records("logging.INFO")
+    boom = [r for r in records if r["message"].startswith("Exception while serving /boom")]
+    # As waitress's logger.exception: the message alone, the exception as exc_info (Sentry's
+    # and JSON handlers read it there), on the worker thread's name.
+    assert boom == [{
+        "name": "waitress", "msg": "Exception while serving /boom", "args": [],
+        "message": "Exception while serving /boom", "thread": boom[0]["thread"], "exc": "ValueError",
+    }], records
+    assert boom[0]["thread"].startswith("waitress-")
+    # Each logger's own level: waitress.queue warns while waitress is at INFO or ERROR.
+    assert any(r["name"] == "waitress.queue" and "Task queue depth" in r["message"] for r in records)
+
+
+def test_log_levels_changed_after_serve_started_take_effect():
+    records = logged_records("logging.ERROR")
+    messages = [r["message"] for r in records]
+    assert any("Exception while serving /boom" in m for m in messages), messages
+    # The queue warning passes on waitress.queue's own level, though waitress is at ERROR.
+    assert any("Task queue depth" in m for m in messages), messages
+    # waitress went from ERROR to INFO while serving: the stop notice is logged.
+    assert any(m.startswith("SIGTERM received") for m in messages), messages
 
 
 def test_serve_logs_serving_on_through_python_logging():

@@ -45,6 +45,19 @@ def test_missing_attribute_is_an_import_error():
     assert "There was an exception (AttributeError) importing your module." in out.stderr
 
 
+@pytest.mark.parametrize("target", ["fixtureapps.runner:zero", "fixtureapps.runner:forty_two"])
+@pytest.mark.parametrize("call", [False, True])
+def test_an_int_is_an_app_that_fails_not_an_exit_status(start_server, target, call):
+    # waitress-serve serves whatever the name resolves to; each request is a 500. (An int
+    # used to be read as the loader's exit status: `...:zero` exited 0 without a word.)
+    if call:
+        target = "fixtureapps.runner:returns_an_int"
+    server = start_server(*(["--call"] if call else []), target)
+    line, headers, body = get(server)
+    assert line.startswith(b"HTTP/1.0 500 ")
+    assert server.wait_for_log(r"TypeError: 'int' object is not callable")
+
+
 def test_call_runs_the_factory(start_server):
     server = start_server("--call", "fixtureapps.runner:returns_app")
     assert get(server)[2] == b"notsleepy returned"

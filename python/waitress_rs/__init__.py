@@ -47,10 +47,14 @@ class FileWrapper:
 
 
 def _split_test_shims(kw):
-    """waitress's test-only keywords: ``_quiet`` (no logging setup) and ``_profile``."""
-    quiet = kw.pop("_quiet", False)
-    kw.pop("_profile", None)
-    kw.pop("_server", None)
+    """waitress's test-only keywords: ``_quiet`` (no logging setup, no ``Serving on``) is
+    honoured; ``_server`` (a server factory) and ``_profile`` (cProfile output) cannot be, so
+    asking for them is an error rather than a server that silently does something else."""
+    quiet = bool(kw.pop("_quiet", False))
+    if kw.pop("_server", None) is not None:
+        raise ValueError("_server (waitress's server factory hook) is not supported by waitress-rs")
+    if kw.pop("_profile", False):
+        raise ValueError("_profile (waitress's cProfile hook) is not supported by waitress-rs")
     return quiet
 
 
@@ -77,7 +81,7 @@ def serve(app, **kw):
     _socket_fds(kw)
     if not quiet:
         logging.basicConfig()
-    _native.serve(app, kw)
+    _native.serve(app, kw, quiet)
 
 
 def serve_paste(app, global_conf, **kw):

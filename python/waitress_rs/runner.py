@@ -41,10 +41,10 @@ def _load_target(target, call):
     except (ValueError, ImportError, AttributeError) as exc:
         _show_help(sys.stderr, str(exc))
         _show_exception(sys.stderr)
-        return 1
+        return None, 1
     if call:
         app = app()
-    return app
+    return app, None
 
 
 def _load_config(path, call):
@@ -56,13 +56,13 @@ def _load_config(path, call):
             "needs PasteDeploy (pip install PasteDeploy)",
             file=sys.stderr,
         )
-        return 2
+        return None, 2
     path = os.path.abspath(path)
     _setup_logging(path)
     app = loadapp("config:" + path)
     if call:
         app = app()
-    return app
+    return app, None
 
 
 def _setup_logging(path):
@@ -82,6 +82,8 @@ def _setup_logging(path):
 
 
 def _load(kind, value, call):
+    """``(app, None)``, or ``(None, status)`` once the problem is reported. (A bare int meant
+    a status before, so an application object that was a small int became the exit status.)"""
     if kind == "target":
         return _load_target(value, call)
     return _load_config(value, call)
