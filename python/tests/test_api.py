@@ -336,6 +336,28 @@ SOCKETS_SCRIPT = textwrap.dedent(
 )
 
 
+def test_socket_objects_are_checked_as_waitress_checks_them():
+    udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    tcp = socket.socket()
+    unix = socket.socket(socket.AF_UNIX)
+    try:
+        tcp.bind(("127.0.0.1", 0))
+        tcp.listen()
+        for sockets, message in [
+            ([udp], "Only Internet or UNIX stream sockets may be used."),
+            ([tcp, unix], "Internet and UNIX sockets may not be mixed."),
+        ]:
+            for call in (waitress_rs.check, lambda **kw: waitress_rs.serve(lambda e, s: [], _quiet=True, **kw)):
+                with pytest.raises(ValueError) as info:
+                    call(sockets=sockets)
+                assert str(info.value) == message
+        # check() takes socket objects as serve() does.
+        assert f"sockets = {tcp.fileno()}" in waitress_rs.check(sockets=[tcp])
+    finally:
+        for s in (udp, tcp, unix):
+            s.close()
+
+
 def test_sockets_given_as_socket_objects():
     # waitress's serve(app, sockets=[sock]): the server listens on the caller's socket.
     server = Server([], command=[sys.executable, "-c", SOCKETS_SCRIPT])

@@ -12,6 +12,7 @@ and INI files, and a bad one raises ``ValueError``.
 
 import logging
 import os
+import socket
 
 from . import _native
 
@@ -58,16 +59,39 @@ def _split_test_shims(kw):
     return quiet
 
 
-def _socket_fds(kw):
+def _check_socket_objects(sockets):
+    """waitress's ``Adjustments.check_sockets``: stream sockets only, Internet or UNIX, not
+    both (the same ValueErrors, before anything is duplicated or bound)."""
+    inet = unix = unsupported = False
+    for sock in sockets:
+        if not hasattr(sock, "fileno"):
+            continue
+        if sock.type != socket.SOCK_STREAM:
+            unsupported = True
+        elif sock.family in (socket.AF_INET, socket.AF_INET6):
+            inet = True
+        elif sock.family == getattr(socket, "AF_UNIX", None):
+            unix = True
+        else:
+            unsupported = True
+    if inet and unix:
+        raise ValueError("Internet and UNIX sockets may not be mixed.")
+    if unsupported:
+        raise ValueError("Only Internet or UNIX stream sockets may be used.")
+
+
+def _socket_fds(kw, dup=True):
     """waitress's ``sockets=[sock, ...]``: listening socket objects become descriptor numbers.
 
-    Each is duplicated, so the server owns (and closes) its copy and the caller's socket
-    object stays valid.
+    For serving each is duplicated, so the server owns (and closes) its copy and the caller's
+    socket object stays valid; ``check`` only reads the numbers.
     """
     sockets = kw.get("sockets")
     if isinstance(sockets, (list, tuple)) and any(hasattr(s, "fileno") for s in sockets):
+        _check_socket_objects(sockets)
+        number = (lambda s: os.dup(s.fileno())) if dup else (lambda s: s.fileno())
         kw["sockets"] = " ".join(
-            str(os.dup(s.fileno())) if hasattr(s, "fileno") else str(s) for s in sockets
+            str(number(s)) if hasattr(s, "fileno") else str(s) for s in sockets
         )
 
 
@@ -97,4 +121,5 @@ def serve_paste(app, global_conf, **kw):
 def check(**kw):
     """Validate settings as ``serve`` would; return them as an INI ``[server:main]`` text."""
     _split_test_shims(kw)
+    _socket_fds(kw, dup=False)
     return _native.check(kw)
