@@ -184,13 +184,6 @@ where
         section: DEFAULT_SECTION.to_owned(),
         ..Invocation::default()
     };
-    if inv.call && inv.target.is_none() {
-        // clap's own `requires` message lists nothing for an optional positional.
-        return Err(cmd.error(
-            clap::error::ErrorKind::MissingRequiredArgument,
-            "--call needs the MODULE:OBJECT of a factory to call",
-        ));
-    }
     let mut section_from_file = None;
     if let Some(config) = matches.get_one::<String>("config") {
         // PasteDeploy splits `config:FILE#NAME` at the first `#`: `a.ini#x#y` is [server:x#y].
@@ -225,6 +218,15 @@ where
     }
     if let Some(section) = section_from_file {
         inv.section = section;
+    }
+    if inv.call && inv.target.is_none() && inv.config.is_none() {
+        // Something must name the factory: MODULE:OBJECT, or the file's [app:main] (the
+        // Python package calls that too). clap's own `requires` lists nothing for an optional
+        // positional, hence this check.
+        return Err(cmd.error(
+            clap::error::ErrorKind::MissingRequiredArgument,
+            "--call needs a factory to call: MODULE:OBJECT, or the [app:main] of --config",
+        ));
     }
     Ok(inv)
 }
@@ -340,6 +342,11 @@ mod tests {
         assert!(parse(["waitress-rs", "--app", "echo", "mod:app"]).is_err());
         assert!(parse(["waitress-rs", "--call"]).is_err());
         assert!(parse(["waitress-rs", "--call", "--app", "echo"]).is_err());
+        assert!(
+            parse(["waitress-rs", "--call", "--config", "a.ini"])
+                .unwrap()
+                .call
+        );
         assert!(
             parse(["waitress-rs", "--call", "mod:factory"])
                 .unwrap()
