@@ -290,7 +290,6 @@ fn static_validators() {
 
     for extra in [
         format!("If-Modified-Since: {last_modified}\r\n"),
-        "If-Modified-Since: Fri, 31 Dec 9999 23:59:59 GMT\r\n".to_owned(),
         format!("If-None-Match: {etag}\r\n"),
         format!("If-None-Match: \"other\", W/{etag}\r\n"),
         "If-None-Match: *\r\n".to_owned(),
@@ -309,10 +308,23 @@ fn static_validators() {
         "If-Modified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n".to_owned(),
         "If-None-Match: \"other\"\r\n".to_owned(),
         format!("If-None-Match: \"x\"\r\nIf-Modified-Since: {last_modified}\r\n"),
+        // A date in the future cannot be a Last-Modified the client saw: ignored, as by nginx.
+        "If-Modified-Since: Fri, 31 Dec 9999 23:59:59 GMT\r\n".to_owned(),
+        format!("If-Match: {etag}\r\n"),
+        format!("If-Unmodified-Since: {last_modified}\r\n"),
     ] {
         let res = get(&mut conn, "/digits.txt", &extra);
         assert_eq!(res.status, 200, "{extra}");
         assert_eq!(res.body, b"0123456789");
+    }
+    // RFC 9110 §13.1.1, §13.1.4: a failed If-Match or If-Unmodified-Since is 412, range or not.
+    for extra in [
+        "If-Match: \"other\"\r\n".to_owned(),
+        "If-Match: \"other\"\r\nRange: bytes=0-1\r\n".to_owned(),
+        "If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT\r\n".to_owned(),
+    ] {
+        let res = get(&mut conn, "/digits.txt", &extra);
+        assert_eq!(res.status, 412, "{extra}");
     }
 }
 
@@ -421,6 +433,26 @@ fn static_traversal_is_refused() {
             "{target} leaked the file"
         );
     }
+}
+
+/// A name the client makes up (too long, a symlink loop) is a 404 and nothing in the log: the
+/// path used to be logged as a WARNING, raw, per request, so any client could flood the log and
+/// forge lines in it (`%0a`, terminal escapes).
+#[cfg(unix)]
+#[test]
+fn static_client_made_errors_stay_out_of_the_log() {
+    let site = Site::new();
+    std::os::unix::fs::symlink("loop", format!("{}/loop", site.root())).unwrap();
+    let server = site.start(false);
+    let mut conn = Conn::open(server.addr());
+    let long = format!("/{}%0aCRITICAL:waitress:forged%1b%5b31m", "a".repeat(300));
+    for path in [long.as_str(), "/loop", "/loop/x"] {
+        assert_eq!(get(&mut conn, path, "").status, 404, "{path}");
+    }
+    assert_eq!(get(&mut conn, "/digits.txt", "").status, 200);
+    let log = server.log();
+    assert!(!log.contains("forged"), "{log}");
+    assert!(!log.contains("WARNING"), "{log}");
 }
 
 #[test]

@@ -7,21 +7,31 @@
 //!   read as UTF-8; a path that is not UTF-8 is `404`. Segments `..`, NUL and (on Windows) `\`,
 //!   `:` and trailing dots or spaces are refused with `404`; empty and `.` segments are skipped.
 //!   The joined path is canonicalised and must stay under the canonical root, so a symlink that
-//!   leads out of the root is `404` too.
+//!   leads out of the root is `404` too. The file is then opened without following a final
+//!   symlink and without waiting (`O_NOFOLLOW | O_NONBLOCK`), checked to be a regular file
+//!   from the open descriptor, and (on Linux) checked again to be under the root by the
+//!   descriptor's own path: a name swapped for a symlink or a FIFO between the check and the
+//!   open can neither lead out of the root nor block a worker.
 //! - A directory asked for without its trailing slash is `301` to the slash form (path only,
-//!   `SCRIPT_NAME` kept, query kept). With the slash, its `index.html` is served if there is
-//!   one, else a listing if listing is on, else `404` (a listing that is off should not reveal
-//!   that the directory exists). A file asked for with a trailing slash is `404`.
+//!   `SCRIPT_NAME` kept, query kept), if there is something to show there. With the slash, its
+//!   `index.html` is served if there is one, else a listing if listing is on, else `404`; a
+//!   directory with neither is `404` with or without the slash (a listing that is off should
+//!   not reveal that the directory exists). A file asked for with a trailing slash (or `/.`)
+//!   is `404`.
 //! - `Content-Type` comes from the extension of the name asked for (`mime_guess`); `text/*`,
 //!   JSON and JavaScript get `; charset=utf-8`; unknown is `application/octet-stream`.
 //! - Validators: `Last-Modified` (the mtime, to the second) and a **strong** `ETag`
 //!   `"<mtime seconds hex>.<mtime nanoseconds hex>-<size hex>"`. Strong like nginx's and
 //!   Apache's defaults: the bytes served are the file's bytes, and a rewrite changes the mtime or
-//!   the size; being strong lets `If-Range` use it. `If-None-Match` (weak comparison) is checked
-//!   first and, when present, `If-Modified-Since` is ignored (RFC 9110 §13.2.2); either gives
-//!   `304`.
+//!   the size; being strong lets `If-Range` use it. Preconditions in RFC 9110 §13.2.2's order:
+//!   `If-Match` (strong comparison), else `If-Unmodified-Since`, failing gives `412`; then
+//!   `If-None-Match` (weak comparison), else `If-Modified-Since` (a date in the future is
+//!   ignored), giving `304`.
 //! - Ranges: `Accept-Ranges: bytes`; one range (`a-b`, `a-`, `-n`) gives `206` with
-//!   `Content-Range`; an unsatisfiable one gives `416` with `Content-Range: bytes */len`. Several
+//!   `Content-Range`; an unsatisfiable one gives `416` with `Content-Range: bytes */len`. A
+//!   position too large to read as a number is past any end (`a-` unsatisfiable, `-b` and
+//!   `a-b` reach the end); a suffix of an empty file is satisfiable (RFC 9110 §14.1.1) but has
+//!   no bytes to name, so the empty file is sent whole with `200`. Several
 //!   ranges are ignored and the whole file is sent with `200`, which RFC 9110 §14.2 allows and
 //!   spares us multipart/byteranges (and the many-small-ranges amplification it invites). A
 //!   malformed `Range`, one with another unit, a `Range` on `HEAD` (§14.2: range handling is
@@ -74,12 +84,30 @@ impl StaticFiles {
     /// Canonicalises `path` and checks it is still under the root. `Err` carries the status
     /// to answer with when it is missing, unreadable, or outside.
     fn resolve(&self, path: &Path) -> Result<(PathBuf, fs::Metadata), Status> {
-        let real = fs::canonicalize(path).map_err(|e| lookup_status(&e, path))?;
+        let real = fs::canonicalize(path).map_err(|e| match lookup_status(&e, path) {
+            // A directory on the way that may not be searched: 403 only if it is ours, or a
+            // client could learn which directories exist outside the root.
+            Status::Forbidden if !self.denied_inside(path) => Status::NotFound,
+            status => status,
+        })?;
         if !real.starts_with(&self.root) {
             return Err(Status::NotFound);
         }
         let meta = fs::metadata(&real).map_err(|e| lookup_status(&e, &real))?;
         Ok((real, meta))
+    }
+
+    /// Whether the deepest part of `path` that can be resolved is under the root.
+    fn denied_inside(&self, path: &Path) -> bool {
+        path.ancestors()
+            .find_map(|a| fs::canonicalize(a).ok())
+            .is_some_and(|a| a.starts_with(&self.root))
+    }
+
+    /// Whether `dir` (a directory under the root) has something to show: an `index.html`, or a
+    /// listing.
+    fn shows(&self, dir: &Path) -> bool {
+        self.listing || matches!(self.resolve(&dir.join("index.html")), Ok((_, m)) if m.is_file())
     }
 }
 
@@ -100,10 +128,14 @@ impl App for StaticFiles {
             Ok(found) => found,
             Err(status) => return send_error(res, status),
         };
-        let trailing_slash = path_info.ends_with('/');
+        // `/file/.` names the file's `.` entry: as good as a trailing slash.
+        let trailing_slash = path_info.ends_with('/') || path_info.ends_with("/.");
 
         if meta.is_dir() {
             if !trailing_slash {
+                if !self.shows(&real) {
+                    return send_error(res, Status::NotFound);
+                }
                 let location = redirect_location(
                     env.get("SCRIPT_NAME").unwrap_or(""),
                     &segments,
@@ -115,7 +147,7 @@ impl App for StaticFiles {
             match self.resolve(&index) {
                 Ok((index_real, index_meta)) if index_meta.is_file() => {
                     let conditions = Conditions::from_request(req, method == "GET");
-                    return serve_file(res, &index_real, &index, &index_meta, &conditions);
+                    return self.serve_file(res, &index_real, &index, &conditions);
                 }
                 Err(Status::Forbidden) => return send_error(res, Status::Forbidden),
                 _ => {}
@@ -128,7 +160,7 @@ impl App for StaticFiles {
                 env.get("SCRIPT_NAME").unwrap_or("").trim_end_matches('/'),
                 segments.iter().map(|s| format!("{s}/")).collect::<String>()
             );
-            return match listing_page(&real, &shown, !segments.is_empty()) {
+            return match listing_page(&real, &self.root, &shown, !segments.is_empty()) {
                 Ok(page) => {
                     res.start(
                         "200 OK",
@@ -148,7 +180,7 @@ impl App for StaticFiles {
             return send_error(res, Status::NotFound);
         }
         let conditions = Conditions::from_request(req, method == "GET");
-        serve_file(res, &real, &asked, &meta, &conditions)
+        self.serve_file(res, &real, &asked, &conditions)
     }
 }
 
@@ -158,6 +190,7 @@ enum Status {
     Forbidden,
     NotFound,
     MethodNotAllowed,
+    PreconditionFailed,
 }
 
 impl Status {
@@ -166,22 +199,35 @@ impl Status {
             Status::Forbidden => "403 Forbidden",
             Status::NotFound => "404 Not Found",
             Status::MethodNotAllowed => "405 Method Not Allowed",
+            Status::PreconditionFailed => "412 Precondition Failed",
         }
     }
 }
 
 /// Maps a failed lookup to a status. Anything but "permission denied" is `404`: the path came
-/// from the client, so odd errors (name too long, symlink loop, not a directory) are its doing.
-/// Those that are not plainly "not there" are logged, since a disk error would hide behind them.
+/// from the client, so odd errors (name too long, symlink loop, not a directory) are its doing
+/// and are not logged (a client could fill the log with them). Others are logged, since a disk
+/// error would hide behind them, with the path quoted and escaped: it is the client's text.
 fn lookup_status(err: &io::Error, path: &Path) -> Status {
     match err.kind() {
         io::ErrorKind::PermissionDenied => Status::Forbidden,
         io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Status::NotFound,
+        _ if is_clients_doing(err) => Status::NotFound,
         _ => {
-            log::warn!("static: looking up {}: {err}", path.display());
+            log::warn!("static: looking up {:?}: {err}", path);
             Status::NotFound
         }
     }
+}
+
+/// Lookup errors a request's path can cause by itself: a name too long, a symlink loop, a
+/// symlink met where `O_NOFOLLOW` forbids one, an invalid name.
+fn is_clients_doing(err: &io::Error) -> bool {
+    #[cfg(unix)]
+    if let Some(code) = err.raw_os_error() {
+        return matches!(code, libc::ENAMETOOLONG | libc::ELOOP | libc::EINVAL);
+    }
+    err.kind() == io::ErrorKind::InvalidInput
 }
 
 fn header(name: &str, value: impl Into<String>) -> (String, String) {
@@ -307,9 +353,11 @@ fn percent_encode(bytes: &[u8], keep_slash: bool) -> String {
     out
 }
 
-/// The request headers that decide between 200, 206 and 304.
+/// The request headers that decide between 200, 206, 304 and 412.
 #[derive(Debug, Default)]
 struct Conditions {
+    if_match: Option<String>,
+    if_unmodified_since: Option<String>,
     if_none_match: Option<String>,
     if_modified_since: Option<String>,
     /// Only kept for GET: range handling is defined for GET alone (RFC 9110 §14.2).
@@ -321,6 +369,8 @@ impl Conditions {
     fn from_request(req: &Request, is_get: bool) -> Self {
         let get = |key: &str| req.environ.get(key).map(str::to_owned);
         Conditions {
+            if_match: get("HTTP_IF_MATCH"),
+            if_unmodified_since: get("HTTP_IF_UNMODIFIED_SINCE"),
             if_none_match: get("HTTP_IF_NONE_MATCH"),
             if_modified_since: get("HTTP_IF_MODIFIED_SINCE"),
             range: if is_get { get("HTTP_RANGE") } else { None },
@@ -364,18 +414,40 @@ impl Validators {
         }
     }
 
-    /// RFC 9110 §13.2.2 steps 3 and 4 for GET/HEAD: whether to answer `304`.
+    /// RFC 9110 §13.2.2 steps 1 and 2: whether to answer `412`. `If-Match` compares strongly
+    /// (§13.1.1; `*` matches any current file); without it, `If-Unmodified-Since` fails when the
+    /// file changed after the date (§13.1.4; an unparsable date is ignored).
+    fn precondition_failed(&self, cond: &Conditions) -> bool {
+        if let Some(im) = &cond.if_match {
+            if im.trim_matches([' ', '\t']) == "*" {
+                // Any current representation: the file is there.
+                return false;
+            }
+            return !self
+                .etag
+                .as_deref()
+                .is_some_and(|etag| etag_list_matches(im, etag, Comparison::Strong));
+        }
+        match (&cond.if_unmodified_since, self.last_modified) {
+            (Some(ius), Some(modified)) => {
+                httpdate::parse_http_date(ius).is_ok_and(|since| modified > since)
+            }
+            _ => false,
+        }
+    }
+
+    /// RFC 9110 §13.2.2 steps 3 and 4 for GET/HEAD: whether to answer `304`. A date later than
+    /// now is ignored (it cannot be a `Last-Modified` the client saw; nginx ignores it too).
     fn not_modified(&self, cond: &Conditions) -> bool {
         if let Some(inm) = &cond.if_none_match {
             return self
                 .etag
                 .as_deref()
-                .is_some_and(|etag| if_none_match_hits(inm, etag));
+                .is_some_and(|etag| etag_list_matches(inm, etag, Comparison::Weak));
         }
         match (&cond.if_modified_since, self.last_modified) {
-            (Some(ims), Some(modified)) => {
-                httpdate::parse_http_date(ims).is_ok_and(|since| modified <= since)
-            }
+            (Some(ims), Some(modified)) => httpdate::parse_http_date(ims)
+                .is_ok_and(|since| since <= SystemTime::now() && modified <= since),
             _ => false,
         }
     }
@@ -406,9 +478,19 @@ impl Validators {
     }
 }
 
-/// Whether `If-None-Match` lists `etag` (weak comparison) or is `*`. A malformed list stops at
-/// the fault and counts as no match, so the client just gets the full response.
-fn if_none_match_hits(header: &str, etag: &str) -> bool {
+/// How two entity tags are compared (RFC 9110 §8.8.3.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Comparison {
+    /// Both strong and equal (`If-Match`, `If-Range`).
+    Strong,
+    /// Equal once any `W/` is set aside (`If-None-Match`).
+    Weak,
+}
+
+/// Whether an `If-Match` / `If-None-Match` value lists `etag` (compared as `how` says) or is
+/// `*`. A malformed list stops at the fault and counts as no match: for `If-None-Match` the
+/// client just gets the full response, for `If-Match` a `412`.
+fn etag_list_matches(header: &str, etag: &str, how: Comparison) -> bool {
     let ours = etag.trim_start_matches("W/");
     let mut rest = header;
     loop {
@@ -422,6 +504,7 @@ fn if_none_match_hits(header: &str, etag: &str) -> bool {
             }
             return false;
         }
+        let weak = rest.starts_with("W/");
         let tag_start = rest.strip_prefix("W/").unwrap_or(rest);
         let Some(inner) = tag_start.strip_prefix('"') else {
             return false;
@@ -430,7 +513,8 @@ fn if_none_match_hits(header: &str, etag: &str) -> bool {
             return false;
         };
         let tag = &tag_start[..close + 2];
-        if tag == ours {
+        let strong_enough = how == Comparison::Weak || (!weak && !etag.starts_with("W/"));
+        if tag == ours && strong_enough {
             return true;
         }
         rest = &inner[close + 1..];
@@ -469,8 +553,8 @@ fn parse_range(value: &str, len: u64) -> RangeAsk {
     let Some((first, last)) = spec.split_once('-') else {
         return RangeAsk::Whole;
     };
-    let first = (!first.is_empty()).then(|| crate::http::parse_decimal(first.as_bytes()));
-    let last = (!last.is_empty()).then(|| crate::http::parse_decimal(last.as_bytes()));
+    let first = (!first.is_empty()).then(|| range_position(first));
+    let last = (!last.is_empty()).then(|| range_position(last));
     match (first, last) {
         // `a-b` and `a-`.
         (Some(Some(start)), last) => {
@@ -486,10 +570,14 @@ fn parse_range(value: &str, len: u64) -> RangeAsk {
             let end = end.map_or(len - 1, |end| end.min(len - 1));
             RangeAsk::Part { start, end }
         }
-        // `-n`: the last n bytes; `-0` and any suffix of an empty file select nothing.
+        // `-n`: the last n bytes; `-0` selects nothing. A suffix of an empty file is
+        // satisfiable (§14.1.1) yet has no bytes a Content-Range could name: send it whole.
         (None, Some(Some(suffix))) => {
-            if suffix == 0 || len == 0 {
+            if suffix == 0 {
                 return RangeAsk::Unsatisfiable;
+            }
+            if len == 0 {
+                return RangeAsk::Whole;
             }
             RangeAsk::Part {
                 start: len - suffix.min(len),
@@ -498,6 +586,15 @@ fn parse_range(value: &str, len: u64) -> RangeAsk {
         }
         _ => RangeAsk::Whole,
     }
+}
+
+/// A range position: digits, read as a number, or `u64::MAX` when there are too many for one
+/// (it is past the end of any file either way); `None` when it is not digits.
+fn range_position(s: &str) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    Some(crate::http::parse_decimal(s.as_bytes()).unwrap_or(u64::MAX))
 }
 
 /// The `Content-Type` for `name`, from its extension.
@@ -516,24 +613,68 @@ fn content_type(name: &Path) -> String {
     }
 }
 
-/// Answers with the file at `real` (already checked to be under the root and a regular file);
-/// `asked` is the name the client used, whose extension picks the type.
-fn serve_file(
+impl StaticFiles {
+    /// Opens the file at `real` (a path under the root, just resolved) for reading, as the
+    /// module documentation says: no final symlink followed, no wait on a FIFO, a regular file
+    /// by the descriptor's own metadata, and (Linux) under the root by the descriptor's path.
+    fn open_regular(&self, real: &Path) -> Result<(File, fs::Metadata), Status> {
+        let mut options = fs::OpenOptions::new();
+        options.read(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+        }
+        let file = options.open(real).map_err(|e| lookup_status(&e, real))?;
+        let meta = file.metadata().map_err(|e| lookup_status(&e, real))?;
+        if !meta.is_file() {
+            return Err(Status::NotFound);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // A directory on the way swapped for a symlink between the check and the open is
+            // caught here: the kernel's name for what was opened. Without /proc, the checks
+            // above stand alone.
+            match fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+                Ok(opened) if !opened.starts_with(&self.root) => return Err(Status::NotFound),
+                _ => {}
+            }
+        }
+        Ok((file, meta))
+    }
+
+    /// Answers with the file at `real` (resolved under the root); `asked` is the name the
+    /// client used, whose extension picks the type.
+    fn serve_file(
+        &self,
+        res: &mut Response<'_>,
+        real: &Path,
+        asked: &Path,
+        cond: &Conditions,
+    ) -> Result<(), AppError> {
+        let (file, meta) = match self.open_regular(real) {
+            Ok(opened) => opened,
+            Err(status) => return send_error(res, status),
+        };
+        serve_open_file(res, file, &meta, asked, cond)
+    }
+}
+
+/// Answers with an open regular file. Its own metadata, not the path's: the file may have
+/// changed since the lookup, and the length sent must be the length of what is read.
+fn serve_open_file(
     res: &mut Response<'_>,
-    real: &Path,
-    asked: &Path,
+    mut file: File,
     meta: &fs::Metadata,
+    asked: &Path,
     cond: &Conditions,
 ) -> Result<(), AppError> {
-    let mut file = match File::open(real) {
-        Ok(file) => file,
-        Err(e) => return send_error(res, lookup_status(&e, real)),
-    };
-    // The open file's own metadata, not the path's: the file may have changed since the lookup,
-    // and the length sent must be the length of what is read.
-    let meta = file.metadata().unwrap_or_else(|_| meta.clone());
     let len = meta.len();
-    let validators = Validators::of(&meta);
+    let validators = Validators::of(meta);
+    if validators.precondition_failed(cond) {
+        return send_error(res, Status::PreconditionFailed);
+    }
 
     let mut headers = validators.headers();
     if validators.not_modified(cond) {
@@ -583,7 +724,7 @@ fn serve_file(
 
 /// A small HTML listing of `dir`, shown as `shown` (the request path, ending in `/`). Names
 /// that are not UTF-8 are left out: they could not be asked for (see [`path_segments`]).
-fn listing_page(dir: &Path, shown: &str, with_parent: bool) -> io::Result<String> {
+fn listing_page(dir: &Path, root: &Path, shown: &str, with_parent: bool) -> io::Result<String> {
     let mut entries = Vec::new();
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
@@ -591,6 +732,10 @@ fn listing_page(dir: &Path, shown: &str, with_parent: bool) -> io::Result<String
         let Some(name) = OsStr::to_str(&name) else {
             continue;
         };
+        // A symlink that leads out of the root is 404 when followed: not listed either.
+        if !fs::canonicalize(entry.path()).is_ok_and(|p| p.starts_with(root)) {
+            continue;
+        }
         // Follows symlinks, so a link to a directory gets its slash like the directory.
         let is_dir = fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
         entries.push((name.to_owned(), is_dir));
@@ -833,7 +978,14 @@ mod tests {
     #[test]
     fn a_directory_without_its_slash_is_redirected() {
         let dir = site();
-        let app = StaticFiles::new(dir.path()).unwrap();
+        // Without a listing, only a directory with an index.html has something to redirect
+        // to; the others are 404 with or without the slash, so they are not revealed.
+        let plain = StaticFiles::new(dir.path()).unwrap();
+        let a = call_with(&plain, "GET", "", "/sub", "", &[]);
+        assert_eq!(a.header("Location"), Some("/sub/"));
+        assert_eq!(call_with(&plain, "GET", "", "/bare", "", &[]).code(), "404");
+        assert_eq!(call_with(&plain, "GET", "", "", "", &[]).code(), "404");
+        let app = StaticFiles::new(dir.path()).unwrap().with_listing(true);
         let a = call_with(&app, "GET", "/static", "/bare/inner", "a=1&b=%20", &[]);
         assert_eq!(a.status, "301 Moved Permanently");
         assert_eq!(a.header("Location"), Some("/static/bare/inner/?a=1&b=%20"));
@@ -850,7 +1002,7 @@ mod tests {
     fn a_redirect_never_leaves_the_host() {
         let dir = site();
         fs::create_dir(dir.path().join("evil.com")).unwrap();
-        let app = StaticFiles::new(dir.path()).unwrap();
+        let app = StaticFiles::new(dir.path()).unwrap().with_listing(true);
         let a = get(&app, "//evil.com", &[]);
         assert_eq!(a.header("Location"), Some("/evil.com/"));
         let a = get(&app, "/./evil.com", &[]);
@@ -1098,6 +1250,9 @@ mod tests {
             ("bytes=10-10", "10-10", b"d"),
             ("BYTES = 0-0", "0-0", b"h"),
             ("bytes=,  1-2 ,", "1-2", b"el"),
+            // Positions too large for a number are past any end.
+            ("bytes=0-99999999999999999999999", "0-10", b"hello world"),
+            ("bytes=-99999999999999999999999", "0-10", b"hello world"),
         ];
         for (range, span, body) in cases {
             let a = ranged(&app, range);
@@ -1130,7 +1285,11 @@ mod tests {
         }
         let a = get(&app, "/empty.txt", &[("HTTP_RANGE", "bytes=0-")]);
         assert_eq!(a.header("Content-Range"), Some("bytes */0"));
+        // A suffix of an empty file is satisfiable but names no bytes: the empty whole.
         let a = get(&app, "/empty.txt", &[("HTTP_RANGE", "bytes=-1")]);
+        assert_eq!((a.code(), a.length), ("200", Some(0)));
+        // A first position too large for a number is past the end.
+        let a = ranged(&app, "bytes=99999999999999999999-");
         assert_eq!(a.code(), "416");
     }
 
@@ -1145,7 +1304,6 @@ mod tests {
             "bytes=abc",
             "bytes=-",
             "bytes=+1-2",
-            "bytes=0-99999999999999999999999",
             "items=0-1",
             "bytes",
             "",
@@ -1220,6 +1378,144 @@ mod tests {
     }
 
     #[test]
+    fn if_match_and_if_unmodified_since_give_412() {
+        let dir = site();
+        let app = StaticFiles::new(dir.path()).unwrap();
+        let etag = etag_of(&app, "/hello.txt");
+        let weak = format!("W/{etag}");
+        let code =
+            |headers: &[(&'static str, &str)]| get(&app, "/hello.txt", headers).code().to_owned();
+        // RFC 9110 §13.1.1: strong comparison, `*` for any current file.
+        assert_eq!(code(&[("HTTP_IF_MATCH", &etag)]), "200");
+        assert_eq!(code(&[("HTTP_IF_MATCH", &format!("\"x\", {etag}"))]), "200");
+        assert_eq!(code(&[("HTTP_IF_MATCH", "*")]), "200");
+        assert_eq!(code(&[("HTTP_IF_MATCH", "\"other\"")]), "412");
+        assert_eq!(code(&[("HTTP_IF_MATCH", &weak)]), "412");
+        // §13.1.4: changed after the date fails; an unreadable date is ignored.
+        assert_eq!(code(&[("HTTP_IF_UNMODIFIED_SINCE", MTIME_HTTP)]), "200");
+        let before = "Mon, 01 Jan 1990 00:00:00 GMT";
+        assert_eq!(code(&[("HTTP_IF_UNMODIFIED_SINCE", before)]), "412");
+        assert_eq!(code(&[("HTTP_IF_UNMODIFIED_SINCE", "yesterday")]), "200");
+        // §13.2.2: If-Match is evaluated instead of If-Unmodified-Since, and before a range.
+        let both = [
+            ("HTTP_IF_MATCH", etag.as_str()),
+            ("HTTP_IF_UNMODIFIED_SINCE", before),
+        ];
+        assert_eq!(code(&both), "200");
+        let ranged_412 = [("HTTP_IF_MATCH", "\"other\""), ("HTTP_RANGE", "bytes=0-1")];
+        assert_eq!(code(&ranged_412), "412");
+        let head = call_with(
+            &app,
+            "HEAD",
+            "",
+            "/hello.txt",
+            "",
+            &[("HTTP_IF_MATCH", "\"no\"")],
+        );
+        assert_eq!(head.code(), "412");
+    }
+
+    #[test]
+    fn an_if_modified_since_in_the_future_is_ignored() {
+        let dir = site();
+        let app = StaticFiles::new(dir.path()).unwrap();
+        let future = "Thu, 01 Jan 2099 00:00:00 GMT";
+        let a = get(&app, "/hello.txt", &[("HTTP_IF_MODIFIED_SINCE", future)]);
+        assert_eq!(a.code(), "200");
+    }
+
+    #[test]
+    fn a_file_named_with_a_trailing_dot_segment_is_404() {
+        let dir = site();
+        let app = StaticFiles::new(dir.path()).unwrap();
+        assert_eq!(get(&app, "/hello.txt/.", &[]).code(), "404");
+        assert_eq!(get(&app, "/hello.txt/./", &[]).code(), "404");
+        assert_eq!(get(&app, "/./hello.txt", &[]).code(), "200");
+    }
+
+    /// The defences against a name swapped between the lookup and the open: each is called
+    /// on what a swap would leave behind.
+    #[cfg(unix)]
+    #[test]
+    fn the_open_follows_no_final_symlink_waits_on_no_fifo_and_stays_inside() {
+        let outside = site();
+        let dir = site();
+        let app = StaticFiles::new(dir.path()).unwrap();
+        let secret = outside.path().join("hello.txt");
+        // A final symlink (to a file outside).
+        std::os::unix::fs::symlink(&secret, dir.path().join("link.txt")).unwrap();
+        assert_eq!(
+            app.open_regular(&app.root().join("link.txt")).err(),
+            Some(Status::NotFound)
+        );
+        // A FIFO: the open must not wait for a writer (it used to block the worker for good).
+        let fifo = app.root().join("fifo");
+        let c_path = std::ffi::CString::new(fifo.as_os_str().as_encoded_bytes()).unwrap();
+        // SAFETY: a valid NUL-terminated path; mkfifo only creates the node.
+        assert_eq!(unsafe { libc::mkfifo(c_path.as_ptr(), 0o644) }, 0);
+        let (tx, rx) = std::sync::mpsc::channel();
+        let opener = app.clone();
+        std::thread::spawn(move || {
+            let _ = tx.send(opener.open_regular(&fifo).err());
+        });
+        let got = rx.recv_timeout(Duration::from_secs(5));
+        assert_eq!(
+            got,
+            Ok(Some(Status::NotFound)),
+            "the open waited on the FIFO"
+        );
+        // A directory on the way that is a symlink out of the root.
+        #[cfg(target_os = "linux")]
+        {
+            std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
+            assert_eq!(
+                app.open_regular(&app.root().join("out/hello.txt")).err(),
+                Some(Status::NotFound)
+            );
+        }
+        assert!(app.open_regular(&app.root().join("hello.txt")).is_ok());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn permission_errors_outside_the_root_are_404() {
+        use std::os::unix::fs::PermissionsExt;
+        let outside = site();
+        let dir = site();
+        let locked = outside.path().join("locked");
+        fs::create_dir(&locked).unwrap();
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+        if fs::read_dir(&locked).is_ok() {
+            // Running as root: permissions cannot be tested here.
+            return;
+        }
+        std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
+        let app = StaticFiles::new(dir.path()).unwrap();
+        // Through a symlink out of the root, a locked directory is as absent as a missing one.
+        assert_eq!(get(&app, "/out/locked/z", &[]).code(), "404");
+        assert_eq!(get(&app, "/out/nothere/z", &[]).code(), "404");
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_listing_leaves_out_links_that_lead_out() {
+        let outside = site();
+        let dir = site();
+        std::os::unix::fs::symlink(
+            outside.path().join("hello.txt"),
+            dir.path().join("bare/out.txt"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink(dir.path().join("hello.txt"), dir.path().join("bare/in.txt"))
+            .unwrap();
+        let app = StaticFiles::new(dir.path()).unwrap().with_listing(true);
+        let page = get(&app, "/bare/", &[]).text();
+        assert!(page.contains("in.txt"), "{page}");
+        assert!(!page.contains("out.txt"), "{page}");
+    }
+
+    #[test]
     fn range_parsing() {
         use RangeAsk::*;
         assert_eq!(parse_range("bytes=0-0", 1), Part { start: 0, end: 0 });
@@ -1240,16 +1536,26 @@ mod tests {
     }
 
     #[test]
-    fn if_none_match_parsing() {
+    fn entity_tag_lists() {
         let ours = "\"abc\"";
-        assert!(if_none_match_hits("\"abc\"", ours));
-        assert!(if_none_match_hits(" W/\"abc\" ", ours));
-        assert!(if_none_match_hits("\"a,b\", \"abc\"", ours));
-        assert!(if_none_match_hits("*", ours));
-        assert!(!if_none_match_hits("\"abcd\"", ours));
-        assert!(!if_none_match_hits("abc", ours));
-        assert!(!if_none_match_hits("\"abc", ours));
-        assert!(!if_none_match_hits("*, \"x\"", ours));
-        assert!(!if_none_match_hits("", ours));
+        let weak = |h: &str| etag_list_matches(h, ours, Comparison::Weak);
+        assert!(weak("\"abc\""));
+        assert!(weak(" W/\"abc\" "));
+        assert!(weak("\"a,b\", \"abc\""));
+        assert!(weak("*"));
+        assert!(!weak("\"abcd\""));
+        assert!(!weak("abc"));
+        assert!(!weak("\"abc"));
+        assert!(!weak("*, \"x\""));
+        assert!(!weak(""));
+        // If-Match's strong comparison: a weak tag never matches.
+        let strong = |h: &str| etag_list_matches(h, ours, Comparison::Strong);
+        assert!(strong("\"x\", \"abc\""));
+        assert!(!strong("W/\"abc\""));
+        assert!(!etag_list_matches(
+            "\"abc\"",
+            "W/\"abc\"",
+            Comparison::Strong
+        ));
     }
 }
