@@ -199,6 +199,28 @@ fn sigterm_finishes_a_response_in_flight() {
     assert_eq!(status.code(), Some(0));
 }
 
+/// A client that never reads its response holds the shutdown for the whole drain (30 s), and
+/// the log says so when it ends (it used to say only "SIGTERM received").
+#[test]
+fn a_drain_cut_short_by_a_client_not_reading_says_so() {
+    let (mut server, _dir, _stream) = download_in_flight(256 << 20);
+    let start = Instant::now();
+    let status = server
+        .signal(SIGTERM, Duration::from_secs(45))
+        .expect("exit after the drain deadline");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        start.elapsed() >= Duration::from_secs(25),
+        "{:?}",
+        start.elapsed()
+    );
+    let log = server.log();
+    assert!(
+        log.contains("Shutdown: 1 connection(s) still open after 30 s"),
+        "{log}"
+    );
+}
+
 #[test]
 fn second_signal_exits_at_once_with_failure() {
     let (mut server, _dir, _stream) = download_in_flight(256 << 20);

@@ -266,6 +266,12 @@ impl EventLoop {
                     if running > 0 {
                         log::warn!(target: "waitress", "{running} thread(s) still running");
                     }
+                    // Say why the stop took the whole drain: a client that does not read its
+                    // response holds the shutdown even with every worker idle.
+                    log::warn!(target: "waitress",
+                        "Shutdown: {} connection(s) still open after {} s (clients not reading \
+                         their responses, or requests still running): closing them",
+                        self.open, DRAIN_DEADLINE.as_secs());
                     return Ok(());
                 }
             }
