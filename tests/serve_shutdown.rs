@@ -214,10 +214,14 @@ fn a_drain_cut_short_by_a_client_not_reading_says_so() {
         "{:?}",
         start.elapsed()
     );
-    let log = server.log();
+    // The exit does not wait for the test's stderr reader: wait for the line.
     assert!(
-        log.contains("Shutdown: 1 connection(s) still open after 30 s"),
-        "{log}"
+        server.wait_for_log(
+            "Shutdown: 1 connection(s) still open after 30 s",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        server.log()
     );
 }
 
