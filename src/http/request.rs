@@ -180,6 +180,11 @@ impl Head {
         self.get(self.method)
     }
 
+    /// Whether this is a HEAD: its answer, error pages included, carries no body.
+    pub fn is_head(&self) -> bool {
+        self.method() == "HEAD"
+    }
+
     /// The request-target as sent (ASCII visible characters only).
     pub fn target(&self) -> &str {
         self.get(self.target)

@@ -465,9 +465,7 @@ impl Channel {
         // A body's error answers the request the body belongs to (the spool's errors, raised
         // once the body has left `reading`, are tagged by their callers).
         let head_request = match &self.reading {
-            Reading::Body(incoming) | Reading::Storing(incoming) => {
-                incoming.head.method() == "HEAD"
-            }
+            Reading::Body(incoming) | Reading::Storing(incoming) => incoming.head.is_head(),
             Reading::Head | Reading::Stopped => false,
         };
         self.ready
@@ -577,7 +575,7 @@ impl Channel {
                         self.finish_storing();
                     }
                     Err(e) => {
-                        let head_request = incoming.head.method() == "HEAD";
+                        let head_request = incoming.head.is_head();
                         self.fail(spool_error(&e).answering_head(head_request));
                     }
                 }
@@ -602,7 +600,7 @@ impl Channel {
         let Incoming { head, spool, .. } = *incoming;
         match spool.into_body() {
             Ok(body) => self.ready.push_back(Ready::Request(head, body)),
-            Err(e) => self.fail(spool_error(&e).answering_head(head.method() == "HEAD")),
+            Err(e) => self.fail(spool_error(&e).answering_head(head.is_head())),
         }
         true
     }

@@ -57,7 +57,7 @@ impl Handler {
         } = task;
         let ctx = ResponseContext {
             version: head.version,
-            head_request: head.method() == "HEAD",
+            head_request: head.is_head(),
             keep_alive: head.keep_alive,
             force_close,
         };
