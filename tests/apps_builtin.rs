@@ -90,6 +90,58 @@ fn echo_shows_every_string_environ_key() {
     );
 }
 
+/// A body up to `max_request_body_size` (1 GB by default) comes back escaped to up to 6 times
+/// its size: echo streams it, so the server's peak RSS stays far below the body's size.
+#[test]
+fn echo_streams_a_large_body_with_its_length_known() {
+    const MIB: usize = 1 << 20;
+    let size = 32 * MIB;
+    let server = serve(&["--app", "echo"]);
+    let warm = Conn::open(server.addr()).roundtrip(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n");
+    assert_eq!(warm.status, 200);
+    let base = support::peak_rss_kib(server.pid());
+
+    let body: Vec<u8> = (0..size).map(|i| i as u8).collect();
+    let mut conn = Conn::open(server.addr());
+    let writer = {
+        let mut stream = conn.writer.try_clone().unwrap();
+        let body = body.clone();
+        std::thread::spawn(move || {
+            write!(
+                stream,
+                "POST / HTTP/1.1\r\nHost: h\r\nContent-Length: {}\r\n\r\n",
+                body.len()
+            )
+            .unwrap();
+            stream.write_all(&body).unwrap();
+        })
+    };
+    let res = conn.response(false);
+    writer.join().unwrap();
+    assert_eq!(res.status, 200);
+    assert_eq!(
+        res.header("Content-Length"),
+        Some(res.body.len().to_string().as_str())
+    );
+    let seen = Echoed::parse(&res);
+    assert!(
+        seen.body() == support::latin1(&body),
+        "the body came back changed"
+    );
+    let peak = support::peak_rss_kib(server.pid());
+    // Reading the body whole and escaping it in memory peaked ~120 MiB over the base.
+    assert!(
+        peak < base + 24 * 1024,
+        "peak RSS grew from {base} KiB to {peak} KiB echoing {} MiB",
+        size / MIB
+    );
+    // The connection is still usable.
+    assert_eq!(
+        conn.roundtrip(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n").status,
+        200
+    );
+}
+
 #[test]
 fn echo_with_settings() {
     let server = serve(&[

@@ -4,8 +4,19 @@
 //! `--app echo --trusted-proxy ...` and the response shows exactly what an application would
 //! see (`REMOTE_ADDR`, `wsgi.url_scheme`, `SCRIPT_NAME`, the `HTTP_*` headers that survived).
 
-use super::{App, AppError, Request, Response};
-use crate::http::latin1;
+use std::io::{Read, Seek, SeekFrom};
+
+use super::{App, AppError, Body, Request, Response};
+
+/// How much of the body is read, escaped and handed on at a time. The body may be anything up
+/// to `max_request_body_size` (1 GB by default) and escapes to up to 6 times its size, so it is
+/// never held whole: each part goes to the server's output buffer, which spills past
+/// `outbuf_overflow` like any app's output.
+const BODY_PART: usize = 16 * 1024;
+
+/// Escaped output is handed on once it reaches this size: one write for a small request, as
+/// before, and a bounded buffer for a large one.
+const FLUSH_AT: usize = 64 * 1024;
 
 /// Answers `200 OK` with one JSON object: every environ key and value in environ order, then
 /// `"body"`, the request body decoded as latin-1.
@@ -18,45 +29,122 @@ pub struct Echo;
 
 impl App for Echo {
     fn call(&self, req: &mut Request, res: &mut Response<'_>) -> Result<(), AppError> {
-        let body = latin1(&req.body.read_all()?);
-        let mut out = String::with_capacity(64 * req.environ.len() + body.len() + 16);
+        let mut out = String::with_capacity(64 * req.environ.len() + 16);
         out.push('{');
-        let mut first = true;
-        for (key, value) in req.environ.iter().chain([("body", body.as_str())]) {
-            if !first {
-                out.push(',');
-            }
-            first = false;
+        for (key, value) in req.environ.iter() {
             push_json_string(&mut out, key);
             out.push(':');
             push_json_string(&mut out, value);
+            out.push(',');
         }
-        out.push('}');
+        push_json_string(&mut out, "body");
+        out.push_str(":\"");
+        const CLOSING: &str = "\"}";
+
+        // The length is known before the body is sent, by escaping it once without keeping
+        // the result, so the response has a Content-Length however large it is.
+        let mut body_length = 0;
+        for_each_part(&mut req.body, |part| {
+            body_length += part
+                .iter()
+                .map(|&b| escaped(char::from(b)).len())
+                .sum::<usize>();
+            Ok(())
+        })?;
+        req.body.seek(SeekFrom::Start(0))?;
+        let length = out.len() + body_length + CLOSING.len();
         res.start(
             "200 OK",
-            vec![("Content-Type".to_owned(), "application/json".to_owned())],
+            vec![
+                ("Content-Type".to_owned(), "application/json".to_owned()),
+                ("Content-Length".to_owned(), length.to_string()),
+            ],
         )?;
-        res.send(out.as_bytes())
+
+        for_each_part(&mut req.body, |part| {
+            for &b in part {
+                // Latin-1: each byte is the code point of the same value.
+                escaped(char::from(b)).push_to(&mut out);
+            }
+            if out.len() >= FLUSH_AT {
+                res.write(out.as_bytes())?;
+                out.clear();
+            }
+            Ok(())
+        })?;
+        out.push_str(CLOSING);
+        res.write(out.as_bytes())
     }
 }
 
-/// Appends `s` as a JSON string literal (RFC 8259 §7): `"` and `\` escaped, control chars as
-/// `\uXXXX`, everything else (non-ASCII included) kept as UTF-8, which JSON allows.
+/// Calls `each` with the body's bytes, [`BODY_PART`] at a time.
+fn for_each_part(
+    body: &mut Body,
+    mut each: impl FnMut(&[u8]) -> Result<(), AppError>,
+) -> Result<(), AppError> {
+    let mut buf = [0; BODY_PART];
+    loop {
+        match body.read(&mut buf)? {
+            0 => return Ok(()),
+            n => each(&buf[..n])?,
+        }
+    }
+}
+
+/// Appends `s` as a JSON string literal (RFC 8259 §7).
 fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            // U+0000..U+001F must be escaped; U+007F is escaped too so a terminal reading the
-            // output never sees a raw DEL. All of them fit in four hex digits.
-            c if c < ' ' || c == '\u{7f}' => {
-                out.push_str(&format!("\\u{:04x}", u32::from(c)));
-            }
-            c => out.push(c),
-        }
+        escaped(c).push_to(out);
     }
     out.push('"');
+}
+
+/// How one character appears inside a JSON string.
+enum Escaped {
+    /// As itself, non-ASCII included (kept as UTF-8, which JSON allows).
+    Plain(char),
+    /// `\"` or `\\`.
+    Backslashed(char),
+    /// `\uXXXX`: U+0000..U+001F must be escaped; U+007F is escaped too so a terminal reading
+    /// the output never sees a raw DEL. All of them fit in four hex digits.
+    Unicode(char),
+}
+
+fn escaped(c: char) -> Escaped {
+    match c {
+        '"' | '\\' => Escaped::Backslashed(c),
+        c if c < ' ' || c == '\u{7f}' => Escaped::Unicode(c),
+        c => Escaped::Plain(c),
+    }
+}
+
+impl Escaped {
+    /// The escaped form's length in bytes.
+    fn len(&self) -> usize {
+        match self {
+            Escaped::Plain(c) => c.len_utf8(),
+            Escaped::Backslashed(_) => 2,
+            Escaped::Unicode(_) => 6,
+        }
+    }
+
+    fn push_to(&self, out: &mut String) {
+        match *self {
+            Escaped::Plain(c) => out.push(c),
+            Escaped::Backslashed(c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            Escaped::Unicode(c) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                let n = u32::from(c) as usize;
+                out.push_str("\\u00");
+                out.push(char::from(HEX[n >> 4]));
+                out.push(char::from(HEX[n & 0xf]));
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -94,7 +182,10 @@ mod tests {
         assert_eq!(status, "200 OK");
         assert_eq!(
             headers,
-            vec![("Content-Type".to_owned(), "application/json".to_owned())]
+            vec![
+                ("Content-Type".to_owned(), "application/json".to_owned()),
+                ("Content-Length".to_owned(), want.len().to_string()),
+            ]
         );
         assert_eq!(length, Some(want.len() as u64));
     }
@@ -135,5 +226,69 @@ mod tests {
         file.write_all(b"spooled").unwrap();
         let sink = run(Environ::new(), Body::from_file(file, 7).unwrap());
         assert_eq!(sink.body, br#"{"body":"spooled"}"#);
+    }
+
+    /// Records the largest part the app handed on, to show the body is never held whole.
+    #[derive(Default)]
+    struct Parts {
+        capture: Capture,
+        count: usize,
+        largest: usize,
+    }
+
+    impl crate::app::Sink for Parts {
+        fn head(
+            &mut self,
+            status: &str,
+            headers: &[(String, String)],
+            length: Option<u64>,
+        ) -> std::io::Result<()> {
+            self.capture.head(status, headers, length)
+        }
+        fn data(&mut self, data: &[u8]) -> std::io::Result<()> {
+            self.count += 1;
+            self.largest = self.largest.max(data.len());
+            self.capture.data(data)
+        }
+        fn file(&mut self, file: std::fs::File, len: u64) -> std::io::Result<()> {
+            self.capture.file(file, len)
+        }
+    }
+
+    #[test]
+    fn a_large_spooled_body_goes_out_in_bounded_parts_with_its_length_known() {
+        use std::io::Write;
+        // Each piece escapes differently: plain, backslashed, \u-escaped, two-byte UTF-8.
+        let piece = b"a\"\\\x01\xe9";
+        let escaped = "a\\\"\\\\\\u0001\u{e9}";
+        let repeats = 200_000;
+        let mut file = tempfile::tempfile().unwrap();
+        file.write_all(&piece.repeat(repeats)).unwrap();
+        let len = (piece.len() * repeats) as u64;
+        let mut sink = Parts::default();
+        let mut req = Request {
+            environ: Environ::new(),
+            body: Body::from_file(file, len).unwrap(),
+            client: ClientStatus::default(),
+        };
+        let mut res = Response::new(&mut sink);
+        Echo.call(&mut req, &mut res).unwrap();
+        res.finish().unwrap();
+
+        let want = format!("{{\"body\":\"{}\"}}", escaped.repeat(repeats));
+        assert_eq!(sink.capture.body.len(), want.len());
+        assert!(
+            sink.capture.body == want.as_bytes(),
+            "the echoed body differs"
+        );
+        let (_, _, length) = sink.capture.head.unwrap();
+        assert_eq!(length, Some(want.len() as u64));
+        // 2.6 MB of output in parts no larger than the flush size plus one escaped read.
+        assert!(sink.count > 10, "{} parts", sink.count);
+        assert!(
+            sink.largest <= FLUSH_AT + 6 * BODY_PART,
+            "a part of {} bytes",
+            sink.largest
+        );
     }
 }
