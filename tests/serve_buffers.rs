@@ -595,3 +595,73 @@ fn a_spilled_upload_followed_by_the_clients_eof_is_still_answered() {
     }
     assert!(server.stop_within(Duration::from_secs(10)));
 }
+
+/// POSTs `len` bytes to `server` on a thread (the server may answer and close before it has
+/// them all) and returns the response.
+fn post_big(server: &Server, len: usize) -> support::Response {
+    let stream = connect(server.addr());
+    let mut writer = stream.try_clone().unwrap();
+    let sender = std::thread::spawn(move || {
+        let head = format!("POST /upload HTTP/1.1\r\nHost: a\r\nContent-Length: {len}\r\n\r\n");
+        let _ = writer.write_all(head.as_bytes());
+        let _ = writer.write_all(&vec![b'u'; len]);
+    });
+    let res = read_response(&mut BufReader::new(stream), false);
+    sender.join().unwrap();
+    res
+}
+
+#[test]
+fn a_file_size_limit_fails_the_upload_not_the_server() {
+    // Past `ulimit -f` a write raises SIGXFSZ, whose default action ends the process: the
+    // server ignores it, so the spool's write fails instead and only that request does.
+    // The limit is 512 KiB or 1 MiB (shells differ on the block size); the body is 8 MiB.
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        "ulimit -f 1024 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_waitress-rs"),
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        "echo",
+    ]);
+    let server = Server::start_with(&mut cmd, 1);
+    let res = post_big(&server, 8 * MIB as usize);
+    // In the request's version, as every other answer to it.
+    assert_eq!(res.status_line, "HTTP/1.1 500 Internal Server Error");
+    assert_eq!(res.header("Connection"), Some("close"));
+    assert!(
+        server.wait_for_log(
+            "ERROR:waitress:Could not store the request body of /upload in ",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        server.log()
+    );
+    assert_eq!(support::get(server.addr(), "/").status, 200);
+}
+
+#[test]
+fn an_unusable_tmpdir_falls_back_to_the_next_place_and_says_so() {
+    // Python's tempfile (waitress's temp files) skips a TMPDIR it cannot create a file in.
+    let missing = "/nonexistent/waitress-rs-test";
+    let server = Server::start_with(
+        support::binary()
+            .env("TMPDIR", missing)
+            .args(["--listen", "127.0.0.1:0", "--app", "echo"]),
+        1,
+    );
+    let warning =
+        format!("WARNING:waitress:Temp files go to /tmp: TMPDIR={missing} is not usable (");
+    assert!(
+        server.wait_for_log(&warning, Duration::from_secs(10)),
+        "{}",
+        server.log()
+    );
+    // Past inbuf_overflow (512 KiB): spooled to /tmp, where it used to be a 500.
+    let len = 2 * MIB as usize;
+    let res = post_big(&server, len);
+    assert_eq!(res.status, 200, "{}", server.log());
+    assert_eq!(support::Echoed::parse(&res).body().len(), len);
+}

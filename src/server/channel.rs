@@ -463,13 +463,14 @@ impl Channel {
 
     fn fail(&mut self, error: HttpError) {
         // A body's error answers the request the body belongs to (the spool's errors, raised
-        // once the body has left `reading`, are tagged by their callers).
-        let head_request = match &self.reading {
-            Reading::Body(incoming) | Reading::Storing(incoming) => incoming.head.is_head(),
-            Reading::Head | Reading::Stopped => false,
+        // once the body has left `reading`, are tagged by `spool_error`).
+        let error = match &self.reading {
+            Reading::Body(incoming) | Reading::Storing(incoming) => {
+                answering(error, &incoming.head)
+            }
+            Reading::Head | Reading::Stopped => error,
         };
-        self.ready
-            .push_back(Ready::Error(error.answering_head(head_request)));
+        self.ready.push_back(Ready::Error(error));
         self.reading = Reading::Stopped;
         // Whatever follows a framing error cannot be trusted to be a request (the pipelining
         // race of CVE-2024-49768): drop it.
@@ -546,7 +547,7 @@ impl Channel {
                 Ok((n, Step::Data(range))) => {
                     let data = &input[consumed + range.start..consumed + range.end];
                     if let Err(e) = incoming.spool.write(data) {
-                        break Err(spool_error(&e));
+                        break Err(spool_error(&e, &incoming.head));
                     }
                     consumed += n;
                 }
@@ -574,10 +575,7 @@ impl Channel {
                         self.reading = Reading::Storing(incoming);
                         self.finish_storing();
                     }
-                    Err(e) => {
-                        let head_request = incoming.head.is_head();
-                        self.fail(spool_error(&e).answering_head(head_request));
-                    }
+                    Err(e) => self.fail(spool_error(&e, &incoming.head)),
                 }
                 true
             }
@@ -600,7 +598,7 @@ impl Channel {
         let Incoming { head, spool, .. } = *incoming;
         match spool.into_body() {
             Ok(body) => self.ready.push_back(Ready::Request(head, body)),
-            Err(e) => self.fail(spool_error(&e).answering_head(head.is_head())),
+            Err(e) => self.fail(spool_error(&e, &head)),
         }
         true
     }
@@ -737,8 +735,24 @@ impl Channel {
     }
 }
 
-/// Logs a body that could not be stored, and the 500 that answers it.
-fn spool_error(e: &io::Error) -> HttpError {
-    log::error!(target: "waitress", "Could not spool a request body: {e}");
-    HttpError::internal("The request body could not be stored")
+/// Logs a body that could not be stored (where it was going: a full or unwritable temp dir is
+/// the usual cause), and the 500 that answers its request.
+fn spool_error(e: &io::Error, head: &Head) -> HttpError {
+    log::error!(target: "waitress",
+        "Could not store the request body of {} in {}: {e}",
+        head.path(), super::temp::dir().display());
+    answering(
+        HttpError::internal("The request body could not be stored"),
+        head,
+    )
+}
+
+/// `error` as the answer to the request `head` began: in its version, and without a body for
+/// a HEAD. Errors found before a head was parsed are answered as HTTP/1.0, as in waitress.
+fn answering(error: HttpError, head: &Head) -> HttpError {
+    let error = match error.version {
+        Some(_) => error,
+        None => error.with_version(head.version),
+    };
+    error.answering_head(head.is_head())
 }

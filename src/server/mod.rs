@@ -14,6 +14,7 @@ mod pool;
 mod signals;
 mod spool;
 mod task;
+mod temp;
 mod wake;
 
 use std::sync::Arc;
@@ -73,6 +74,9 @@ impl ShutdownHandle {
 impl Server {
     /// Opens the listeners and starts the workers.
     pub fn bind(settings: &Settings, app: Arc<dyn App>) -> Result<Server, ServeError> {
+        signals::survive_file_size_limit();
+        // Chosen now, so a fallback is logged at start-up rather than at the first large body.
+        temp::dir();
         let listeners = listener::open_all(settings)?;
         let urls = listeners.iter().map(|l| l.url.clone()).collect();
         let socket_files = listeners

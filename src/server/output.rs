@@ -391,7 +391,7 @@ impl Output {
                 *write += len as u64;
             }
             _ if state.in_memory + len > self.overflow => {
-                let mut file = tempfile::tempfile()?;
+                let mut file = super::temp::file()?;
                 file.write_all(data)?;
                 state.chunks.push_back(Chunk::Spilled {
                     file,

@@ -160,3 +160,28 @@ pub fn install(
 ) -> io::Result<Installed> {
     Ok(Installed {})
 }
+
+/// A write past the file-size limit (`ulimit -f`, RLIMIT_FSIZE) raises SIGXFSZ, whose default
+/// action ends the process: one upload spooled to a temp file would have stopped the server
+/// and every connection with it. Ignored, the write fails with EFBIG and only its request
+/// fails (a 500, or a response cut short), as under CPython, which ignores SIGXFSZ at
+/// start-up. An action the program set itself is left alone.
+#[cfg(unix)]
+pub fn survive_file_size_limit() {
+    static DONE: std::sync::Once = std::sync::Once::new();
+    DONE.call_once(|| {
+        // SAFETY: a query, then setting SIG_IGN, which runs no code of ours in the handler.
+        unsafe {
+            let mut old: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(libc::SIGXFSZ, std::ptr::null(), &mut old) == 0
+                && old.sa_sigaction == libc::SIG_DFL
+            {
+                libc::signal(libc::SIGXFSZ, libc::SIG_IGN);
+            }
+        }
+    });
+}
+
+/// Windows has no file-size signal: a write past a quota fails with an error.
+#[cfg(windows)]
+pub fn survive_file_size_limit() {}

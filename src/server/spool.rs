@@ -236,7 +236,7 @@ impl Spool {
                 waker: self.waker.clone(),
             });
             self.spilled = Some(Spilled {
-                file: Arc::new(tempfile::tempfile()?),
+                file: Arc::new(super::temp::file()?),
                 block,
                 offset: 0,
                 progress,
