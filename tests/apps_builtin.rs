@@ -4,6 +4,7 @@
 mod support;
 
 use std::io::Write;
+use std::time::{Duration, Instant};
 
 use support::{Conn, Echoed, Server, assert_error, connect, read_response, temp_dir};
 
@@ -505,6 +506,73 @@ fn static_client_made_errors_stay_out_of_the_log() {
     let log = server.log();
     assert!(!log.contains("forged"), "{log}");
     assert!(!log.contains("WARNING"), "{log}");
+}
+
+#[test]
+fn static_out_of_file_descriptors_is_a_500_not_a_404() {
+    // A failure of the server's own must not be a 404 (a cache would keep it): the app's
+    // error, logged, a 500. The server runs with a small descriptor table, filled by idle
+    // connections until the one asking for the file took the last descriptor.
+    const LIMIT: usize = 40;
+    let site = Site::new();
+    let app = format!("static:{}", site.root());
+    let mut cmd = std::process::Command::new("sh");
+    cmd.args([
+        "-c",
+        &format!("ulimit -n {LIMIT} && exec \"$0\" \"$@\""),
+        env!("CARGO_BIN_EXE_waitress-rs"),
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        &app,
+    ]);
+    let server = Server::start_with(&mut cmd, 1);
+    let pid = server.pid();
+    // Descriptors in the table the limit applies to (the test harness may pass one down
+    // numbered above it).
+    let used = || {
+        std::fs::read_dir(format!("/proc/{pid}/fd"))
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<usize>().ok())
+            .filter(|&fd| fd < LIMIT)
+            .count()
+    };
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let accepted = |want: usize| {
+        while used() < want {
+            assert!(Instant::now() < deadline, "{} fds", used());
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    };
+    let mut held = Vec::new();
+    while used() < LIMIT - 1 {
+        let before = used();
+        held.push(connect(server.addr()));
+        accepted(before + 1);
+    }
+    let mut conn = Conn::open(server.addr());
+    accepted(LIMIT);
+    let res = get(&mut conn, "/style.css", "");
+    assert_eq!(res.status, 500, "{}", res.summary());
+    assert!(
+        server.wait_for_log(
+            "ERROR:waitress:Exception while serving /style.css: Too many open files",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        server.log()
+    );
+    // With descriptors back, the file is served.
+    drop(held);
+    drop(conn);
+    loop {
+        let res = get(&mut Conn::open(server.addr()), "/style.css", "");
+        if res.status == 200 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", res.summary());
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 #[test]

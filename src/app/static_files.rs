@@ -83,17 +83,19 @@ impl StaticFiles {
 
     /// Canonicalises `path` and checks it is still under the root. `Err` carries the status
     /// to answer with when it is missing, unreadable, or outside.
-    fn resolve(&self, path: &Path) -> Result<(PathBuf, fs::Metadata), Status> {
-        let real = fs::canonicalize(path).map_err(|e| match lookup_status(&e, path) {
+    fn resolve(&self, path: &Path) -> Result<(PathBuf, fs::Metadata), Refused> {
+        let real = fs::canonicalize(path).map_err(|e| match refusal(e) {
             // A directory on the way that may not be searched: 403 only if it is ours, or a
             // client could learn which directories exist outside the root.
-            Status::Forbidden if !self.denied_inside(path) => Status::NotFound,
-            status => status,
+            Refused::Answer(Status::Forbidden) if !self.denied_inside(path) => {
+                Refused::Answer(Status::NotFound)
+            }
+            refused => refused,
         })?;
         if !real.starts_with(&self.root) {
-            return Err(Status::NotFound);
+            return Err(Refused::Answer(Status::NotFound));
         }
-        let meta = fs::metadata(&real).map_err(|e| lookup_status(&e, &real))?;
+        let meta = fs::metadata(&real).map_err(refusal)?;
         Ok((real, meta))
     }
 
@@ -106,8 +108,15 @@ impl StaticFiles {
 
     /// Whether `dir` (a directory under the root) has something to show: an `index.html`, or a
     /// listing.
-    fn shows(&self, dir: &Path) -> bool {
-        self.listing || matches!(self.resolve(&dir.join("index.html")), Ok((_, m)) if m.is_file())
+    fn shows(&self, dir: &Path) -> Result<bool, io::Error> {
+        if self.listing {
+            return Ok(true);
+        }
+        match self.resolve(&dir.join("index.html")) {
+            Ok((_, meta)) => Ok(meta.is_file()),
+            Err(Refused::Answer(_)) => Ok(false),
+            Err(Refused::Failed(e)) => Err(e),
+        }
     }
 }
 
@@ -126,14 +135,14 @@ impl App for StaticFiles {
         asked.extend(&segments);
         let (real, meta) = match self.resolve(&asked) {
             Ok(found) => found,
-            Err(status) => return send_error(res, status),
+            Err(refused) => return refused.answer(res),
         };
         // `/file/.` names the file's `.` entry: as good as a trailing slash.
         let trailing_slash = path_info.ends_with('/') || path_info.ends_with("/.");
 
         if meta.is_dir() {
             if !trailing_slash {
-                if !self.shows(&real) {
+                if !self.shows(&real)? {
                     return send_error(res, Status::NotFound);
                 }
                 let location = redirect_location(
@@ -149,8 +158,10 @@ impl App for StaticFiles {
                     let conditions = Conditions::from_request(req, method == "GET");
                     return self.serve_file(res, &index_real, &index, &conditions);
                 }
-                Err(Status::Forbidden) => return send_error(res, Status::Forbidden),
-                _ => {}
+                Err(refused @ (Refused::Answer(Status::Forbidden) | Refused::Failed(_))) => {
+                    return refused.answer(res);
+                }
+                Ok(_) | Err(Refused::Answer(_)) => {}
             }
             if !self.listing {
                 return send_error(res, Status::NotFound);
@@ -204,19 +215,33 @@ impl Status {
     }
 }
 
-/// Maps a failed lookup to a status. Anything but "permission denied" is `404`: the path came
-/// from the client, so odd errors (name too long, symlink loop, not a directory) are its doing
-/// and are not logged (a client could fill the log with them). Others are logged, since a disk
-/// error would hide behind them, with the path quoted and escaped: it is the client's text.
-fn lookup_status(err: &io::Error, path: &Path) -> Status {
-    match err.kind() {
-        io::ErrorKind::PermissionDenied => Status::Forbidden,
-        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Status::NotFound,
-        _ if is_clients_doing(err) => Status::NotFound,
-        _ => {
-            log::warn!("static: looking up {:?}: {err}", path);
-            Status::NotFound
+/// Why a path is not served: an answer for the client, or a failure of the server's own.
+#[derive(Debug)]
+enum Refused {
+    Answer(Status),
+    /// Out of file descriptors or memory, a disk error: the app's error, so the server logs
+    /// it (`Exception while serving /path`) and answers 500, never a 404 a cache would keep.
+    Failed(io::Error),
+}
+
+impl Refused {
+    fn answer(self, res: &mut Response<'_>) -> Result<(), AppError> {
+        match self {
+            Refused::Answer(status) => send_error(res, status),
+            Refused::Failed(e) => Err(e.into()),
         }
+    }
+}
+
+/// Maps a failed lookup to a refusal. The path came from the client, so the errors it can
+/// cause (missing, not a directory, name too long, symlink loop) are a silent `404`: a client
+/// could fill the log with them. Permission denied is `403`. Anything else is the server's.
+fn refusal(err: io::Error) -> Refused {
+    match err.kind() {
+        io::ErrorKind::PermissionDenied => Refused::Answer(Status::Forbidden),
+        io::ErrorKind::NotFound | io::ErrorKind::NotADirectory => Refused::Answer(Status::NotFound),
+        _ if is_clients_doing(&err) => Refused::Answer(Status::NotFound),
+        _ => Refused::Failed(err),
     }
 }
 
@@ -617,7 +642,7 @@ impl StaticFiles {
     /// Opens the file at `real` (a path under the root, just resolved) for reading, as the
     /// module documentation says: no final symlink followed, no wait on a FIFO, a regular file
     /// by the descriptor's own metadata, and (Linux) under the root by the descriptor's path.
-    fn open_regular(&self, real: &Path) -> Result<(File, fs::Metadata), Status> {
+    fn open_regular(&self, real: &Path) -> Result<(File, fs::Metadata), Refused> {
         let mut options = fs::OpenOptions::new();
         options.read(true);
         #[cfg(unix)]
@@ -625,10 +650,10 @@ impl StaticFiles {
             use std::os::unix::fs::OpenOptionsExt;
             options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
         }
-        let file = options.open(real).map_err(|e| lookup_status(&e, real))?;
-        let meta = file.metadata().map_err(|e| lookup_status(&e, real))?;
+        let file = options.open(real).map_err(refusal)?;
+        let meta = file.metadata().map_err(refusal)?;
         if !meta.is_file() {
-            return Err(Status::NotFound);
+            return Err(Refused::Answer(Status::NotFound));
         }
         #[cfg(target_os = "linux")]
         {
@@ -637,7 +662,9 @@ impl StaticFiles {
             // caught here: the kernel's name for what was opened. Without /proc, the checks
             // above stand alone.
             match fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
-                Ok(opened) if !opened.starts_with(&self.root) => return Err(Status::NotFound),
+                Ok(opened) if !opened.starts_with(&self.root) => {
+                    return Err(Refused::Answer(Status::NotFound));
+                }
                 _ => {}
             }
         }
@@ -655,7 +682,7 @@ impl StaticFiles {
     ) -> Result<(), AppError> {
         let (file, meta) = match self.open_regular(real) {
             Ok(opened) => opened,
-            Err(status) => return send_error(res, status),
+            Err(refused) => return refused.answer(res),
         };
         serve_open_file(res, file, &meta, asked, cond)
     }
@@ -1435,6 +1462,33 @@ mod tests {
 
     /// The defences against a name swapped between the lookup and the open: each is called
     /// on what a swap would leave behind.
+    /// The status a refused open answers with (`None` when it was not refused for the client).
+    fn answer<T>(opened: Result<T, Refused>) -> Option<Status> {
+        match opened {
+            Err(Refused::Answer(status)) => Some(status),
+            Ok(_) | Err(Refused::Failed(_)) => None,
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn lookup_errors_of_the_servers_own_are_failures_not_404s() {
+        for (code, refused_as) in [
+            (libc::ENOENT, Some(Status::NotFound)),
+            (libc::ENOTDIR, Some(Status::NotFound)),
+            (libc::ENAMETOOLONG, Some(Status::NotFound)),
+            (libc::ELOOP, Some(Status::NotFound)),
+            (libc::EACCES, Some(Status::Forbidden)),
+            (libc::EMFILE, None),
+            (libc::ENFILE, None),
+            (libc::EIO, None),
+            (libc::ENOMEM, None),
+        ] {
+            let refused = refusal(io::Error::from_raw_os_error(code));
+            assert_eq!(answer::<()>(Err(refused)), refused_as, "os error {code}");
+        }
+    }
+
     #[cfg(unix)]
     #[test]
     fn the_open_follows_no_final_symlink_waits_on_no_fifo_and_stays_inside() {
@@ -1445,7 +1499,7 @@ mod tests {
         // A final symlink (to a file outside).
         std::os::unix::fs::symlink(&secret, dir.path().join("link.txt")).unwrap();
         assert_eq!(
-            app.open_regular(&app.root().join("link.txt")).err(),
+            answer(app.open_regular(&app.root().join("link.txt"))),
             Some(Status::NotFound)
         );
         // A FIFO: the open must not wait for a writer (it used to block the worker for good).
@@ -1456,7 +1510,7 @@ mod tests {
         let (tx, rx) = std::sync::mpsc::channel();
         let opener = app.clone();
         std::thread::spawn(move || {
-            let _ = tx.send(opener.open_regular(&fifo).err());
+            let _ = tx.send(answer(opener.open_regular(&fifo)));
         });
         let got = rx.recv_timeout(Duration::from_secs(5));
         assert_eq!(
@@ -1469,7 +1523,7 @@ mod tests {
         {
             std::os::unix::fs::symlink(outside.path(), dir.path().join("out")).unwrap();
             assert_eq!(
-                app.open_regular(&app.root().join("out/hello.txt")).err(),
+                answer(app.open_regular(&app.root().join("out/hello.txt"))),
                 Some(Status::NotFound)
             );
         }
