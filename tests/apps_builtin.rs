@@ -576,6 +576,53 @@ fn static_out_of_file_descriptors_is_a_500_not_a_404() {
 }
 
 #[test]
+fn static_file_cut_short_while_sent_is_logged_as_the_servers_not_the_clients() {
+    // A file truncated while a client reads it: the head promised its old length, so the
+    // response ends short and the connection closes. A read failure of the server's own: logged
+    // even with socket errors off, and not blamed on the socket.
+    const LEN: u64 = 64 << 20;
+    let site = Site::new();
+    let path = format!("{}/big.bin", site.root());
+    let file = std::fs::File::create(&path).unwrap();
+    file.set_len(LEN).unwrap(); // sparse: no disk used
+    let app = format!("static:{}", site.root());
+    let server = serve(&["--app", &app, "--no-log-socket-errors"]);
+    let mut stream = connect(server.addr());
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: h\r\n\r\n")
+        .unwrap();
+    let mut reader = std::io::BufReader::new(stream);
+    let mut head = String::new();
+    while !head.ends_with("\r\n\r\n") {
+        let before = head.len();
+        std::io::BufRead::read_line(&mut reader, &mut head).unwrap();
+        assert!(head.len() > before && head.len() < 4096, "{head:?}");
+    }
+    assert!(head.contains(&format!("Content-Length: {LEN}")), "{head}");
+    // Loopback buffers hold a few MiB of the 64: the rest is read after the cut.
+    file.set_len(1 << 20).unwrap();
+    let mut got = 0u64;
+    let mut buf = vec![0; 1 << 20];
+    loop {
+        match std::io::Read::read(&mut reader, &mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => got += n as u64,
+        }
+    }
+    assert!(got < LEN, "the whole length arrived");
+    assert!(
+        server.wait_for_log(
+            "ERROR:waitress:Response cut short: its file could not be read: the file ended \
+             before the length sent",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        server.log()
+    );
+    assert!(!server.log().contains("Socket error"), "{}", server.log());
+}
+
+#[test]
 fn static_names_prefix_and_head_range() {
     let site = Site::new();
     let root = site.root();

@@ -15,7 +15,7 @@ use crate::http::error::error_response;
 use crate::http::request::{Framing, Head, HeadScanner, HeadStatus, Limits, parse_head};
 use crate::http::response::CONTINUE;
 
-use super::io::Stream;
+use super::io::{Stream, WriteError};
 use super::output::{Finished, Output};
 use super::spool::{Spool, SpoolWriter};
 use super::task::Task;
@@ -626,8 +626,17 @@ impl Channel {
                             return None;
                         }
                     }
-                    Err(e) => {
+                    Err(WriteError::Stream(e)) => {
                         self.socket_error(cfg, &e);
+                        return None;
+                    }
+                    Err(WriteError::File(e)) => {
+                        // The head promised a length the body cannot keep: only closing tells
+                        // the client. The server's fault, so logged whatever
+                        // log_socket_errors says.
+                        log::error!(target: "waitress",
+                            "Response cut short: its file could not be read: {e}");
+                        self.close();
                         return None;
                     }
                 }

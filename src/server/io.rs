@@ -136,6 +136,17 @@ impl FileSend {
     }
 }
 
+/// A write of pending output that failed, by the end that failed: the two are logged apart
+/// (`log_socket_errors` is about the client's connection, not the server's files).
+#[derive(Debug)]
+pub enum WriteError {
+    /// The connection: reset, closed, or would block.
+    Stream(io::Error),
+    /// The file the bytes come from (a file body, or output spilled to a temp file): a read
+    /// error, or the file ended before the length the response promised.
+    File(io::Error),
+}
+
 /// Sends up to `len` bytes of `file` from `offset` to the stream as `how` says; returns how
 /// many went. A copy reads at most [`COPY_BLOCK`] into `buf`; what the socket does not take
 /// of it is read again next time.
@@ -146,7 +157,7 @@ pub fn send_file(
     len: u64,
     how: FileSend,
     buf: &mut Vec<u8>,
-) -> io::Result<usize> {
+) -> Result<usize, WriteError> {
     #[cfg(target_os = "linux")]
     if how == FileSend::Sendfile {
         return sendfile_linux(
@@ -168,32 +179,51 @@ pub fn copy_from_file(
     offset: u64,
     len: u64,
     buf: &mut Vec<u8>,
-) -> io::Result<usize> {
+) -> Result<usize, WriteError> {
     let want = usize::try_from(len).unwrap_or(COPY_BLOCK).min(COPY_BLOCK);
     if buf.len() < want {
         // Grown once to COPY_BLOCK and kept by the loop.
         buf.resize(want, 0);
     }
-    let got = read_at(file, &mut buf[..want], offset)?;
+    let got = read_at(file, &mut buf[..want], offset).map_err(WriteError::File)?;
     if got == 0 {
         return Ok(0);
     }
-    stream.write(&buf[..got])
+    stream.write(&buf[..got]).map_err(WriteError::Stream)
 }
 
 #[cfg(target_os = "linux")]
-fn sendfile_linux(stream: &Stream, file: &File, offset: u64, len: usize) -> io::Result<usize> {
+fn sendfile_linux(
+    stream: &Stream,
+    file: &File,
+    offset: u64,
+    len: usize,
+) -> Result<usize, WriteError> {
     use std::os::fd::{AsFd, AsRawFd};
     /// sendfile(2) moves at most 0x7ffff000 bytes per call.
     const SENDFILE_MAX: usize = 0x7fff_f000;
-    let mut off = libc::off_t::try_from(offset)
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "file offset too large"))?;
+    let mut off = libc::off_t::try_from(offset).map_err(|_| {
+        WriteError::File(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "file offset too large",
+        ))
+    })?;
     let out_fd = stream.as_fd().as_raw_fd();
     // SAFETY: both descriptors are open for the duration of the call (borrowed from live
     // objects), and `off` is a valid, exclusively borrowed off_t the kernel may update.
     let n = unsafe { libc::sendfile(out_fd, file.as_raw_fd(), &mut off, len.min(SENDFILE_MAX)) };
     if n < 0 {
-        return Err(io::Error::last_os_error());
+        // Both ends' errors come back alike: a socket's are told by their kind, and the rest
+        // (EIO, EINVAL, ENOMEM, EOVERFLOW) concern the file.
+        let e = io::Error::last_os_error();
+        use io::ErrorKind::*;
+        return Err(match e.kind() {
+            WouldBlock | Interrupted | BrokenPipe | ConnectionReset | ConnectionAborted
+            | NotConnected | TimedOut | HostUnreachable | NetworkUnreachable | NetworkDown => {
+                WriteError::Stream(e)
+            }
+            _ => WriteError::File(e),
+        });
     }
     Ok(n as usize)
 }

@@ -19,7 +19,7 @@ use std::time::Instant;
 
 use crate::app::ClientStatus;
 
-use super::io::{FileSend, Stream, copy_from_file, send_file};
+use super::io::{FileSend, Stream, WriteError, copy_from_file, send_file};
 use super::wake::Waker;
 
 /// Small writes are appended to the last in-memory block while it is smaller than this, so a
@@ -420,7 +420,7 @@ impl Output {
 
     /// Writes as much pending output as the socket takes without blocking. Bytes from files
     /// (spilled output, file bodies sent by copy) pass through `scratch`, the event loop's.
-    pub fn write_to(&self, scratch: &mut Vec<u8>) -> io::Result<Progress> {
+    pub fn write_to(&self, scratch: &mut Vec<u8>) -> Result<Progress, WriteError> {
         let stream = &*self.stream;
         let mut state = self.lock();
         let mut written = 0u64;
@@ -435,14 +435,17 @@ impl Output {
                 continue;
             }
             let step = match chunk {
-                Chunk::Memory { buf, pos } => stream.write(&buf[*pos..]).inspect(|&n| *pos += n),
+                Chunk::Memory { buf, pos } => stream
+                    .write(&buf[*pos..])
+                    .map_err(WriteError::Stream)
+                    .inspect(|&n| *pos += n),
                 Chunk::Spilled { file, read, write } => {
                     copy_from_file(stream, file, *read, *write - *read, scratch).and_then(|n| {
                         if n == 0 {
-                            return Err(io::Error::new(
+                            return Err(WriteError::File(io::Error::new(
                                 io::ErrorKind::UnexpectedEof,
                                 "spill file shrank",
-                            ));
+                            )));
                         }
                         *read += n as u64;
                         Ok(n)
@@ -456,10 +459,10 @@ impl Output {
                     |n| {
                         if n == 0 {
                             // The file is shorter than promised: nothing more will come.
-                            return Err(io::Error::new(
+                            return Err(WriteError::File(io::Error::new(
                                 io::ErrorKind::UnexpectedEof,
-                                "file body ended early",
-                            ));
+                                "the file ended before the length sent",
+                            )));
                         }
                         *pos += n as u64;
                         *remaining -= n as u64;
@@ -468,13 +471,16 @@ impl Output {
                 ),
             };
             match step {
-                Ok(0) => break Err(io::Error::new(io::ErrorKind::WriteZero, "socket closed")),
+                Ok(0) => {
+                    let closed = io::Error::new(io::ErrorKind::WriteZero, "socket closed");
+                    break Err(WriteError::Stream(closed));
+                }
                 Ok(n) => {
                     written += n as u64;
                     state.pending -= n as u64;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(WriteError::Stream(e)) if e.kind() == io::ErrorKind::WouldBlock => break Ok(()),
+                Err(WriteError::Stream(e)) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => break Err(e),
             }
         };
