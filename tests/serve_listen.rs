@@ -124,6 +124,30 @@ fn port_in_use_is_a_one_line_error_with_exit_69() {
     assert!(!stderr.contains("Serving on"));
 }
 
+#[test]
+fn workers_that_cannot_start_are_a_one_line_error_saying_so() {
+    // 1000 thread stacks do not fit in 300 MB of address space.
+    let out = std::process::Command::new("sh")
+        .args([
+            "-c",
+            "ulimit -v 300000 && exec \"$0\" \"$@\"",
+            env!("CARGO_BIN_EXE_waitress-rs"),
+        ])
+        .args(echo_args(&["--listen", "127.0.0.1:0", "--threads", "1000"]))
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let lines: Vec<&str> = stderr.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(
+        lines[0].starts_with("waitress-rs: error: could not start worker thread ")
+            && lines[0].contains(" of 1000: "),
+        "{stderr}"
+    );
+}
+
 fn unix_request(path: &Path, request: &[u8]) -> support::Response {
     let mut stream = UnixStream::connect(path).expect("connect unix socket");
     stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();

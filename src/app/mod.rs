@@ -219,6 +219,9 @@ pub enum ResponseError {
     /// Body before `start`.
     #[error("start was not called before the body was written")]
     NotStarted,
+    /// A second [`Response::send`] or [`Response::send_file`]: each gives the whole body.
+    #[error("the whole body was already given by send or send_file")]
+    BodyComplete,
 }
 
 /// Hop-by-hop headers an application may not set (PEP 3333), as waitress's main branch checks
@@ -242,6 +245,8 @@ pub struct Response<'a> {
     headers: Vec<(String, String)>,
     content_length: Option<u64>,
     committed: bool,
+    /// Whether `send` gave the whole body, after which nothing more may follow.
+    complete: bool,
 }
 
 impl<'a> Response<'a> {
@@ -253,6 +258,7 @@ impl<'a> Response<'a> {
             headers: Vec::new(),
             content_length: None,
             committed: false,
+            complete: false,
         }
     }
 
@@ -309,8 +315,13 @@ impl<'a> Response<'a> {
     }
 
     /// Sends `data` as the whole body, so its length is known up front. Parts written before
-    /// are kept and this one follows them.
+    /// are kept and this one follows them. A second `send` is an error; bytes written after it
+    /// pass the announced length and are dropped with a warning, as waitress drops them.
     pub fn send(&mut self, data: &[u8]) -> Result<(), AppError> {
+        if self.complete {
+            return Err(ResponseError::BodyComplete.into());
+        }
+        self.complete = true;
         if !self.committed {
             self.commit(Some(data.len() as u64))?;
         }
@@ -320,8 +331,13 @@ impl<'a> Response<'a> {
         Ok(())
     }
 
-    /// Sends `len` bytes of `file` from its current position as the body.
+    /// Sends `len` bytes of `file` from its current position as the body: the whole body, as
+    /// [`Response::send`] gives it.
     pub fn send_file(&mut self, file: File, len: u64) -> Result<(), AppError> {
+        if self.complete {
+            return Err(ResponseError::BodyComplete.into());
+        }
+        self.complete = true;
         if !self.committed {
             self.commit(Some(len))?;
         }
@@ -481,6 +497,29 @@ mod tests {
         res.start("200 OK", vec![]).unwrap();
         res.send(b"hello").unwrap();
         assert_eq!(sink.head.unwrap().2, Some(5));
+    }
+
+    #[test]
+    fn nothing_follows_a_whole_body() {
+        let complete = |e: AppError| {
+            e.downcast_ref::<ResponseError>() == Some(&ResponseError::BodyComplete)
+        };
+        let mut sink = Capture::default();
+        let mut res = Response::new(&mut sink);
+        res.start("200 OK", vec![]).unwrap();
+        res.write(b"a").unwrap();
+        res.send(b"bc").unwrap();
+        assert!(complete(res.send(b"d").unwrap_err()));
+        let file = tempfile::tempfile().unwrap();
+        assert!(complete(res.send_file(file, 0).unwrap_err()));
+        res.finish().unwrap();
+        assert_eq!(sink.body, b"abc");
+
+        let mut sink = Capture::default();
+        let mut res = Response::new(&mut sink);
+        res.start("200 OK", vec![]).unwrap();
+        res.send_file(tempfile::tempfile().unwrap(), 0).unwrap();
+        assert!(complete(res.send(b"x").unwrap_err()));
     }
 
     #[test]

@@ -83,23 +83,36 @@ impl<T: Send + 'static> Pool<T> {
         app: Arc<dyn crate::app::App>,
         run: Run<T>,
     ) -> std::io::Result<Pool<T>> {
-        let shared = Arc::new(Shared {
-            queue: Mutex::new(Queue::new()),
-            work: Condvar::new(),
-        });
+        if threads == 0 {
+            // Settings::resolve refuses 0; a program may still set the field afterwards, and a
+            // pool without workers would take requests and answer none.
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "threads must be at least 1",
+            ));
+        }
+        let pool = Pool {
+            shared: Arc::new(Shared {
+                queue: Mutex::new(Queue::new()),
+                work: Condvar::new(),
+            }),
+            unsent_wakes: 0,
+            held_back: 0,
+        };
         for n in 0..threads {
-            let shared = Arc::clone(&shared);
+            let shared = Arc::clone(&pool.shared);
             let app = Arc::clone(&app);
             let run = Arc::clone(&run);
             thread::Builder::new()
                 .name(format!("waitress-{n}"))
-                .spawn(move || app.run_worker(&mut || work(&shared, &*run)))?;
+                .spawn(move || app.run_worker(&mut || work(&shared, &*run)))
+                // The workers started so far end as `pool` drops.
+                .map_err(|e| {
+                    let what = format!("could not start worker thread {} of {threads}: {e}", n + 1);
+                    std::io::Error::new(e.kind(), what)
+                })?;
         }
-        Ok(Pool {
-            shared,
-            unsent_wakes: 0,
-            held_back: 0,
-        })
+        Ok(pool)
     }
 
     /// Queues a job. A sleeping worker it needs is woken by the next [`Pool::wake`], which
@@ -204,6 +217,16 @@ mod tests {
 
     fn closures(threads: usize, app: Arc<dyn crate::app::App>) -> Pool<Job> {
         Pool::new(threads, app, Arc::new(|job: Job| job())).unwrap()
+    }
+
+    #[test]
+    fn a_pool_needs_a_worker() {
+        let app: Arc<dyn crate::app::App> =
+            Arc::new(|_: &mut crate::app::Request, _: &mut crate::app::Response<'_>| Ok(()));
+        let made = Pool::<Job>::new(0, app, Arc::new(|job: Job| job()));
+        let err = made.err().expect("a pool of no workers");
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidInput);
+        assert_eq!(err.to_string(), "threads must be at least 1");
     }
 
     #[test]
