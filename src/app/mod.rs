@@ -501,9 +501,8 @@ mod tests {
 
     #[test]
     fn nothing_follows_a_whole_body() {
-        let complete = |e: AppError| {
-            e.downcast_ref::<ResponseError>() == Some(&ResponseError::BodyComplete)
-        };
+        let complete =
+            |e: AppError| e.downcast_ref::<ResponseError>() == Some(&ResponseError::BodyComplete);
         let mut sink = Capture::default();
         let mut res = Response::new(&mut sink);
         res.start("200 OK", vec![]).unwrap();
