@@ -6,10 +6,16 @@
 //! waits for the GIL to log. Each record reaches `logging` in the shape waitress's own calls
 //! give: the message as `msg` (no `%s` indirection), an application's exception as
 //! `exc_info` rather than folded into the text, and the name of the thread that logged it.
+//!
+//! The channel holds [`BACKLOG`] records. waitress logs in the thread that failed, so slow
+//! handlers (a network or Sentry handler) slow its workers down; here a full channel does the
+//! same, waiting up to [`FULL_WAIT`] for room before a record is dropped and counted. An
+//! unbounded channel grew without end behind a slow handler, and each queued exception kept
+//! its whole request alive through its traceback: the environ, the body, its temp file.
 
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender, SyncSender, TrySendError};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use log::{Level, LevelFilter, Log, Metadata, Record};
@@ -25,6 +31,17 @@ const LEVEL_REFRESH: Duration = Duration::from_secs(1);
 /// The loggers the core logs to; any other target counts as the first.
 const LOGGERS: [&str; 2] = ["waitress", "waitress.queue"];
 
+/// Records waiting for the forwarding thread, at most.
+const BACKLOG: usize = 64;
+
+/// How long a record waits for room in a full channel before it is dropped. A thread that holds
+/// the GIL while it logs would otherwise wait for good: the forwarding thread needs the GIL to
+/// make room.
+const FULL_WAIT: Duration = Duration::from_secs(1);
+
+/// How long the interpreter's exit waits for the records sent before it to reach `logging`.
+const EXIT_WAIT: Duration = Duration::from_secs(5);
+
 enum Message {
     Record {
         target: String,
@@ -34,10 +51,14 @@ enum Message {
         thread: Option<String>,
     },
     Flush(Sender<()>),
+    /// Ends the forwarding thread (acknowledged), at the interpreter's exit.
+    Stop(Sender<()>),
 }
 
 struct PyLogger {
-    tx: Mutex<Sender<Message>>,
+    tx: SyncSender<Message>,
+    /// Records dropped since the last one forwarded, for lack of room.
+    dropped: AtomicUsize,
     /// The effective Python level of each of [`LOGGERS`], as last read: a record below its
     /// logger's level is not even formatted.
     levels: [AtomicU8; 2],
@@ -56,6 +77,24 @@ fn python_level(level: Level) -> u8 {
 }
 
 impl PyLogger {
+    /// Sends `message`, waiting up to `wait` for room; whether it went.
+    fn send(&self, mut message: Message, wait: Duration) -> bool {
+        let deadline = Instant::now() + wait;
+        loop {
+            match self.tx.try_send(message) {
+                Ok(()) => return true,
+                Err(TrySendError::Disconnected(_)) => return false,
+                Err(TrySendError::Full(back)) if Instant::now() < deadline => {
+                    message = back;
+                    // Room comes a record at a time; a millisecond is about what one takes to
+                    // a stream handler.
+                    std::thread::sleep(Duration::from_millis(1));
+                }
+                Err(TrySendError::Full(_)) => return false,
+            }
+        }
+    }
+
     fn level_of(&self, target: &str) -> u8 {
         let i = usize::from(target == LOGGERS[1]);
         self.levels[i].load(Ordering::Relaxed)
@@ -104,8 +143,8 @@ impl Log for PyLogger {
             exception,
             thread: std::thread::current().name().map(str::to_owned),
         };
-        if let Ok(tx) = self.tx.lock() {
-            let _ = tx.send(message);
+        if !self.send(message, FULL_WAIT) {
+            self.dropped.fetch_add(1, Ordering::Relaxed);
         }
     }
 
@@ -158,7 +197,16 @@ fn forward(logger: &'static PyLogger, rx: Receiver<Message>) {
                 exception,
                 thread,
             }) => {
+                let dropped = logger.dropped.swap(0, Ordering::Relaxed);
                 Python::try_attach(|py| {
+                    if dropped > 0 {
+                        let text = format!(
+                            "{dropped} log record(s) dropped: the logging handlers did not keep up"
+                        );
+                        if let Err(e) = emit(py, LOGGERS[0], 30, &text, None, None) {
+                            e.print(py);
+                        }
+                    }
                     let exception = exception.as_deref();
                     if let Err(e) = emit(py, &target, level, &text, exception, thread.as_deref()) {
                         e.print(py);
@@ -167,6 +215,10 @@ fn forward(logger: &'static PyLogger, rx: Receiver<Message>) {
             }
             Ok(Message::Flush(done)) => {
                 let _ = done.send(());
+            }
+            Ok(Message::Stop(done)) => {
+                let _ = done.send(());
+                return;
             }
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => return,
@@ -181,10 +233,13 @@ fn forward(logger: &'static PyLogger, rx: Receiver<Message>) {
 /// Installs the forwarding logger (once) and reads the loggers' levels now (the forwarding
 /// thread keeps them current after that).
 pub fn install(py: Python<'_>) -> PyResult<()> {
+    let mut first = false;
     let logger = *LOGGER.get_or_init(|| {
-        let (tx, rx) = mpsc::channel();
+        first = true;
+        let (tx, rx) = mpsc::sync_channel(BACKLOG);
         let logger: &'static PyLogger = Box::leak(Box::new(PyLogger {
-            tx: Mutex::new(tx),
+            tx,
+            dropped: AtomicUsize::new(0),
             levels: [AtomicU8::new(30), AtomicU8::new(30)],
         }));
         let _ = std::thread::Builder::new()
@@ -193,23 +248,40 @@ pub fn install(py: Python<'_>) -> PyResult<()> {
         let _ = log::set_logger(logger);
         logger
     });
+    if first {
+        py.import("atexit")?
+            .call_method1("register", (wrap_pyfunction!(stop_forwarding, py)?,))?;
+    }
     // The core logs at info at most; which of it is wanted is the loggers' levels' to say.
     log::set_max_level(LevelFilter::Info);
     logger.refresh_levels(py)
 }
 
-/// Waits (with the GIL released) until every record sent so far reached Python.
-pub fn flush(py: Python<'_>) {
+/// Sends `message` (with the GIL released) and waits for its acknowledgement, all within `wait`.
+fn round_trip(py: Python<'_>, message: impl FnOnce(Sender<()>) -> Message, wait: Duration) {
     let Some(logger) = LOGGER.get() else {
         return;
     };
     let (done_tx, done_rx) = mpsc::channel();
-    if let Ok(tx) = logger.tx.lock() {
-        if tx.send(Message::Flush(done_tx)).is_err() {
-            return;
-        }
-    }
+    let message = message(done_tx);
     py.detach(move || {
-        let _ = done_rx.recv_timeout(Duration::from_secs(5));
+        let deadline = Instant::now() + wait;
+        if logger.send(message, wait) {
+            let _ = done_rx.recv_timeout(deadline.saturating_duration_since(Instant::now()));
+        }
     });
+}
+
+/// Waits (with the GIL released) until every record sent so far reached Python.
+pub fn flush(py: Python<'_>) {
+    round_trip(py, Message::Flush, Duration::from_secs(5));
+}
+
+/// Registered with `atexit`: forwards what is queued, then ends the forwarding thread, so it
+/// is not inside a logging handler when the interpreter finalizes (a thread that touches
+/// Python then is ended by CPython with `pthread_exit`, which aborts the process when the
+/// thread is Rust's: seen as exit -6 after SIGTERM with records queued).
+#[pyfunction]
+fn stop_forwarding(py: Python<'_>) {
+    round_trip(py, Message::Stop, EXIT_WAIT);
 }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard, TryLockError};
 use pyo3::exceptions::{PyAssertionError, PyRuntimeError, PyTypeError, PyValueError};
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyDict, PyList, PyModule, PySlice, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyDict, PyList, PyMemoryView, PyModule, PySlice, PyString, PyTuple};
 
 use waitress_rs::app::environ::{COMMON_HEADER_KEYS, CORE_KEYS};
 use waitress_rs::app::{App, AppError, Body, ClientStatus, Request, Response, ResponseError};
@@ -880,15 +880,16 @@ impl Input {
         Ok((!line.is_empty()).then(|| PyBytes::new(py, &line)))
     }
 
-    /// Reads into a writable buffer (`bytearray`, `memoryview`); returns the count, 0 at the
-    /// end.
+    /// Reads into a writable buffer (`bytearray`, `memoryview`, `array`); returns the count, 0
+    /// at the end. Bytes fill the buffer's memory whatever its item type, as with `BytesIO`.
     fn readinto(&self, py: Python<'_>, buffer: &Bound<'_, PyAny>) -> PyResult<usize> {
-        let want = buffer.len()?;
+        let bytes = PyMemoryView::from(buffer)?.call_method1("cast", ("B",))?;
+        let want = bytes.len()?;
         let data = self.with(py, |b| b.read(Some(want)))?;
-        buffer.set_item(
-            PySlice::new(py, 0, data.len() as isize, 1),
-            PyBytes::new(py, &data),
-        )?;
+        // The slice comes from Python's own `slice`: pyo3 0.30's PySlice::new leaked its three
+        // ints, one int object a call.
+        let slice = py.get_type::<PySlice>().call1((0, data.len()))?;
+        bytes.set_item(slice, PyBytes::new(py, &data))?;
         Ok(data.len())
     }
 

@@ -313,6 +313,138 @@ def test_log_levels_changed_after_serve_started_take_effect():
     assert any(m.startswith("SIGTERM received") for m in messages), messages
 
 
+BACKLOG_SCRIPT = textwrap.dedent(
+    """
+    import gc, json, logging, os, signal, socket, threading, time
+    from waitress_rs import serve
+
+    class Boom(Exception):
+        pass
+
+    most = [0]
+
+    class Slow(logging.Handler):
+        # As a network handler: each record takes a while. The exceptions waiting for it
+        # keep their requests alive, so how many are alive at once is what the wait costs.
+        def emit(self, record):
+            time.sleep(0.005)
+            most[0] = max(most[0], sum(1 for o in gc.get_objects() if type(o) is Boom))
+
+    logger = logging.getLogger("waitress")
+    logger.addHandler(Slow())
+    logger.propagate = False
+    logger.setLevel(logging.ERROR)
+
+    def app(environ, start_response):
+        raise Boom("failed")
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(64)
+    port = sock.getsockname()[1]
+
+    def client():
+        for _ in range(50):
+            c = socket.create_connection(("127.0.0.1", port))
+            c.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+            while c.recv(65536):
+                pass
+            c.close()
+
+    def run():
+        clients = [threading.Thread(target=client) for _ in range(8)]
+        for t in clients:
+            t.start()
+        for t in clients:
+            t.join()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Timer(0.3, run).start()
+    serve(app, sockets=[sock], threads=4, _quiet=True)
+    print(json.dumps({"most": most[0]}))
+    """
+)
+
+
+def test_a_slow_log_handler_slows_the_workers_instead_of_queueing_without_end():
+    # 400 failing requests at 5 ms a record: queued without a bound, ~350 exceptions (and
+    # their requests) waited at once; the queue holds 64, and a full one makes workers wait.
+    out = subprocess.run(
+        [sys.executable, "-c", BACKLOG_SCRIPT],
+        cwd=HERE, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    import json
+
+    most = json.loads(out.stdout.strip().splitlines()[-1])["most"]
+    assert 0 < most <= 100, most
+
+
+EXIT_SCRIPT = textwrap.dedent(
+    """
+    import logging, os, signal, socket, threading, time
+    from waitress_rs import serve
+
+    class Slow(logging.Handler):
+        def emit(self, record):
+            if record.getMessage().startswith("Exception while serving"):
+                # Short sleeps: the thread takes the GIL back every millisecond, as a handler
+                # writing to a network does.
+                end = time.monotonic() + 0.3
+                while time.monotonic() < end:
+                    time.sleep(0.001)
+                print("handled", flush=True)
+
+    class Finalizer:
+        # Python code run while the interpreter finalizes lets a waiting thread take the GIL.
+        def __del__(self):
+            end = time.monotonic() + 0.5
+            while time.monotonic() < end:
+                pass
+
+    finalizer = Finalizer()
+    logger = logging.getLogger("waitress")
+    logger.addHandler(Slow())
+    logger.propagate = False
+    logger.setLevel(logging.ERROR)
+
+    def app(environ, start_response):
+        raise ValueError("failed")
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen()
+
+    def client():
+        for _ in range(20):
+            c = socket.create_connection(sock.getsockname())
+            c.sendall(b"GET / HTTP/1.0\\r\\n\\r\\n")
+            while c.recv(65536):
+                pass
+            c.close()
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Timer(0.3, client).start()
+    serve(app, sockets=[sock], _quiet=True)
+    print("serve returned", flush=True)
+    """
+)
+
+
+def test_the_interpreter_exits_cleanly_with_records_still_queued():
+    # 20 records at 0.3 s each: serve() waits 5 s for the log and returns with some still
+    # queued. The interpreter's exit forwards them and ends the forwarding thread first:
+    # finalizing under it aborted the process (exit -6) and lost them.
+    out = subprocess.run(
+        [sys.executable, "-c", EXIT_SCRIPT],
+        cwd=HERE, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, (out.returncode, out.stderr)
+    lines = out.stdout.split("\n")
+    assert "serve returned" in lines, out.stdout
+    assert lines.count("handled") == 20, out.stdout
+
+
 def test_serve_logs_serving_on_through_python_logging():
     server = Server([], command=[sys.executable, "-c", SERVE_SCRIPT])
     try:

@@ -114,6 +114,23 @@ def app(environ, start_response):
         except ValueError as e:
             got["negative"] = str(e)
         return _json(start_response, got)
+    if path == "/readinto_many":
+        # Each call's objects must be freed: a leak of one object a call shows as blocks.
+        import array
+        import gc
+
+        sizes = []
+        typed = array.array("i", [0] * 4)
+        sizes.append(inp.readinto(typed))
+        sizes.append(typed.tobytes().decode())
+        gc.collect()
+        before = sys.getallocatedblocks()
+        buf = bytearray(600)
+        for _ in range(3000):
+            inp.seek(0)
+            inp.readinto(buf)
+        gc.collect()
+        return _json(start_response, {"typed": sizes, "grown": sys.getallocatedblocks() - before})
     if path == "/iterate":
         lines = [line.decode() for line in inp]
         return _json(start_response, {"lines": lines})
