@@ -44,6 +44,13 @@ pub trait Frontend {
         false
     }
 
+    /// Whether the front end serves an application of its own whatever the command line says
+    /// (a Rust program's): `--app`, `--call` and `MODULE:OBJECT` are then usage errors, its
+    /// help leaves them out and names the program, and `[app:main]` is not its concern.
+    fn has_own_app(&self) -> bool {
+        false
+    }
+
     /// Serves `app` until SIGINT or SIGTERM.
     fn serve(
         &mut self,
@@ -58,6 +65,10 @@ pub trait Frontend {
 struct Binary(Option<Arc<dyn App>>);
 
 impl Frontend for Binary {
+    fn has_own_app(&self) -> bool {
+        self.0.is_some()
+    }
+
     fn app(
         &mut self,
         _inv: &cli::Invocation,
@@ -79,7 +90,18 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let inv = match cli::parse(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let own_name = program_name(&args);
+    let program = if frontend.has_own_app() {
+        cli::Program::OwnApp(&own_name)
+    } else {
+        cli::Program::Server
+    };
+    let name = match program {
+        cli::Program::OwnApp(name) => name,
+        cli::Program::Server => "waitress-rs",
+    };
+    let inv = match cli::parse_for(args, program) {
         Ok(inv) => inv,
         // --help and --version are "errors" to clap that print to stdout and exit 0.
         Err(e) if !e.use_stderr() => {
@@ -87,7 +109,7 @@ where
             return 0;
         }
         Err(e) => {
-            eprintln!("waitress-rs: error: {}", usage_error_line(&e));
+            eprintln!("{name}: error: {}", usage_error_line(&e));
             return EXIT_USAGE;
         }
     };
@@ -109,21 +131,25 @@ where
         Ok(loaded) => loaded,
         Err(errors) => {
             for e in errors {
-                eprintln!("waitress-rs: error: {e}");
+                eprintln!("{name}: error: {e}");
             }
             return EXIT_CONFIG;
         }
     };
     for warning in &resolved.warnings {
-        eprintln!("waitress-rs: warning: {warning}");
+        eprintln!("{name}: warning: {warning}");
     }
 
     if inv.check {
-        // --check needs no application, but one that is named must be usable.
-        if let Some(Err((e, code))) =
+        // --check needs no application, but one that is named must be usable (a program with
+        // its own has none named: it serves its own).
+        let named = if frontend.has_own_app() {
+            None
+        } else {
             choose_app(&inv, app_section.as_ref(), frontend.serves_targets())
-        {
-            eprintln!("waitress-rs: error: {e}");
+        };
+        if let Some(Err((e, code))) = named {
+            eprintln!("{name}: error: {e}");
             return code;
         }
         print!("{}", settings::check::render(&resolved.settings));
@@ -137,12 +163,12 @@ where
     let app = match app {
         Some(Ok(app)) => app,
         Some(Err((e, code))) => {
-            eprintln!("waitress-rs: error: {e}");
+            eprintln!("{name}: error: {e}");
             return code;
         }
         None => {
             eprintln!(
-                "waitress-rs: error: no application: name one with --app echo, --app static:DIR, \
+                "{name}: error: no application: name one with --app echo, --app static:DIR, \
                  or an [app:main] section (use = egg:waitress-rs#static) in the --config file"
             );
             return EXIT_USAGE;
@@ -151,10 +177,19 @@ where
     match frontend.serve(&resolved.settings, app) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("waitress-rs: error: {e}");
+            eprintln!("{name}: error: {e}");
             exit_code(&e)
         }
     }
+}
+
+/// The name a program's messages start with: its file name, as it was run.
+fn program_name(args: &[std::ffi::OsString]) -> String {
+    args.first()
+        .map(std::path::Path::new)
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "waitress-rs".to_owned())
 }
 
 /// The built-in application the invocation names: `--app`, or the config file's `[app:main]`.
@@ -223,5 +258,51 @@ fn exit_code(e: &ServeError) -> u8 {
             _ => EXIT_FAILURE,
         },
         ServeError::Io(_) => EXIT_FAILURE,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::app::{AppError, Request, Response};
+
+    fn own() -> Binary {
+        let hello = |_: &mut Request, res: &mut Response<'_>| -> Result<(), AppError> {
+            res.start("200 OK", vec![])?;
+            res.send(b"hi")
+        };
+        Binary(Some(Arc::new(hello)))
+    }
+
+    #[test]
+    fn a_program_with_its_own_app_refuses_what_would_name_another() {
+        // With --check, so that a program which took them would return rather than serve.
+        for args in [
+            &["hello", "--check", "--app", "echo"][..],
+            &["hello", "--check", "mod:app"],
+            &["hello", "--check", "--call", "mod:factory"],
+        ] {
+            assert_eq!(run(args, &mut own()), EXIT_USAGE, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_program_with_its_own_app_checks_a_file_whose_app_it_does_not_serve() {
+        let dir = tempfile::tempdir().unwrap();
+        let ini = dir.path().join("site.ini");
+        std::fs::write(
+            &ini,
+            "[server:main]\nlisten = 127.0.0.1:0\n\n[app:main]\nuse = egg:waitress-rs#static\n\
+             root = /nonexistent/waitress-rs-test\n",
+        )
+        .unwrap();
+        let ini = ini.to_str().unwrap();
+        assert_eq!(run(["hello", "--check", "--config", ini], &mut own()), 0);
+        // The binary, which would serve that [app:main], refuses it.
+        let binary = &mut Binary(None);
+        assert_eq!(
+            run(["waitress-rs", "--check", "--config", ini], binary),
+            EXIT_CONFIG
+        );
     }
 }

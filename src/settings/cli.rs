@@ -43,8 +43,39 @@ pub struct Invocation {
     pub generate: Option<String>,
 }
 
+/// Whose command line it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Program<'a> {
+    /// The `waitress-rs` binary, or the Python package's console script: `--app` or
+    /// `MODULE:OBJECT` names the application.
+    #[default]
+    Server,
+    /// A program (named so) serving its own application, through `command::main(Some(app))`:
+    /// its help names it and leaves out the flags that choose an application, which are usage
+    /// errors there rather than ignored.
+    OwnApp(&'a str),
+}
+
 /// The full command, for parsing, `--help` and the man page.
 pub fn command() -> Command {
+    command_for(Program::Server)
+}
+
+/// The command as `program` presents it.
+pub fn command_for(program: Program<'_>) -> Command {
+    let cmd = server_command();
+    let Program::OwnApp(name) = program else {
+        return cmd;
+    };
+    cmd.name(name.to_owned())
+        .bin_name(name.to_owned())
+        .override_usage(format!("{name} [OPTIONS] [--config FILE[#NAME]]"))
+        .mut_arg("app", |a| a.hide(true))
+        .mut_arg("call", |a| a.hide(true))
+        .mut_arg("target", |a| a.hide(true))
+}
+
+fn server_command() -> Command {
     let mut cmd = Command::new("waitress-rs")
         .version(env!("CARGO_PKG_VERSION"))
         .about("A production HTTP/1.1 server, configured like waitress")
@@ -172,8 +203,33 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
-    let mut cmd = command();
+    parse_for(args, Program::Server)
+}
+
+/// Parses a command line of `program`.
+pub fn parse_for<I, T>(args: I, program: Program<'_>) -> Result<Invocation, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let mut cmd = command_for(program);
     let matches = cmd.try_get_matches_from_mut(args)?;
+    if let Program::OwnApp(_) = program {
+        if let Some(id) = ["app", "call", "target"]
+            .into_iter()
+            .find(|&id| matches.value_source(id) == Some(ValueSource::CommandLine))
+        {
+            let what = if id == "target" {
+                "MODULE:OBJECT".to_owned()
+            } else {
+                format!("--{id}")
+            };
+            return Err(cmd.error(
+                clap::error::ErrorKind::ArgumentConflict,
+                format!("{what}: this program serves its own application"),
+            ));
+        }
+    }
     let mut inv = Invocation {
         check: matches.get_flag("check"),
         call: matches.get_flag("call"),
@@ -268,6 +324,38 @@ fn flag_value(matches: &ArgMatches, key: &'static Key) -> Option<(String, String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_program_with_its_own_app_is_named_and_offers_no_other() {
+        let help = command_for(Program::OwnApp("hello"))
+            .render_help()
+            .to_string();
+        assert!(
+            help.contains("Usage: hello [OPTIONS] [--config FILE[#NAME]]"),
+            "{help}"
+        );
+        for absent in ["--app", "--call", "MODULE:OBJECT"] {
+            assert!(!help.contains(absent), "{absent} in {help}");
+        }
+        let help = command().render_help().to_string();
+        assert!(
+            help.contains("--app") && help.contains("MODULE:OBJECT"),
+            "{help}"
+        );
+
+        let err = parse_for(["hello", "--app", "echo"], Program::OwnApp("hello")).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("--app: this program serves its own application"),
+            "{err}"
+        );
+        let err = parse_for(["hello", "m:a"], Program::OwnApp("hello")).unwrap_err();
+        assert!(
+            err.to_string().contains("MODULE:OBJECT: this program"),
+            "{err}"
+        );
+        assert!(parse_for(["hello", "--threads", "2"], Program::OwnApp("hello")).is_ok());
+    }
+
     use super::*;
 
     fn values(args: &[&str]) -> Vec<(String, String, String)> {
