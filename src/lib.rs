@@ -7,6 +7,7 @@
 //! [`http`]'s response framing.
 
 #![deny(clippy::undocumented_unsafe_blocks)]
+#![warn(missing_docs)]
 
 pub mod app;
 pub mod command;

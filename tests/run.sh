@@ -26,6 +26,8 @@ export PATH="$PATH:/usr/sbin"
 
 echo "== Rust: cargo test"
 cargo test --workspace --all-targets
+# --all-targets leaves out the examples in the API docs.
+cargo test --doc
 
 echo "== Rust: API docs (broken links fail)"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --workspace

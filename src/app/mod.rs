@@ -46,6 +46,15 @@ where
     }
 }
 
+/// An app from a closure, with its argument types inferred (a bare closure given to
+/// `Arc::new` needs them written out).
+pub fn from_fn<F>(f: F) -> Arc<dyn App>
+where
+    F: Fn(&mut Request, &mut Response<'_>) -> Result<(), AppError> + Send + Sync + 'static,
+{
+    Arc::new(f)
+}
+
 /// One request as the app sees it.
 #[derive(Debug)]
 pub struct Request {
@@ -55,6 +64,17 @@ pub struct Request {
     pub body: Body,
     /// Whether the client is still there (waitress's `waitress.client_disconnected`).
     pub client: ClientStatus,
+}
+
+impl Request {
+    /// A request with `environ` and `body` and no client to lose, as for tests.
+    pub fn new(environ: Environ, body: Body) -> Self {
+        Request {
+            environ,
+            body,
+            client: ClientStatus::default(),
+        }
+    }
 }
 
 /// What the server knows of a request's client while the app runs: an app doing long work
@@ -428,19 +448,64 @@ fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
     Ok(())
 }
 
-/// A [`Sink`] that records what it is given, for testing apps without a server.
-#[cfg(test)]
-pub(crate) mod testing {
+/// Testing an app without a server: [`testing::respond`] calls it as a worker would and returns what it
+/// sent.
+///
+/// ```
+/// use waitress_rs::app::testing::respond;
+/// use waitress_rs::app::{Body, Environ, Request, from_fn};
+///
+/// let app = from_fn(|req, res| {
+///     let name = req.environ.get("PATH_INFO").unwrap_or("/").to_owned();
+///     res.start("200 OK", vec![("Content-Type".into(), "text/plain".into())])?;
+///     res.send(format!("hello {name}").as_bytes())
+/// });
+/// let mut environ = Environ::new();
+/// environ.push("REQUEST_METHOD", "GET");
+/// environ.push("PATH_INFO", "/you");
+/// let sent = respond(&*app, &mut Request::new(environ, Body::empty())).unwrap();
+/// assert_eq!(sent.status(), Some("200 OK"));
+/// assert_eq!(sent.body, b"hello /you");
+/// ```
+pub mod testing {
     use super::*;
 
     /// Status, headers and the length the response made known.
     pub type Head = (String, Vec<(String, String)>, Option<u64>);
 
-    /// Everything an app sent.
-    #[derive(Default)]
+    /// Everything an app sent: a [`Sink`] that records what it is given.
+    #[derive(Debug, Default)]
     pub struct Capture {
+        /// The status, headers and known length, once the head was sent.
         pub head: Option<Head>,
+        /// The body bytes, files included.
         pub body: Vec<u8>,
+    }
+
+    impl Capture {
+        /// The status sent, if the head was.
+        pub fn status(&self) -> Option<&str> {
+            self.head.as_ref().map(|(status, _, _)| status.as_str())
+        }
+
+        /// The first header named `name` (case-insensitive) the app sent.
+        pub fn header(&self, name: &str) -> Option<&str> {
+            let (_, headers, _) = self.head.as_ref()?;
+            headers
+                .iter()
+                .find(|(n, _)| n.eq_ignore_ascii_case(name))
+                .map(|(_, v)| v.as_str())
+        }
+    }
+
+    /// Calls `app` with `req` and ends the response, as a worker does: what it sent, or the
+    /// error the server would log and answer with a 500 (a panic is not caught here).
+    pub fn respond(app: &dyn App, req: &mut Request) -> Result<Capture, AppError> {
+        let mut sink = Capture::default();
+        let mut res = Response::new(&mut sink);
+        app.call(req, &mut res)?;
+        res.finish()?;
+        Ok(sink)
     }
 
     impl Sink for Capture {

@@ -41,6 +41,9 @@ pub enum ServeError {
 }
 
 /// Serves `app` as the settings say until SIGINT or SIGTERM, then drains and returns.
+///
+/// What the server logs (`Serving on ...`, an app's errors) goes to the `log` crate: set a
+/// logger first, [`crate::logging::init`] for the binary's format, or nothing is seen.
 pub fn serve(settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
     let server = Server::bind(settings, app)?;
     server.announce();
@@ -51,6 +54,7 @@ pub fn serve(settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
 pub struct Server {
     event_loop: event_loop::EventLoop,
     urls: Vec<String>,
+    local_addrs: Vec<std::net::SocketAddr>,
     socket_files: Vec<std::path::PathBuf>,
     stop: Arc<AtomicUsize>,
     wake: Arc<wake::WakeList>,
@@ -79,6 +83,14 @@ impl Server {
         temp::dir();
         let listeners = listener::open_all(settings)?;
         let urls = listeners.iter().map(|l| l.url.clone()).collect();
+        let local_addrs = listeners
+            .iter()
+            .filter_map(|l| match &l.socket {
+                listener::ListenSocket::Tcp(tcp) => tcp.local_addr().ok(),
+                #[cfg(unix)]
+                listener::ListenSocket::Unix(_) => None,
+            })
+            .collect();
         let socket_files = listeners
             .iter()
             .filter_map(|l| l.created_path.clone())
@@ -135,6 +147,7 @@ impl Server {
         Ok(Server {
             event_loop,
             urls,
+            local_addrs,
             socket_files,
             stop,
             wake,
@@ -145,6 +158,12 @@ impl Server {
     /// port when port 0 was asked for.
     pub fn urls(&self) -> &[String] {
         &self.urls
+    }
+
+    /// The TCP addresses listened on, in the order of [`Server::urls`], with the real port when
+    /// port 0 was asked for (Unix sockets are left out).
+    pub fn local_addrs(&self) -> &[std::net::SocketAddr] {
+        &self.local_addrs
     }
 
     /// Unix socket files this server created (removed when it stops).

@@ -155,23 +155,32 @@ pub enum IniError {
     /// The file could not be read.
     #[error("{}: cannot read the file: {source}", path.display())]
     Io {
+        /// The file as it was named.
         path: PathBuf,
+        /// Why.
         #[source]
         source: std::io::Error,
     },
     /// A line configparser would reject, or one rust-ini could not read.
     #[error("{}:{line}: {message}", path.display())]
     Syntax {
+        /// The file as it was named.
         path: PathBuf,
+        /// The 1-based line.
         line: usize,
+        /// What is wrong there.
         message: String,
     },
     /// A section header seen twice (configparser is strict).
     #[error("{}:{line}: duplicate section [{name}] (first at line {first_line})", path.display())]
     DuplicateSection {
+        /// The file as it was named.
         path: PathBuf,
+        /// The 1-based line.
         line: usize,
+        /// The section name.
         name: String,
+        /// Where it was first seen.
         first_line: usize,
     },
     /// A key set twice in one section (configparser is strict).
@@ -180,15 +189,25 @@ pub enum IniError {
         path.display()
     )]
     DuplicateKey {
+        /// The file as it was named.
         path: PathBuf,
+        /// The 1-based line.
         line: usize,
+        /// The section the key is in.
         section: String,
+        /// The key.
         key: String,
+        /// Where it was first seen.
         first_line: usize,
     },
     /// Text before the first section header.
     #[error("{}:{line}: text before the first [section] header", path.display())]
-    NoSectionHeader { path: PathBuf, line: usize },
+    NoSectionHeader {
+        /// The file as it was named.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+    },
 }
 
 /// Splits like Python's universal newlines: `\r\n`, `\r` and `\n` all end a line.

@@ -60,8 +60,11 @@ pub enum PasteError {
         available_text(available)
     )]
     NoSection {
+        /// The file as it was named.
         path: PathBuf,
+        /// The name looked for.
         name: String,
+        /// The section prefixes looked for (`server:`, `app:`).
         prefixes: Vec<String>,
         /// Sections that do carry one of the prefixes.
         available: Vec<String>,
@@ -74,8 +77,11 @@ pub enum PasteError {
         found_text(found)
     )]
     Ambiguous {
+        /// The file as it was named.
         path: PathBuf,
+        /// The name looked for.
         name: String,
+        /// The section prefixes looked for (`server:`, `app:`).
         prefixes: Vec<String>,
         /// The matching sections with their header lines.
         found: Vec<(String, usize)>,
@@ -83,9 +89,13 @@ pub enum PasteError {
     /// A `%` in a value that BasicInterpolation rejects, or a missing reference.
     #[error("{}:{line}: cannot interpolate '{key}': {message}", path.display())]
     Interpolation {
+        /// The file as it was named.
         path: PathBuf,
+        /// The 1-based line.
         line: usize,
+        /// The key.
         key: String,
+        /// What is wrong there.
         message: String,
     },
     /// `get KEY = NAME` where NAME is not in `global_conf`.
@@ -95,9 +105,13 @@ pub enum PasteError {
         path.display()
     )]
     MissingGlobal {
+        /// The file as it was named.
         path: PathBuf,
+        /// The 1-based line.
         line: usize,
+        /// The key.
         key: String,
+        /// The name looked for.
         name: String,
     },
 }

@@ -216,6 +216,11 @@ macro_rules! settings_table {
             $convert:expr;
     )+) => {
         /// Every setting, converted and validated; built by [`Settings::resolve`].
+        ///
+        /// The fields are public to read. A field changed after `resolve` is not checked
+        /// again, and `host`, `port` and `listen` are not read again: `bind`, which `resolve`
+        /// worked out from them, is what the server listens on. Set values through
+        /// [`RawSettings`](super::RawSettings) instead.
         #[derive(Debug, Clone, PartialEq)]
         pub struct Settings {
             $( $(#[doc = $doc])+ pub $name: $ty, )+

@@ -666,11 +666,7 @@ impl InProcess {
         let loaded = waitress_rs::settings::load(&inv).expect("settings load");
         let server = waitress_rs::server::Server::bind(&loaded.resolved.settings, app)
             .expect("bind in-process server");
-        let url = server.urls()[0].clone();
-        let addr = url
-            .strip_prefix("http://")
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("not a TCP url: {url}"));
+        let addr = server.local_addrs()[0];
         let handle = server.shutdown_handle();
         let thread = std::thread::spawn(move || server.run());
         InProcess {
