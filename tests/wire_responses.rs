@@ -448,6 +448,45 @@ fn read_head(conn: &mut Conn) -> String {
 }
 
 #[test]
+fn send_head_sends_the_head_before_any_body() {
+    // A stream whose first part waits on something: the client sees the response begin.
+    let (first, wait_first) = std::sync::mpsc::channel::<()>();
+    let wait_first = Mutex::new(wait_first);
+    let server = InProcess::serve(&[], move |_: &mut Request, res: &mut Response<'_>| {
+        res.start("200 OK", vec![h("Content-Type", "text/event-stream")])?;
+        res.send_head()?;
+        let signalled = wait_first
+            .lock()
+            .unwrap()
+            .recv_timeout(Duration::from_secs(10));
+        res.write(if signalled.is_ok() {
+            b"data: 1\n\n"
+        } else {
+            b"timed out"
+        })
+    });
+    let mut conn = Conn::open(server.addr());
+    conn.send(b"GET /events HTTP/1.1\r\nHost: h\r\n\r\n");
+    let head = read_head(&mut conn);
+    assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
+    assert!(
+        head.contains("\r\nTransfer-Encoding: chunked\r\n"),
+        "{head}"
+    );
+    first.send(()).unwrap();
+    let mut body = Vec::new();
+    let mut buf = [0; 64];
+    while !body.ends_with(b"0\r\n\r\n") {
+        let n = conn.reader.read(&mut buf).unwrap();
+        assert!(n > 0, "closed: {body:?}");
+        body.extend_from_slice(&buf[..n]);
+    }
+    assert_eq!(body, b"9\r\ndata: 1\n\n\r\n0\r\n\r\n");
+    drop(conn);
+    server.stop();
+}
+
+#[test]
 fn write_callback() {
     // WriteCallbackTests, HTTP/1.0 keep-alive.
     let server = start(&[]);

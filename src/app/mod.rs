@@ -202,6 +202,11 @@ pub trait Sink {
     /// Sends `len` bytes of `file` from its current position, without copying through the
     /// app where the platform allows.
     fn file(&mut self, file: File, len: u64) -> io::Result<()>;
+    /// Sends the head now if it is being held for the first body bytes (the server holds it,
+    /// to send both in one write).
+    fn flush_head(&mut self) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// Why [`Response::start`] refused a status or header.
@@ -311,6 +316,16 @@ impl<'a> Response<'a> {
         self.status = Some(status);
         self.headers = headers;
         self.content_length = content_length;
+        Ok(())
+    }
+
+    /// Sends the status and headers now, before any body, for a stream whose first part comes
+    /// later (server-sent events): the client sees the response begin. The length is then
+    /// unknown unless a `Content-Length` header gives it (chunked on HTTP/1.1). Without this
+    /// the head goes with the first body bytes.
+    pub fn send_head(&mut self) -> Result<(), AppError> {
+        self.commit(None)?;
+        self.sink.flush_head()?;
         Ok(())
     }
 

@@ -305,6 +305,10 @@ impl Sink for Writer<'_> {
         }
     }
 
+    fn flush_head(&mut self) -> io::Result<()> {
+        self.push([])
+    }
+
     fn file(&mut self, mut file: File, len: u64) -> io::Result<()> {
         let n = self.allowed(len);
         if n == 0 {
