@@ -505,7 +505,13 @@ fn static_client_made_errors_stay_out_of_the_log() {
     assert_eq!(get(&mut conn, "/digits.txt", "").status, 200);
     let log = server.log();
     assert!(!log.contains("forged"), "{log}");
-    assert!(!log.contains("WARNING"), "{log}");
+    // Nothing about these requests (a busy machine may make one wait for a worker, which
+    // waitress.queue reports).
+    let about_them = |l: &&str| {
+        (l.starts_with("WARNING:") || l.starts_with("ERROR:"))
+            && !l.starts_with("WARNING:waitress.queue:Task queue depth")
+    };
+    assert!(!log.lines().any(|l| about_them(&l)), "{log}");
 }
 
 #[test]
