@@ -214,6 +214,17 @@ where
 {
     let mut cmd = command_for(program);
     let matches = cmd.try_get_matches_from_mut(args)?;
+    invocation(&mut cmd, &matches, program)
+}
+
+/// The invocation `matches` hold, parsed by `cmd`: [`command_for`]`(program)`, to which a
+/// program may have added flags of its own (`--database-url`), read from the same matches.
+/// Errors are `cmd`'s.
+pub fn invocation(
+    cmd: &mut Command,
+    matches: &ArgMatches,
+    program: Program<'_>,
+) -> Result<Invocation, clap::Error> {
     if let Program::OwnApp(_) = program {
         if let Some(id) = ["app", "call", "target"]
             .into_iter()
@@ -252,7 +263,7 @@ where
         }
     }
     for key in KEYS {
-        let Some((value, flag)) = flag_value(&matches, key) else {
+        let Some((value, flag)) = flag_value(matches, key) else {
             continue;
         };
         // pserve's --server-name picks the section; waitress-serve's sets SERVER_NAME. With a
@@ -324,6 +335,24 @@ fn flag_value(matches: &ArgMatches, key: &'static Key) -> Option<(String, String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_program_reads_flags_of_its_own_from_the_same_command_line() {
+        use super::*;
+        let program = Program::OwnApp("svc");
+        let mut cmd = command_for(program).arg(Arg::new("database_url").long("database-url"));
+        let args = ["svc", "--database-url", "postgres://db", "--threads", "2"];
+        let matches = cmd.try_get_matches_from_mut(args).unwrap();
+        let inv = invocation(&mut cmd, &matches, program).unwrap();
+        let db = matches.get_one::<String>("database_url");
+        assert_eq!(db.map(String::as_str), Some("postgres://db"));
+        let given: Vec<_> = inv
+            .settings
+            .iter()
+            .map(|(k, v, _)| (k.name, v.as_str()))
+            .collect();
+        assert_eq!(given, [("threads", "2")]);
+    }
+
     #[test]
     fn a_program_with_its_own_app_is_named_and_offers_no_other() {
         let help = command_for(Program::OwnApp("hello"))
