@@ -8,6 +8,20 @@ use std::sync::Arc;
 
 use crate::http::request::Head;
 
+/// Turns an environ string back into the bytes it came from (one byte per latin-1 char); a
+/// char that cannot be latin-1 (set by an app, not by the server) contributes its UTF-8 bytes
+/// instead of failing.
+pub fn wire_bytes(s: &str) -> Vec<u8> {
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        match u8::try_from(u32::from(c)) {
+            Ok(b) => out.push(b),
+            Err(_) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
+        }
+    }
+    out
+}
+
 /// An ordered map from environ key (`REQUEST_METHOD`, `HTTP_HOST`, `wsgi.url_scheme`, ...) to value.
 ///
 /// A request carries about twenty keys, so a linear scan beats hashing and keeps insertion
@@ -125,12 +139,19 @@ impl Environ {
         self.source.as_ref().map(|s| &s.head)
     }
 
-    /// The value of `key`, if set.
+    /// The value of `key`, if set: as PEP 3333 has it, the wire's bytes read as latin-1, so a
+    /// UTF-8 path (`/caf%C3%A9`) reads `/cafÃ©`; [`Environ::get_utf8`] reads it as UTF-8.
     pub fn get(&self, key: &str) -> Option<&str> {
         self.vars
             .iter()
             .find(|(k, _)| k == key)
             .map(|(_, v)| v.as_str(self.source.as_ref()))
+    }
+
+    /// The value of `key` read as UTF-8 (`/café`), as Python apps do with
+    /// `value.encode("latin-1").decode("utf-8")`; `None` if unset or not UTF-8.
+    pub fn get_utf8(&self, key: &str) -> Option<String> {
+        String::from_utf8(wire_bytes(self.get(key)?)).ok()
     }
 
     /// Whether `key` is set.
@@ -613,6 +634,19 @@ mod request_tests {
             environ("OPTIONS * HTTP/1.1\r\nHost: a\r\n\r\n", "").get("PATH_INFO"),
             Some("*")
         );
+    }
+
+    #[test]
+    fn utf8_values_read_back_as_utf8() {
+        let env = environ("GET /caf%C3%A9?q=%E2%82%AC HTTP/1.0\r\n\r\n", "");
+        assert_eq!(env.get("PATH_INFO"), Some("/caf\u{c3}\u{a9}"));
+        assert_eq!(env.get_utf8("PATH_INFO").as_deref(), Some("/café"));
+        assert_eq!(env.get_utf8("QUERY_STRING").as_deref(), Some("q=%E2%82%AC"));
+        assert_eq!(env.get_utf8("HTTP_NONE"), None);
+        // A byte that is not UTF-8.
+        let env = environ("GET /%FF HTTP/1.0\r\n\r\n", "");
+        assert_eq!(env.get_utf8("PATH_INFO"), None);
+        assert_eq!(wire_bytes("a\u{ff}\u{20ac}"), b"a\xff\xe2\x82\xac");
     }
 
     #[test]

@@ -322,7 +322,7 @@ fn segment_is_safe_here(_segment: &str) -> bool {
 /// protocol-relative redirect to another host.
 fn redirect_location(script_name: &str, segments: &[String], query: &str) -> String {
     let mut location = String::new();
-    let script = latin1_bytes(script_name.trim_end_matches('/'));
+    let script = super::environ::wire_bytes(script_name.trim_end_matches('/'));
     let script = percent_encode(&script, true);
     // SCRIPT_NAME comes from the configuration, but a leading `//` would still leave the host.
     location.push('/');
@@ -339,7 +339,7 @@ fn redirect_location(script_name: &str, segments: &[String], query: &str) -> Str
     if !query.is_empty() {
         location.push('?');
         // The query is still %-encoded as it came; only bytes a header cannot carry are encoded.
-        for b in latin1_bytes(query) {
+        for b in super::environ::wire_bytes(query) {
             if (0x21..=0x7e).contains(&b) {
                 location.push(char::from(b));
             } else {
@@ -348,19 +348,6 @@ fn redirect_location(script_name: &str, segments: &[String], query: &str) -> Str
         }
     }
     location
-}
-
-/// Turns an environ string back into the bytes it came from (one byte per latin-1 char); a
-/// char that cannot be latin-1 contributes its UTF-8 bytes instead of failing.
-fn latin1_bytes(s: &str) -> Vec<u8> {
-    let mut out = Vec::with_capacity(s.len());
-    for c in s.chars() {
-        match u8::try_from(u32::from(c)) {
-            Ok(b) => out.push(b),
-            Err(_) => out.extend_from_slice(c.encode_utf8(&mut [0; 4]).as_bytes()),
-        }
-    }
-    out
 }
 
 /// %-encodes everything but RFC 3986 unreserved characters (and `/` when `keep_slash`).
