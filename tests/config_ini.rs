@@ -587,7 +587,7 @@ fn every_key_is_accepted_in_the_file() {
 }
 
 #[test]
-fn a_binding_flag_replaces_the_files_binding() {
+fn a_whole_binding_flag_replaces_the_files_binding_and_a_partial_one_does_not() {
     let dir = support::temp_dir();
     let text = "[server:main]\nhost = 0.0.0.0\nport = 6543\n";
     let (out, _) = ok(
@@ -598,13 +598,24 @@ fn a_binding_flag_replaces_the_files_binding() {
     );
     assert!(has_line(&out, "listen = 127.0.0.1:9001"), "{out}");
     assert!(has_line(&out, "# listen: http://127.0.0.1:9001"), "{out}");
-    let (out, _) = ok(
+    // A flag that says only part of it: --port with the file's listen would have made
+    // `listen = 127.0.0.1:6543` listen on every interface. Refused, as waitress refuses both.
+    let errors = fails(
         dir.path(),
         "bind2.ini",
-        "[server:main]\nlisten = *:6543\n",
+        "[server:main]\nlisten = 127.0.0.1:6543\n",
         &["--port", "9002"],
     );
-    assert!(has_line(&out, "listen = 0.0.0.0:9002"), "{out}");
+    assert!(
+        errors.iter().any(|e| e.contains(
+            "bind2.ini:2) and port (--port) may not both be set: host or port may not \
+             be set if listen is set."
+        )),
+        "{errors:?}"
+    );
+    // --host and --port replace the file's own host and port.
+    let (out, _) = ok(dir.path(), "bind5.ini", text, &["--port", "9003"]);
+    assert!(has_line(&out, "listen = 0.0.0.0:9003"), "{out}");
     // Within the flags the rule still holds.
     let errors = fails(
         dir.path(),

@@ -85,8 +85,15 @@ fn listen_vs_host_and_port() {
             "listen ({path}:3) and port ({path}:4) may not both be set: host or port may not be set if listen is set."
         )
     );
-    // A flag's binding replaces the file's instead (flags win): no conflict.
-    passes(&["--config", &path, "--port=2", "--host", "127.0.0.1"]);
+    // A flag that says where to listen whole replaces the file's binding (flags win)...
+    passes(&["--config", &path, "--listen", "127.0.0.1:5"]);
+    // ...but --host and --port say only part of it: with the file's listen, refused.
+    assert_eq!(
+        error(&["--config", &path, "--port=2", "--host", "127.0.0.1"]),
+        format!(
+            "listen ({path}:3) and host (--host) may not both be set: host or port may not be set if listen is set."
+        )
+    );
 }
 
 #[test]
@@ -312,7 +319,7 @@ fn listen_entries_that_resolve() {
 fn empty_listen_is_refused() {
     assert_eq!(
         error(&["--listen", ""]),
-        "listen = \"\" (--listen): no address to listen on (waitress would start and serve nothing)"
+        "listen = \"\" (--listen): no address to listen on (waitress fails at start-up with an AttributeError)"
     );
     let dir = support::temp_dir();
     let path = ini(dir.path(), "[server:main]\nlisten =\n");

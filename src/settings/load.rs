@@ -83,12 +83,20 @@ const BINDINGS: [&[&str]; 4] = [
     &["sockets"],
 ];
 
-/// Flags win over the file, also for where to listen: `--listen` given with a file that says
-/// `port = 6543` replaces the file's binding rather than conflicting with it. Conflicts within
-/// the file, or within the flags, are still refused.
+/// Flags win over the file, also for where to listen: a flag that says the whole of it
+/// (`--listen`, `--unix-socket`, `--sockets`) replaces the file's binding, `port = 6543` or
+/// `listen = ...`, rather than conflicting with it. `--host` and `--port` say only part of it
+/// and replace only the file's `host` and `port`: against the file's `listen` they are refused
+/// as waitress refuses the two together, since taking `--port 9000` for `listen =
+/// 127.0.0.1:8080` would silently listen on every interface. Conflicts within the file, or
+/// within the flags, are refused too.
 fn override_file_binding(raw: &mut RawSettings, inv: &Invocation) {
     let flagged = |group: &[&str]| inv.settings.iter().any(|(k, _, _)| group.contains(&k.name));
-    if !BINDINGS.iter().any(|group| flagged(group)) {
+    let partial = BINDINGS[0];
+    if !BINDINGS
+        .iter()
+        .any(|group| *group != partial && flagged(group))
+    {
         return;
     }
     for group in BINDINGS.iter().filter(|g| !flagged(g)) {
