@@ -194,6 +194,25 @@ fn unix_socket_perms_requests_and_removal() {
 }
 
 #[test]
+fn an_instance_leaves_the_socket_file_of_the_one_that_replaced_it() {
+    // A restart that overlaps the old instance's drain: the new one replaces the socket file,
+    // and the old one's exit must not remove the new one's.
+    let dir = temp_dir();
+    let path = dir.path().join("r.sock");
+    let args = echo_args(&["--unix-socket", path.to_str().unwrap()]);
+    let old = Server::start(&args);
+    let new = Server::start(&args);
+    assert_eq!(old.stop().code(), Some(0));
+    assert!(
+        path.exists(),
+        "the old instance removed the new one's socket file"
+    );
+    assert_eq!(unix_get(&path).status, 200);
+    assert_eq!(new.stop().code(), Some(0));
+    assert!(!path.exists(), "socket file left after SIGTERM");
+}
+
+#[test]
 fn unix_socket_default_perms_are_0600() {
     let dir = temp_dir();
     let path = dir.path().join("d.sock");

@@ -53,7 +53,44 @@ pub struct Listener {
     /// `SERVER_PORT` and friends for requests on this listener.
     pub server: Arc<ServerVars>,
     /// The socket file this server created, removed on exit.
-    pub created_path: Option<PathBuf>,
+    pub created_path: Option<SocketFile>,
+}
+
+/// A Unix socket file this server created, known by its inode: the path is removed on exit only
+/// while it is still that socket. A second instance started on the same path (a restart
+/// overlapping the first one's drain) replaces the file with its own, which the first must
+/// then leave alone, or the second becomes unreachable.
+#[derive(Debug, Clone)]
+pub struct SocketFile {
+    /// The path.
+    pub path: PathBuf,
+    #[cfg(unix)]
+    id: (u64, u64),
+}
+
+impl SocketFile {
+    #[cfg(unix)]
+    fn created(path: &std::path::Path) -> io::Result<SocketFile> {
+        use std::os::unix::fs::MetadataExt;
+        let meta = std::fs::symlink_metadata(path)?;
+        Ok(SocketFile {
+            path: path.to_owned(),
+            id: (meta.dev(), meta.ino()),
+        })
+    }
+
+    /// Removes the file if it is still the socket this server created.
+    pub fn remove(&self) {
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::MetadataExt;
+            let ours = std::fs::symlink_metadata(&self.path)
+                .is_ok_and(|meta| (meta.dev(), meta.ino()) == self.id);
+            if ours {
+                let _ = std::fs::remove_file(&self.path);
+            }
+        }
+    }
 }
 
 impl Listener {
@@ -81,10 +118,10 @@ impl Listener {
         }
     }
 
-    /// Removes the socket file this server created.
+    /// Removes the socket file this server created, if it is still there.
     pub fn remove_socket_file(&self) {
-        if let Some(path) = &self.created_path {
-            let _ = std::fs::remove_file(path);
+        if let Some(file) = &self.created_path {
+            file.remove();
         }
     }
 }
@@ -225,6 +262,7 @@ fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, Bi
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(bind_error(&what))?;
     let addr = socket2::SockAddr::unix(path).map_err(bind_error(&what))?;
     socket.bind(&addr).map_err(bind_error(&what))?;
+    let created = SocketFile::created(path).map_err(bind_error(&what))?;
     std::fs::set_permissions(
         path,
         std::fs::Permissions::from_mode(settings.unix_socket_perms.0),
@@ -237,7 +275,7 @@ fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, Bi
         socket: ListenSocket::Unix(listener),
         url: format!("http://unix:{}", path.display()),
         server: server_vars(settings, path.display().to_string()),
-        created_path: Some(path.to_owned()),
+        created_path: Some(created),
     })
 }
 

@@ -55,7 +55,7 @@ pub struct Server {
     event_loop: event_loop::EventLoop,
     urls: Vec<String>,
     local_addrs: Vec<std::net::SocketAddr>,
-    socket_files: Vec<std::path::PathBuf>,
+    socket_files: Vec<listener::SocketFile>,
     stop: Arc<AtomicUsize>,
     wake: Arc<wake::WakeList>,
 }
@@ -168,7 +168,7 @@ impl Server {
 
     /// Unix socket files this server created (removed when it stops).
     pub fn socket_files(&self) -> Vec<std::path::PathBuf> {
-        self.socket_files.clone()
+        self.socket_files.iter().map(|f| f.path.clone()).collect()
     }
 
     /// A handle that stops the server from another thread.
@@ -197,8 +197,11 @@ impl Server {
     /// a second exits) and systemd told the service is ready. The signals are the process's
     /// own again once this returns.
     pub fn run_until_signalled(self) -> Result<(), ServeError> {
-        let _handlers =
-            signals::install(self.stop.clone(), self.wake.clone(), self.socket_files())?;
+        let _handlers = signals::install(
+            self.stop.clone(),
+            self.wake.clone(),
+            self.socket_files.clone(),
+        )?;
         systemd_notify_ready();
         self.run()
     }

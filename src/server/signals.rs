@@ -2,10 +2,10 @@
 //! console) starts a graceful shutdown; a second exits at once.
 
 use std::io;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::AtomicUsize;
 
+use super::listener::SocketFile;
 use super::wake::WakeList;
 
 /// The installed handlers; dropping this removes them, so a process that goes on after the
@@ -80,7 +80,7 @@ impl Drop for Installed {
 pub fn install(
     stop: Arc<AtomicUsize>,
     wake: Arc<WakeList>,
-    socket_files: Vec<PathBuf>,
+    socket_files: Vec<SocketFile>,
 ) -> io::Result<Installed> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     use std::sync::atomic::Ordering;
@@ -100,8 +100,8 @@ pub fn install(
                     wake.nudge();
                 } else {
                     log::warn!(target: "waitress", "Second stop signal: exiting now");
-                    for path in &socket_files {
-                        let _ = std::fs::remove_file(path);
+                    for file in &socket_files {
+                        file.remove();
                     }
                     std::process::exit(EXIT_INTERRUPTED);
                 }
@@ -139,7 +139,7 @@ unsafe extern "system" fn on_console_event(_event: u32) -> windows_sys::core::BO
 pub fn install(
     stop: Arc<AtomicUsize>,
     wake: Arc<WakeList>,
-    _socket_files: Vec<PathBuf>,
+    _socket_files: Vec<SocketFile>,
 ) -> io::Result<Installed> {
     use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
 
@@ -156,7 +156,7 @@ pub fn install(
 pub fn install(
     _stop: Arc<AtomicUsize>,
     _wake: Arc<WakeList>,
-    _socket_files: Vec<PathBuf>,
+    _socket_files: Vec<SocketFile>,
 ) -> io::Result<Installed> {
     Ok(Installed {})
 }
