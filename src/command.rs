@@ -212,7 +212,8 @@ fn choose_app(
         return Some(Err((
             format!(
                 "{target}: this binary serves Rust apps (--app echo, --app static:DIR); for a \
-                 Python WSGI application install the Python package: pip install waitress-rs"
+                 Python WSGI application install the Python package: pip install ./python in the \
+                 waitress-rs sources"
             ),
             EXIT_USAGE,
         )));

@@ -306,7 +306,7 @@ fn python_target_without_the_package_is_a_usage_error() {
         "error does not name the target: {stderr}"
     );
     assert!(
-        stderr.contains("pip install waitress-rs"),
+        stderr.contains("pip install ./python"),
         "error does not say how to get the Python package: {stderr}"
     );
     assert!(stderr.starts_with("waitress-rs: error: "), "{stderr}");

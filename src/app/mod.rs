@@ -238,6 +238,10 @@ pub enum ResponseError {
     /// A `Content-Length` that is not a decimal number.
     #[error("Content-Length {0:?} is not a number")]
     BadContentLength(String),
+    /// Two different `Content-Length`s: the head would announce one length and the body
+    /// follow the other, desynchronising the connection.
+    #[error("two different Content-Lengths, {0:?} and {1:?}")]
+    ConflictingContentLength(String, String),
     /// `start` after the first body byte went out.
     #[error("response headers were already sent")]
     AlreadySent,
@@ -299,16 +303,18 @@ impl<'a> Response<'a> {
         }
         let status = status.into();
         check_status(&status)?;
-        let mut content_length = None;
+        let mut content_length: Option<u64> = None;
         for (name, value) in &headers {
             check_header(name, value)?;
             if name.eq_ignore_ascii_case("content-length") {
                 let n = crate::http::parse_decimal(value.as_bytes())
                     .ok_or_else(|| ResponseError::BadContentLength(value.clone()))?;
-                // Two different lengths: the head would announce one and the body follow the
-                // other, desynchronising the connection. Identical repeats are harmless.
-                if content_length.is_some_and(|prev| prev != n) {
-                    return Err(ResponseError::BadContentLength(value.clone()));
+                // Identical repeats are harmless.
+                if let Some(prev) = content_length.filter(|&prev| prev != n) {
+                    return Err(ResponseError::ConflictingContentLength(
+                        prev.to_string(),
+                        value.clone(),
+                    ));
                 }
                 content_length = Some(n);
             }
@@ -676,7 +682,7 @@ mod tests {
             (
                 "200 OK",
                 vec![h("Content-Length", "3"), h("content-length", "5")],
-                ResponseError::BadContentLength("5".into()),
+                ResponseError::ConflictingContentLength("3".into(), "5".into()),
             ),
         ];
         for (status, headers, want) in cases {

@@ -116,7 +116,7 @@ fn server_command() -> Command {
             Arg::new("app")
                 .long("app")
                 .value_name("APP")
-                .help("Built-in application: echo, or static:DIR")
+                .help("Built-in application: echo, static:DIR or static:DIR:listing")
                 .conflicts_with("target")
                 .help_heading(GENERAL),
         )

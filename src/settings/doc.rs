@@ -128,8 +128,9 @@ pub fn render(w: &mut dyn Write) -> io::Result<()> {
             "waitress-rs --listen \"*:8080\" --app static:/srv/www",
         ),
         (
-            "Use the server section of a Pyramid production.ini:",
-            "waitress-rs --config production.ini",
+            "Serve a built-in app with the server section of a Pyramid production.ini (its \
+             [app:main] is served by the Python package's waitress-rs):",
+            "waitress-rs --config production.ini --app echo",
         ),
         (
             "Check a configuration without serving, printing the effective settings:",

@@ -211,7 +211,8 @@ fn resolve_listen(
                 .map(|v| v.value.clone())
                 .unwrap_or_default(),
             at: source,
-            reason: "no address to listen on (waitress would start and serve nothing)".into(),
+            reason: "no address to listen on (waitress fails at start-up with an AttributeError)"
+                .into(),
         });
         return None;
     }

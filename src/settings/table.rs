@@ -277,7 +277,8 @@ settings_table! {
     host: String = "0.0.0.0", Binding, Value("HOST"), convert::string;
 
     /// TCP port to listen on, combined with host.
-    /// 0 picks a free port. Also the port of listen entries that name none.
+    /// 0 picks a free port. May not be used with listen (whose entries that name no port use
+    /// 8080), unix_socket or sockets.
     port: u16 = "8080", Binding, Value("PORT"), convert::port;
 
     /// Listen on IPv4 addresses.
