@@ -821,6 +821,32 @@ fn head_gets_get_headers_without_a_body() {
 }
 
 #[test]
+fn a_head_answered_with_no_body_announces_no_length() {
+    // As a Werkzeug app does: an empty body for HEAD, no Content-Length. The GET's length is
+    // unknown, so HEAD announces none rather than 0; a GET of an empty body still says 0.
+    let server = InProcess::serve(&[], |req: &mut Request, res: &mut Response<'_>| {
+        res.start("200 OK", vec![h("Content-Type", "text/plain")])?;
+        if req.environ.get("REQUEST_METHOD") == Some("HEAD")
+            || req.environ.get("PATH_INFO") == Some("/empty")
+        {
+            return Ok(());
+        }
+        res.write(b"a body of unknown length")
+    });
+    let mut conn = Conn::open(server.addr());
+    conn.send(b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n");
+    let res = conn.response(true);
+    assert_eq!(res.status, 200);
+    assert_eq!(res.header("Content-Length"), None, "{}", res.summary());
+    assert_eq!(res.header("Transfer-Encoding"), Some("chunked"));
+    assert!(conn.still_open(), "HEAD sent body bytes");
+    let res = conn.roundtrip(b"GET /empty HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(res.header("Content-Length"), Some("0"));
+    drop(conn);
+    server.stop();
+}
+
+#[test]
 fn a_slow_request_does_not_block_another_connection() {
     // SleepyThreadTests without timing: /sleepy cannot finish until /notsleepy has run on
     // another worker; both must be answered.

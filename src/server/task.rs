@@ -275,6 +275,18 @@ impl Sink for Writer<'_> {
     ) -> io::Result<()> {
         let mut ctx = self.ctx;
         ctx.force_close |= self.output.is_last();
+        // A HEAD the app answered with no body and no Content-Length of its own (a Werkzeug
+        // app empties its HEAD bodies): what length a GET would have is unknown, not 0, and
+        // announcing 0 would contradict the GET (RFC 9110 §9.3.2).
+        let app_length = || {
+            headers
+                .iter()
+                .any(|(n, _)| n.eq_ignore_ascii_case("content-length"))
+        };
+        let length = match length {
+            Some(0) if ctx.head_request && !app_length() => None,
+            length => length,
+        };
         let plan =
             with_date(|date| response::plan(&ctx, status, headers, length, self.ident, date));
         if plan.body == BodyFraming::None && !self.ctx.head_request {
