@@ -532,6 +532,7 @@ impl App for WsgiApp {
         let mut attached = false;
         Python::try_attach(|py| {
             attached = true;
+            name_python_thread(py);
             py.detach(&mut *work);
         });
         if !attached {
@@ -539,6 +540,22 @@ impl App for WsgiApp {
             // then attaches for itself, and fails cleanly if Python is gone).
             work();
         }
+    }
+}
+
+/// Gives the worker's Python thread the worker's name (`waitress-0`), as waitress's workers
+/// have: attached from Rust, Python would call it `Dummy-1`, and that is what an app's own log
+/// records (`%(threadName)s`) and code keyed on thread names would see.
+fn name_python_thread(py: Python<'_>) {
+    let Some(name) = std::thread::current().name().map(str::to_owned) else {
+        return;
+    };
+    let named = py
+        .import("threading")
+        .and_then(|threading| threading.call_method0("current_thread"))
+        .and_then(|thread| thread.setattr("name", name));
+    if let Err(e) = named {
+        e.print(py);
     }
 }
 

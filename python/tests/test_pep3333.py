@@ -145,6 +145,12 @@ def test_input_seeks_and_reads_into_buffers(conn):
     check_seek(json.loads(body))
 
 
+def test_the_app_runs_on_threads_named_as_waitress_names_them(conn):
+    # An app's own log records show %(threadName)s: waitress-0, not Dummy-1.
+    line, headers, body = conn.request(b"/thread", b"")
+    assert json.loads(body)["name"].startswith("waitress-"), body
+
+
 def test_readinto_fills_any_buffer_and_keeps_nothing(conn):
     # An array of ints takes the bytes into its memory (16 of them), as BytesIO does; 3000
     # reads of 600 bytes leave no objects behind (a leak was one int object a call).

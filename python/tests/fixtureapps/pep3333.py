@@ -114,6 +114,8 @@ def app(environ, start_response):
         except ValueError as e:
             got["negative"] = str(e)
         return _json(start_response, got)
+    if path == "/thread":
+        return _json(start_response, {"name": threading.current_thread().name})
     if path == "/readinto_many":
         # Each call's objects must be freed: a leak of one object a call shows as blocks.
         import array
