@@ -340,8 +340,11 @@ impl WsgiApp {
         result: &Bound<'_, PyAny>,
         start: &StartResponse,
     ) -> PyResult<()> {
-        if result.get_type().is(self.file_wrapper.bind(py)) && send_file(py, result, start)? {
-            return Ok(());
+        if result.get_type().is(self.file_wrapper.bind(py)) {
+            if send_file(py, result, start)? {
+                return Ok(());
+            }
+            announce_length(py, result, start)?;
         }
         let count = if is_plain_sequence(result) {
             Some(result.len()?)
@@ -504,6 +507,54 @@ fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) 
         let _ = (py, wrapper, start);
         Ok(false)
     }
+}
+
+/// For `wsgi.file_wrapper` around a seekable object that is not a regular file (a `BytesIO`):
+/// the length from its position to its end becomes the response's `Content-Length` (replacing
+/// a longer one the app gave), as waitress works it out with `seek` and `tell`, so the body
+/// that is then read from it has a known length rather than chunks.
+fn announce_length(
+    py: Python<'_>,
+    wrapper: &Bound<'_, PyAny>,
+    start: &StartResponse,
+) -> PyResult<()> {
+    let filelike = wrapper.getattr("filelike")?;
+    if !(filelike.hasattr("seek")? && filelike.hasattr("tell")?) {
+        return Ok(());
+    }
+    let position = |f: &Bound<'_, PyAny>| f.call_method0("tell")?.extract::<u64>();
+    let (Ok(here), Ok(_), Ok(end)) = (
+        position(&filelike),
+        filelike.call_method1("seek", (0, 2)),
+        position(&filelike),
+    ) else {
+        return Ok(());
+    };
+    filelike.call_method1("seek", (here,))?;
+    let (status, mut headers) = {
+        let state = start.lock();
+        match &state.status {
+            Some(status) => (status.clone(), state.headers.clone()),
+            None => return Ok(()),
+        }
+    };
+    let declared = headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<u64>().ok());
+    let size = end.saturating_sub(here);
+    let size = declared.map_or(size, |cl| cl.min(size));
+    if size == 0 || declared == Some(size) {
+        return Ok(());
+    }
+    headers.retain(|(k, _)| !k.eq_ignore_ascii_case("content-length"));
+    headers.push(("Content-Length".to_owned(), size.to_string()));
+    start
+        .slot
+        .with(py, move |res| {
+            res.start(status, headers).map_err(BodyError::from)
+        })?
+        .map_err(body_error)
 }
 
 impl App for WsgiApp {

@@ -145,6 +145,14 @@ def test_input_seeks_and_reads_into_buffers(conn):
     check_seek(json.loads(body))
 
 
+def test_file_wrapper_of_a_seekable_object_has_a_known_length(conn):
+    line, headers, body = conn.request(b"/fw_bytesio", b"")
+    assert line == b"HTTP/1.1 200 OK\r\n"
+    assert headers.get("content-length") == str(256 * 300 - 100), headers
+    assert "transfer-encoding" not in headers, headers
+    assert body == (bytes(range(256)) * 300)[100:]
+
+
 def test_the_app_runs_on_threads_named_as_waitress_names_them(conn):
     # An app's own log records show %(threadName)s: waitress-0, not Dummy-1.
     line, headers, body = conn.request(b"/thread", b"")

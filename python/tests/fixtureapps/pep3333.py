@@ -1,5 +1,6 @@
 """Apps exercising the PEP 3333 surface: environ, wsgi.input, start_response, close()."""
 
+import io
 import json
 import sys
 import threading
@@ -114,6 +115,13 @@ def app(environ, start_response):
         except ValueError as e:
             got["negative"] = str(e)
         return _json(start_response, got)
+    if path == "/fw_bytesio":
+        # A seekable object that is not a file, read from position 100: waitress works out the
+        # length with seek and tell.
+        data = io.BytesIO(bytes(range(256)) * 300)
+        data.seek(100)
+        start_response("200 OK", [("Content-Type", "application/octet-stream")])
+        return environ["wsgi.file_wrapper"](data)
     if path == "/thread":
         return _json(start_response, {"name": threading.current_thread().name})
     if path == "/readinto_many":
