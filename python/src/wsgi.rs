@@ -455,12 +455,8 @@ fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) 
         else {
             return Ok(false);
         };
-        let (status, headers) = {
-            let state = start.lock();
-            match &state.status {
-                Some(status) => (status.clone(), state.headers.clone()),
-                None => return Ok(false),
-            }
+        let Some((status, headers)) = started(start) else {
+            return Ok(false);
         };
         if fd < 0 {
             return Ok(false);
@@ -477,10 +473,7 @@ fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) 
         if !meta.is_file() {
             return Ok(false);
         }
-        let declared = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, v)| v.parse::<u64>().ok());
+        let declared = declared_length(&headers);
         let available = meta.len().saturating_sub(pos);
         let size = declared.map_or(available, |cl| cl.min(available));
         if size == 0 {
@@ -509,6 +502,21 @@ fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) 
     }
 }
 
+/// The status and headers `start_response` was given, if it was called.
+fn started(start: &StartResponse) -> Option<(String, Vec<(String, String)>)> {
+    let state = start.lock();
+    let status = state.status.clone()?;
+    Some((status, state.headers.clone()))
+}
+
+/// The app's `Content-Length`, if it gave one that is a number.
+fn declared_length(headers: &[(String, String)]) -> Option<u64> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
+        .and_then(|(_, v)| v.parse::<u64>().ok())
+}
+
 /// For `wsgi.file_wrapper` around a seekable object that is not a regular file (a `BytesIO`):
 /// the length from its position to its end becomes the response's `Content-Length` (replacing
 /// a longer one the app gave), as waitress works it out with `seek` and `tell`, so the body
@@ -531,17 +539,10 @@ fn announce_length(
         return Ok(());
     };
     filelike.call_method1("seek", (here,))?;
-    let (status, mut headers) = {
-        let state = start.lock();
-        match &state.status {
-            Some(status) => (status.clone(), state.headers.clone()),
-            None => return Ok(()),
-        }
+    let Some((status, mut headers)) = started(start) else {
+        return Ok(());
     };
-    let declared = headers
-        .iter()
-        .find(|(k, _)| k.eq_ignore_ascii_case("content-length"))
-        .and_then(|(_, v)| v.parse::<u64>().ok());
+    let declared = declared_length(&headers);
     let size = end.saturating_sub(here);
     let size = declared.map_or(size, |cl| cl.min(size));
     if size == 0 || declared == Some(size) {
