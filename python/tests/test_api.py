@@ -207,13 +207,18 @@ QUIET_SCRIPT = textwrap.dedent(
 )
 
 
+def run_script(script, timeout=60):
+    """Runs `script` in a fresh interpreter from the tests' directory; its completed process."""
+    return subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=HERE, capture_output=True, text=True, timeout=timeout,
+    )
+
+
 @pytest.mark.parametrize("quiet", [True, False])
 def test_quiet_leaves_out_serving_on(quiet):
     # waitress's _quiet skips print_listen as well as logging.basicConfig.
-    out = subprocess.run(
-        [sys.executable, "-c", QUIET_SCRIPT.replace("QUIET", str(quiet))],
-        cwd=HERE, capture_output=True, text=True, timeout=30,
-    )
+    out = run_script(QUIET_SCRIPT.replace("QUIET", str(quiet)), timeout=30)
     assert "serve returned" in out.stdout, out.stderr
     assert ("Serving on" in out.stderr) == (not quiet), out.stderr
 
@@ -279,10 +284,7 @@ LOG_SCRIPT = textwrap.dedent(
 
 
 def logged_records(start_level):
-    out = subprocess.run(
-        [sys.executable, "-c", LOG_SCRIPT.replace("START_LEVEL", start_level)],
-        cwd=HERE, capture_output=True, text=True, timeout=60,
-    )
+    out = run_script(LOG_SCRIPT.replace("START_LEVEL", start_level))
     assert out.returncode == 0, out.stderr
     import json
 
@@ -369,10 +371,7 @@ BACKLOG_SCRIPT = textwrap.dedent(
 def test_a_slow_log_handler_slows_the_workers_instead_of_queueing_without_end():
     # 400 failing requests at 5 ms a record: queued without a bound, ~350 exceptions (and
     # their requests) waited at once; the queue holds 64, and a full one makes workers wait.
-    out = subprocess.run(
-        [sys.executable, "-c", BACKLOG_SCRIPT],
-        cwd=HERE, capture_output=True, text=True, timeout=60,
-    )
+    out = run_script(BACKLOG_SCRIPT)
     assert out.returncode == 0, out.stderr
     import json
 
@@ -435,10 +434,7 @@ def test_the_interpreter_exits_cleanly_with_records_still_queued():
     # 20 records at 0.3 s each: serve() waits 5 s for the log and returns with some still
     # queued. The interpreter's exit forwards them and ends the forwarding thread first:
     # finalizing under it aborted the process (exit -6) and lost them.
-    out = subprocess.run(
-        [sys.executable, "-c", EXIT_SCRIPT],
-        cwd=HERE, capture_output=True, text=True, timeout=60,
-    )
+    out = run_script(EXIT_SCRIPT)
     assert out.returncode == 0, (out.returncode, out.stderr)
     lines = out.stdout.split("\n")
     assert "serve returned" in lines, out.stdout
