@@ -14,6 +14,7 @@ use waitress_rs::server::ServeError;
 use waitress_rs::settings::paste::PasteSection;
 use waitress_rs::settings::{Settings, cli};
 
+use crate::server::Stopped;
 use crate::wsgi::WsgiApp;
 
 /// Exit status for usage errors, as the binary's.
@@ -116,10 +117,10 @@ impl Frontend for PyFrontend<'_> {
     }
 
     fn serve(&mut self, settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
-        match crate::serve_dyn(self.py, settings, app, false) {
+        match crate::server::serve(self.py, settings, app) {
             Ok(()) => Ok(()),
-            Err(crate::Stopped::Serve(e)) => Err(e),
-            Err(crate::Stopped::Python(e)) => {
+            Err(Stopped::Serve(e)) => Err(e),
+            Err(Stopped::Python(e)) => {
                 self.keep(e);
                 Ok(())
             }

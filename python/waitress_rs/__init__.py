@@ -13,10 +13,11 @@ and INI files, and a bad one raises ``ValueError``.
 import logging
 import os
 import socket
+import threading
 
 from . import _native
 
-__all__ = ["serve", "serve_paste", "check", "FileWrapper"]
+__all__ = ["serve", "serve_paste", "create_server", "Server", "check", "FileWrapper"]
 __version__ = _native.__version__
 
 
@@ -95,6 +96,66 @@ def _socket_fds(kw, dup=True):
         )
 
 
+class Server:
+    """A server bound to its listeners, as waitress's ``create_server`` returns it.
+
+    ``run()`` serves until ``close()`` is called from another thread; run in the main thread,
+    SIGINT and SIGTERM stop it too, as they stop ``serve``. Either way it finishes the requests
+    in progress before it returns. ``effective_host`` and ``effective_port`` are strings, as
+    waitress's are (``"127.0.0.1"``, ``"8080"``; ``"unix"`` and the path for a UNIX socket),
+    the real port where port 0 was asked for; with more than one listener, as in waitress,
+    there are only ``effective_listen``'s pairs.
+    """
+
+    def __init__(self, native, application):
+        self._native = native
+        self.application = application
+        self.effective_listen = [_host_port(url) for url in native.urls]
+        if len(self.effective_listen) == 1:
+            self.effective_host, self.effective_port = self.effective_listen[0]
+
+    def print_listen(self, format_str):
+        """Log ``format_str.format(host, port)`` for each listener to the ``waitress`` logger
+        (an IPv6 host in brackets)."""
+        for host, port in self.effective_listen:
+            if ":" in host:
+                host = f"[{host}]"
+            logging.getLogger("waitress").info(format_str.format(host, port))
+
+    def run(self):
+        """Serve until ``close()`` (or, in the main thread, SIGINT or SIGTERM)."""
+        self._native.run(threading.current_thread() is threading.main_thread())
+
+    def close(self):
+        """Stop serving: ``run()`` returns once the requests in progress are done. Before
+        ``run()``, the listeners are closed at once."""
+        self._native.close()
+
+
+def _host_port(url):
+    """``http://[::1]:8080`` as waitress's ``(effective_host, effective_port)``."""
+    address = url.removeprefix("http://")
+    if address.startswith("unix:"):
+        return "unix", address.removeprefix("unix:")
+    host, _, port = address.rpartition(":")
+    return host.removeprefix("[").removesuffix("]"), port
+
+
+def create_server(application, map=None, _start=True, _sock=None, _dispatcher=None, **kw):
+    """Bind ``application`` with waitress's settings and return a :class:`Server` to ``run()``.
+
+    As waitress's ``create_server``; its internal hooks (``map``, ``_start``, ``_sock``,
+    ``_dispatcher``) are refused rather than ignored.
+    """
+    hooks = {"map": map is not None, "_start": not _start, "_sock": _sock is not None,
+             "_dispatcher": _dispatcher is not None}
+    for name, given in hooks.items():
+        if given:
+            raise ValueError(f"{name} (a waitress internal hook) is not supported by waitress-rs")
+    _socket_fds(kw)
+    return Server(_native.bind(application, kw), application)
+
+
 def serve(app, **kw):
     """Serve the WSGI application ``app`` until Ctrl-C or SIGTERM.
 
@@ -102,10 +163,13 @@ def serve(app, **kw):
     ``unix_socket``, ``trusted_proxy``, ``sockets=[listening socket objects]``, ...).
     """
     quiet = _split_test_shims(kw)
-    _socket_fds(kw)
     if not quiet:
         logging.basicConfig()
-    _native.serve(app, kw, quiet)
+    server = create_server(app, **kw)
+    if not quiet:
+        server.print_listen("Serving on http://{}:{}")
+    # Signals stop serve() in any thread, as they always have.
+    server._native.run(True)
 
 
 def serve_paste(app, global_conf, **kw):

@@ -1,0 +1,184 @@
+"""waitress_rs.create_server: bound at once (the real port of port 0 known before serving),
+run() from a thread, close() finishing the requests in progress; waitress's attributes."""
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+
+import pytest
+
+import waitress_rs
+from conftest import HERE
+from fixtureapps.sleepy import app as sleepy
+from httpclient import read_http
+
+JOIN_TIMEOUT = 10
+
+
+def get(port, path="/"):
+    with socket.create_connection(("127.0.0.1", int(port)), timeout=JOIN_TIMEOUT) as sock:
+        sock.sendall(f"GET {path} HTTP/1.0\r\n\r\n".encode())
+        return read_http(sock.makefile("rb"))
+
+
+def refused(port):
+    try:
+        socket.create_connection(("127.0.0.1", int(port)), timeout=2).close()
+    except ConnectionRefusedError:
+        return True
+    return False
+
+
+def serve_in_thread(server):
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    return thread
+
+
+def test_port_0_is_known_before_run_and_close_lets_the_request_in_progress_finish():
+    server = waitress_rs.create_server(sleepy, host="127.0.0.1", port=0, threads=2)
+    assert server.effective_host == "127.0.0.1"
+    # Strings, as waitress's getnameinfo gives them.
+    assert server.effective_port.isdigit() and server.effective_port != "0"
+    assert server.effective_listen == [(server.effective_host, server.effective_port)]
+    assert server.application is sleepy
+    thread = serve_in_thread(server)
+    try:
+        assert get(server.effective_port)[2] == b"notsleepy returned"
+        answers = []
+        slow = threading.Thread(target=lambda: answers.append(get(server.effective_port, "/sleepy")))
+        slow.start()
+        time.sleep(0.5)
+        server.close()
+        slow.join(JOIN_TIMEOUT)
+        assert answers and answers[0][2] == b"sleepy returned"
+        thread.join(JOIN_TIMEOUT)
+        assert not thread.is_alive()
+        assert refused(server.effective_port)
+    finally:
+        server.close()
+        thread.join(JOIN_TIMEOUT)
+
+
+def test_close_before_run_closes_the_listener_and_run_then_returns_at_once():
+    server = waitress_rs.create_server(sleepy, host="127.0.0.1", port=0)
+    port = server.effective_port
+    assert not refused(port)
+    server.close()
+    assert refused(port)
+    server.run()
+    server.close()
+
+
+def test_a_second_run_while_serving_is_an_error():
+    server = waitress_rs.create_server(sleepy, host="127.0.0.1", port=0)
+    thread = serve_in_thread(server)
+    try:
+        # Answered, so the thread is serving (before that, connections wait in the backlog).
+        assert get(server.effective_port)[2] == b"notsleepy returned"
+        with pytest.raises(RuntimeError, match="already running"):
+            server.run()
+    finally:
+        server.close()
+        thread.join(JOIN_TIMEOUT)
+    assert not thread.is_alive()
+
+
+def test_several_listeners_are_in_effective_listen_and_printed_with_brackets(caplog):
+    server = waitress_rs.create_server(sleepy, listen="127.0.0.1:0 [::1]:0")
+    try:
+        (v4, v4_port), (v6, v6_port) = server.effective_listen
+        assert (v4, v6) == ("127.0.0.1", "::1")
+        # As in waitress, a server of several listeners has no single host and port.
+        assert not hasattr(server, "effective_port")
+        with caplog.at_level(logging.INFO, logger="waitress"):
+            server.print_listen("Serving on http://{}:{}")
+        assert [r.getMessage() for r in caplog.records if r.name == "waitress"] == [
+            f"Serving on http://127.0.0.1:{v4_port}",
+            f"Serving on http://[::1]:{v6_port}",
+        ]
+    finally:
+        server.close()
+
+
+def test_a_unix_socket_is_unix_and_its_path(tmp_path):
+    path = str(tmp_path / "app.sock")
+    server = waitress_rs.create_server(sleepy, unix_socket=path)
+    assert (server.effective_host, server.effective_port) == ("unix", path)
+    thread = serve_in_thread(server)
+    try:
+        with socket.socket(socket.AF_UNIX) as sock:
+            sock.settimeout(JOIN_TIMEOUT)
+            sock.connect(path)
+            sock.sendall(b"GET / HTTP/1.0\r\n\r\n")
+            assert read_http(sock.makefile("rb"))[2] == b"notsleepy returned"
+    finally:
+        server.close()
+        thread.join(JOIN_TIMEOUT)
+    assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize("hook", [{"map": {}}, {"_start": False}, {"_sock": object()}, {"_dispatcher": object()}])
+def test_waitress_internal_hooks_are_refused(hook):
+    with pytest.raises(ValueError, match="not supported by waitress-rs"):
+        waitress_rs.create_server(sleepy, listen="127.0.0.1:0", **hook)
+
+
+def test_settings_are_checked_as_serve_checks_them():
+    with pytest.raises(ValueError) as info:
+        waitress_rs.create_server(None, listen="127.0.0.1:0")
+    assert str(info.value).startswith('The "app" passed to ``create_server`` was ``None``.')
+    with pytest.raises(ValueError, match="threads"):
+        waitress_rs.create_server(sleepy, listen="127.0.0.1:0", threads=0)
+
+
+def test_workers_leave_threading_enumerate_once_stopped():
+    before = {t.name for t in threading.enumerate()}
+    for _ in range(2):
+        server = waitress_rs.create_server(sleepy, host="127.0.0.1", port=0, threads=3)
+        thread = serve_in_thread(server)
+        assert get(server.effective_port)[2] == b"notsleepy returned"
+        server.close()
+        thread.join(JOIN_TIMEOUT)
+    # The workers end just after run() returns: wait for them, bounded.
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    while any(t.name.startswith("waitress-") for t in threading.enumerate()):
+        assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
+        time.sleep(0.05)
+    assert {t.name for t in threading.enumerate()} == before
+
+
+THREAD_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, threading, time
+    import waitress_rs
+    from fixtureapps.sleepy import app
+    server = waitress_rs.create_server(app, host="127.0.0.1", port=0)
+    thread = threading.Thread(target=server.run)
+    thread.start()
+    time.sleep(0.3)
+    try:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(5)
+        print("no KeyboardInterrupt", flush=True)
+    except KeyboardInterrupt:
+        print("KeyboardInterrupt in the main thread", flush=True)
+    server.close()
+    thread.join(10)
+    print("stopped" if not thread.is_alive() else "still running", flush=True)
+    """
+)
+
+
+def test_run_in_a_thread_leaves_the_signals_to_the_program():
+    # waitress's run() in a thread installs nothing: Ctrl-C is the main thread's
+    # KeyboardInterrupt, and the program stops the server with close().
+    out = subprocess.run(
+        [sys.executable, "-c", THREAD_SCRIPT], cwd=HERE, capture_output=True, text=True, timeout=60
+    )
+    assert out.stdout.splitlines() == ["KeyboardInterrupt in the main thread", "stopped"], out.stderr
