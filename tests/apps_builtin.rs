@@ -247,6 +247,8 @@ impl Site {
         write("digits.txt", b"0123456789");
         write("sub/file.txt", b"in sub");
         write("docs/index.html", b"<h1>docs</h1>");
+        write(".git/config", b"TOP SECRET");
+        write(".env", b"TOP SECRET");
         std::fs::write(dir.path().join("secret.txt"), b"TOP SECRET").unwrap();
         Site { dir }
     }
@@ -468,6 +470,11 @@ fn static_traversal_is_refused() {
         "/%2e%2e%5csecret.txt",
         "/sub/%2e%2e/%2e%2e/secret.txt",
         "/index.html%00.txt",
+        // Hidden names: a checkout's or a build's dotfiles are not the site.
+        "/.git/config",
+        "/%2egit/config",
+        "/sub/../.env",
+        "/.env",
     ] {
         let mut stream = connect(server.addr());
         stream

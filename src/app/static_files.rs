@@ -6,6 +6,11 @@
 //! - `PATH_INFO` (already %-decoded, one latin-1 char per byte) is turned back into bytes and
 //!   read as UTF-8; a path that is not UTF-8 is `404`. Segments `..`, NUL and (on Windows) `\`,
 //!   `:` and trailing dots or spaces are refused with `404`; empty and `.` segments are skipped.
+//! - Hidden names (a segment starting with `.`: `.git/config`, `.env`, `.htpasswd`) are `404`
+//!   and left out of listings, except `.well-known` (RFC 8615: ACME challenges,
+//!   `security.txt`). A root is often a project's build output or checkout, where such files
+//!   sit beside the site, and serving them is a classic leak; nginx and waitress-serve's
+//!   usual static middlewares serve them unless told not to.
 //!   The joined path is canonicalised and must stay under the canonical root, so a symlink that
 //!   leads out of the root is `404` too. The file is then opened without following a final
 //!   symlink and without waiting (`O_NOFOLLOW | O_NONBLOCK`), checked to be a regular file
@@ -294,12 +299,24 @@ fn path_segments(path_info: &str) -> Option<Vec<String>> {
         if segment.is_empty() || segment == "." {
             continue;
         }
-        if segment == ".." || segment.contains('\0') || !segment_is_safe_here(segment) {
+        if segment == ".."
+            || segment.contains('\0')
+            || is_hidden(segment)
+            || !segment_is_safe_here(segment)
+        {
             return None;
         }
         segments.push(segment.to_owned());
     }
     Some(segments)
+}
+
+/// The one hidden name served: RFC 8615's well-known URIs.
+const WELL_KNOWN: &str = ".well-known";
+
+/// A name not served or listed (see the module documentation).
+fn is_hidden(name: &str) -> bool {
+    name.starts_with('.') && name != WELL_KNOWN
 }
 
 /// Windows reads `\` as a separator, `:` as a drive or an alternate data stream
@@ -743,7 +760,7 @@ fn listing_page(dir: &Path, root: &Path, shown: &str, with_parent: bool) -> io::
     for entry in fs::read_dir(dir)? {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(name) = OsStr::to_str(&name) else {
+        let Some(name) = OsStr::to_str(&name).filter(|name| !is_hidden(name)) else {
             continue;
         };
         // A symlink that leads out of the root is 404 when followed: not listed either.
@@ -1436,6 +1453,37 @@ mod tests {
         let future = "Thu, 01 Jan 2099 00:00:00 GMT";
         let a = get(&app, "/hello.txt", &[("HTTP_IF_MODIFIED_SINCE", future)]);
         assert_eq!(a.code(), "200");
+    }
+
+    #[test]
+    fn hidden_names_are_404_and_unlisted_but_well_known_is_served() {
+        let dir = site();
+        fs::create_dir_all(dir.path().join(".git")).unwrap();
+        fs::create_dir_all(dir.path().join(".well-known/acme-challenge")).unwrap();
+        write_file(&dir.path().join(".env"), b"SECRET=1");
+        write_file(&dir.path().join(".git/config"), b"[core]");
+        write_file(&dir.path().join("bare/.htpasswd"), b"admin:x");
+        write_file(
+            &dir.path().join(".well-known/acme-challenge/tok"),
+            b"tok.key",
+        );
+        let app = StaticFiles::new(dir.path()).unwrap().with_listing(true);
+        for path in [
+            "/.env",
+            "/.git/config",
+            "/.git/",
+            "/.git",
+            "/bare/.htpasswd",
+        ] {
+            assert_eq!(get(&app, path, &[]).code(), "404", "{path}");
+        }
+        let a = get(&app, "/.well-known/acme-challenge/tok", &[]);
+        assert_eq!((a.code(), a.text()), ("200", "tok.key".to_owned()));
+        let root = get(&app, "/", &[]).text();
+        assert!(!root.contains(".env") && !root.contains(".git"), "{root}");
+        assert!(root.contains(r#"<a href=".well-known/">"#), "{root}");
+        let bare = get(&app, "/bare/", &[]).text();
+        assert!(!bare.contains("htpasswd"), "{bare}");
     }
 
     #[test]
