@@ -9,8 +9,8 @@
 //! - Hidden names (a segment starting with `.`: `.git/config`, `.env`, `.htpasswd`) are `404`
 //!   and left out of listings, except `.well-known` (RFC 8615: ACME challenges,
 //!   `security.txt`). A root is often a project's build output or checkout, where such files
-//!   sit beside the site, and serving them is a classic leak; nginx and waitress-serve's
-//!   usual static middlewares serve them unless told not to.
+//!   sit beside the site, and serving them is a classic leak (nginx serves them unless told
+//!   not to).
 //!   The joined path is canonicalised and must stay under the canonical root, so a symlink that
 //!   leads out of the root is `404` too. The file is then opened without following a final
 //!   symlink and without waiting (`O_NOFOLLOW | O_NONBLOCK`), checked to be a regular file
