@@ -114,7 +114,7 @@ where
         }
     };
     let generated = match inv.generate.as_deref() {
-        Some("man") => Some(doc::man_page()),
+        Some("man") => Some(doc::man_page(program)),
         Some("settings-table") => Some(doc::settings_table()),
         _ => None,
     };

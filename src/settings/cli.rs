@@ -56,6 +56,12 @@ pub enum Program<'a> {
     OwnApp(&'a str),
 }
 
+/// `--config`'s long help, without where the application comes from (which a program serving
+/// its own does not read).
+const CONFIG_HELP: &str = "Read settings from the [server:NAME] section (default main) of a \
+                           PasteDeploy INI file, as pserve does. [DEFAULT], %(here)s and \
+                           interpolation work as in PasteDeploy.";
+
 /// The full command, for parsing, `--help` and the man page.
 pub fn command() -> Command {
     command_for(Program::Server)
@@ -70,6 +76,7 @@ pub fn command_for(program: Program<'_>) -> Command {
     cmd.name(name.to_owned())
         .bin_name(name.to_owned())
         .override_usage(format!("{name} [OPTIONS] [--config FILE[#NAME]]"))
+        .mut_arg("config", |a| a.long_help(CONFIG_HELP))
         .mut_arg("app", |a| a.hide(true))
         .mut_arg("call", |a| a.hide(true))
         .mut_arg("target", |a| a.hide(true))
@@ -97,12 +104,9 @@ fn server_command() -> Command {
                 .long("config")
                 .value_name("FILE[#NAME]")
                 .help("Read settings from the [server:main] section of a PasteDeploy INI file")
-                .long_help(
-                    "Read settings from the [server:NAME] section (default main) of a \
-                     PasteDeploy INI file, as pserve does. [DEFAULT], %(here)s and \
-                     interpolation work as in PasteDeploy. The application may come from \
-                     [app:main].",
-                )
+                .long_help(format!(
+                    "{CONFIG_HELP} The application may come from [app:main]."
+                ))
                 .help_heading(GENERAL),
         )
         .arg(

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::cli::command;
+use super::cli::{Program, command_for};
 use super::table::{Form, Group, KEYS};
 
 /// Exit statuses, for the man page's EXIT STATUS section (and used by the binary).
@@ -42,10 +42,16 @@ fn roff(text: &str) -> String {
     }
 }
 
-/// Writes the whole man page.
-pub fn render(w: &mut dyn Write) -> io::Result<()> {
-    let man = clap_mangen::Man::new(command())
-        .source(format!("waitress-rs {}", env!("CARGO_PKG_VERSION")))
+/// Writes the man page of `program`: a program serving its own application gets its own name,
+/// synopsis and examples, and no `--app` (which it refuses) or waitress-rs's shipped files.
+pub fn render(w: &mut dyn Write, program: Program<'_>) -> io::Result<()> {
+    let version = env!("CARGO_PKG_VERSION");
+    let source = match program {
+        Program::Server => format!("waitress-rs {version}"),
+        Program::OwnApp(name) => format!("{name} (waitress-rs {version})"),
+    };
+    let man = clap_mangen::Man::new(command_for(program))
+        .source(source)
         .manual("User Commands");
     man.render_title(w)?;
     man.render_name_section(w)?;
@@ -114,15 +120,34 @@ pub fn render(w: &mut dyn Write) -> io::Result<()> {
         writeln!(w, ".TP\n\\fB{}\\fR\n{}", roff(name), roff(meaning))?;
     }
 
-    writeln!(w, ".SH FILES")?;
-    writeln!(
-        w,
-        ".TP\n\\fIetc/*.ini\\fR\nExample configurations shipped with the source: production, \
-         development, behind a reverse proxy, and on a Unix socket."
-    )?;
-
+    let examples = match program {
+        Program::Server => {
+            writeln!(w, ".SH FILES")?;
+            writeln!(
+                w,
+                ".TP\n\\fIetc/*.ini\\fR\nExample configurations shipped with the source: production, \
+                 development, behind a reverse proxy, and on a Unix socket."
+            )?;
+            server_examples()
+        }
+        Program::OwnApp(name) => own_app_examples(name),
+    };
     writeln!(w, ".SH EXAMPLES")?;
-    for (what, example) in [
+    for (what, example) in examples {
+        writeln!(
+            w,
+            ".PP\n{}\n.PP\n.RS 4\n.nf\n{}\n.fi\n.RE",
+            roff(&what),
+            roff(&example)
+        )?;
+    }
+    man.render_version_section(w)?;
+    Ok(())
+}
+
+/// The binary's examples: what to do, and the command line.
+fn server_examples() -> Vec<(String, String)> {
+    [
         (
             "Serve files from a directory on every interface:",
             "waitress-rs --listen \"*:8080\" --app static:/srv/www",
@@ -140,16 +165,28 @@ pub fn render(w: &mut dyn Write) -> io::Result<()> {
             "Show what an application behind a proxy would see:",
             "waitress-rs --app echo --trusted-proxy 127.0.0.1 --trusted-proxy-headers \"x-forwarded-for x-forwarded-proto\"",
         ),
-    ] {
-        writeln!(
-            w,
-            ".PP\n{}\n.PP\n.RS 4\n.nf\n{}\n.fi\n.RE",
-            roff(what),
-            roff(example)
-        )?;
-    }
-    man.render_version_section(w)?;
-    Ok(())
+    ]
+    .into_iter()
+    .map(|(what, example)| (what.to_owned(), example.to_owned()))
+    .collect()
+}
+
+/// The examples of a program serving its own application, in its name.
+fn own_app_examples(name: &str) -> Vec<(String, String)> {
+    vec![
+        (
+            "Serve on every interface, port 8080:".to_owned(),
+            format!("{name} --listen \"*:8080\""),
+        ),
+        (
+            "Serve with the server section of an INI file:".to_owned(),
+            format!("{name} --config production.ini"),
+        ),
+        (
+            "Check a configuration without serving, printing the effective settings:".to_owned(),
+            format!("{name} --check --config production.ini"),
+        ),
+    ]
 }
 
 /// The README's table of settings: INI key, flag, default, meaning.
@@ -174,10 +211,53 @@ pub fn settings_table() -> String {
     out
 }
 
-/// The man page as a string.
-pub fn man_page() -> String {
+/// The man page of `program` as a string.
+pub fn man_page(program: Program<'_>) -> String {
     let mut buf = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = render(&mut buf);
+    let _ = render(&mut buf, program);
     String::from_utf8_lossy(&buf).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_program_serving_its_own_app_gets_a_page_in_its_name_without_choosing_an_app() {
+        let page = man_page(Program::OwnApp("hello"));
+        assert!(page.contains(".TH hello 1"), "{page}");
+        assert!(
+            page.contains("hello \\- A production HTTP/1.1 server"),
+            "{page}"
+        );
+        assert!(
+            page.contains("hello \\-\\-check \\-\\-config production.ini"),
+            "{page}"
+        );
+        // Not the binary's: no --app, no MODULE:OBJECT, no application from [app:main], no
+        // examples or shipped files of waitress-rs.
+        for absent in [
+            "\\-\\-app",
+            "MODULE:OBJECT",
+            "[app:main].",
+            "waitress\\-rs \\-\\-",
+            "etc/",
+        ] {
+            assert!(!page.contains(absent), "{absent} in {page}");
+        }
+        let binary = man_page(Program::Server);
+        for present in [
+            "\\-\\-app",
+            "MODULE:OBJECT",
+            "[app:main].",
+            "waitress\\-rs \\-\\-",
+            "etc/",
+        ] {
+            assert!(
+                binary.contains(present),
+                "{present} not in the binary's page"
+            );
+        }
+    }
 }
