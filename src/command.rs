@@ -39,6 +39,14 @@ pub trait Frontend {
         app_section: Option<&settings::paste::PasteSection>,
     ) -> Option<Result<Arc<dyn App>, u8>>;
 
+    /// The command line to parse: `cmd` (the server's flags, [`cli::command_for`]) with any
+    /// flags of the front end's own added. They appear in `--help` and the man page, a bad one
+    /// is a usage error like any other, and [`Frontend::app`] reads them from
+    /// [`cli::Invocation::matches`].
+    fn command(&mut self, cmd: clap::Command) -> clap::Command {
+        cmd
+    }
+
     /// Whether the positional `MODULE:OBJECT` names one of this front end's applications.
     fn serves_targets(&self) -> bool {
         false
@@ -84,6 +92,61 @@ pub fn main(app: Option<Arc<dyn App>>) -> ExitCode {
     ExitCode::from(run(std::env::args_os(), &mut Binary(app)))
 }
 
+/// [`main`] for a program with flags of its own: `flags` adds them to the server's command line
+/// (they appear in `--help` and the man page, and a bad one is a usage error, exit 2), and
+/// `app` builds the application from the parsed command line when it is to be served (not for
+/// `--check`). An `Err` from `app` is reported as `PROGRAM: error: MESSAGE`, exit status 1.
+/// See `examples/greeting.rs`.
+pub fn main_with<F, A>(flags: F, app: A) -> ExitCode
+where
+    F: FnOnce(clap::Command) -> clap::Command,
+    A: FnOnce(&clap::ArgMatches) -> Result<Arc<dyn App>, String>,
+{
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let mut frontend = WithFlags {
+        name: program_name(&args),
+        flags: Some(flags),
+        app: Some(app),
+    };
+    ExitCode::from(run(args, &mut frontend))
+}
+
+/// A Rust program with its own application and flags of its own (see [`main_with`]).
+struct WithFlags<F, A> {
+    name: String,
+    flags: Option<F>,
+    app: Option<A>,
+}
+
+impl<F, A> Frontend for WithFlags<F, A>
+where
+    F: FnOnce(clap::Command) -> clap::Command,
+    A: FnOnce(&clap::ArgMatches) -> Result<Arc<dyn App>, String>,
+{
+    fn command(&mut self, cmd: clap::Command) -> clap::Command {
+        match self.flags.take() {
+            Some(flags) => flags(cmd),
+            None => cmd,
+        }
+    }
+
+    fn has_own_app(&self) -> bool {
+        true
+    }
+
+    fn app(
+        &mut self,
+        inv: &cli::Invocation,
+        _app_section: Option<&settings::paste::PasteSection>,
+    ) -> Option<Result<Arc<dyn App>, u8>> {
+        let app = self.app.take()?;
+        Some(app(&inv.matches).map_err(|e| {
+            eprintln!("{}: error: {e}", self.name);
+            EXIT_FAILURE
+        }))
+    }
+}
+
 /// Runs the command line `args` (program name first) for `frontend`; returns the exit status.
 pub fn run<I, T>(args: I, frontend: &mut dyn Frontend) -> u8
 where
@@ -101,7 +164,11 @@ where
         cli::Program::OwnApp(name) => name,
         cli::Program::Server => "waitress-rs",
     };
-    let inv = match cli::parse_for(args, program) {
+    let mut cmd = frontend.command(cli::command_for(program));
+    let parsed = cmd
+        .try_get_matches_from_mut(args)
+        .and_then(|matches| cli::invocation(&mut cmd, &matches, program));
+    let inv = match parsed {
         Ok(inv) => inv,
         // --help and --version are "errors" to clap that print to stdout and exit 0.
         Err(e) if !e.use_stderr() => {
@@ -114,7 +181,7 @@ where
         }
     };
     let generated = match inv.generate.as_deref() {
-        Some("man") => Some(doc::man_page(program)),
+        Some("man") => Some(doc::man_page(cmd, program)),
         Some("settings-table") => Some(doc::settings_table()),
         _ => None,
     };
@@ -285,6 +352,57 @@ mod tests {
         ] {
             assert_eq!(run(args, &mut own()), EXIT_USAGE, "{args:?}");
         }
+    }
+
+    fn greeting_flag(cmd: clap::Command) -> clap::Command {
+        cmd.arg(clap::Arg::new("greeting").long("greeting"))
+    }
+
+    #[test]
+    fn a_program_with_flags_of_its_own_reads_them_beside_the_servers() {
+        let unbuilt = |_: &clap::ArgMatches| -> Result<Arc<dyn App>, String> {
+            panic!("the app is built only to be served")
+        };
+        let with = |args: &[&str]| {
+            let mut frontend = WithFlags {
+                name: "greet".to_owned(),
+                flags: Some(greeting_flag),
+                app: Some(unbuilt),
+            };
+            run(args, &mut frontend)
+        };
+        assert_eq!(
+            with(&["greet", "--check", "--greeting", "hi", "--threads", "2"]),
+            0
+        );
+        assert_eq!(with(&["greet", "--check", "--greeting"]), EXIT_USAGE);
+        assert_eq!(
+            with(&["greet", "--check", "--salutation", "hi"]),
+            EXIT_USAGE
+        );
+        assert_eq!(with(&["greet", "--check", "--app", "echo"]), EXIT_USAGE);
+
+        // Serving, the app is built from the same matches; its error stops the program before
+        // anything is bound.
+        let seen = std::rc::Rc::new(std::cell::RefCell::new(None));
+        let saw = std::rc::Rc::clone(&seen);
+        let mut frontend = WithFlags {
+            name: "greet".to_owned(),
+            flags: Some(greeting_flag),
+            app: Some(
+                move |m: &clap::ArgMatches| -> Result<Arc<dyn App>, String> {
+                    *saw.borrow_mut() = m.get_one::<String>("greeting").cloned();
+                    Err("no greeting today".to_owned())
+                },
+            ),
+        };
+        let args = ["greet", "--greeting", "hi", "--listen", "127.0.0.1:0"];
+        assert_eq!(run(args, &mut frontend), EXIT_FAILURE);
+        assert_eq!(seen.borrow().as_deref(), Some("hi"));
+
+        let own = cli::Program::OwnApp("greet");
+        let page = doc::man_page(greeting_flag(cli::command_for(own)), own);
+        assert!(page.contains("\\fB\\-\\-greeting\\fR"), "{page}");
     }
 
     #[test]

@@ -41,6 +41,8 @@ pub struct Invocation {
     pub log_level: Option<String>,
     /// Hidden `--generate man|settings-table`: print generated documentation.
     pub generate: Option<String>,
+    /// Everything parsed, for flags a program added to the command (`cmd.arg(...)`).
+    pub matches: ArgMatches,
 }
 
 /// Whose command line it is.
@@ -252,6 +254,7 @@ pub fn invocation(
         target: matches.get_one::<String>("target").cloned(),
         log_level: matches.get_one::<String>("log_level").cloned(),
         generate: matches.get_one::<String>("generate").cloned(),
+        matches: matches.clone(),
         section: DEFAULT_SECTION.to_owned(),
         ..Invocation::default()
     };

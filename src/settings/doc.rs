@@ -3,7 +3,9 @@
 
 use std::io::{self, Write};
 
-use super::cli::{Program, command_for};
+use clap::Command;
+
+use super::cli::Program;
 use super::table::{Form, Group, KEYS};
 
 /// Exit statuses, for the man page's EXIT STATUS section (and used by the binary).
@@ -42,15 +44,17 @@ fn roff(text: &str) -> String {
     }
 }
 
-/// Writes the man page of `program`: a program serving its own application gets its own name,
-/// synopsis and examples, and no `--app` (which it refuses) or waitress-rs's shipped files.
-pub fn render(w: &mut dyn Write, program: Program<'_>) -> io::Result<()> {
+/// Writes the man page of `program`, whose command line `cmd` parses (the binary's, or
+/// [`command_for`](super::cli::command_for) with a program's own flags added): a program serving its own application
+/// gets its own name, synopsis and examples, and no `--app` (which it refuses) or waitress-rs's
+/// shipped files.
+pub fn render(w: &mut dyn Write, cmd: Command, program: Program<'_>) -> io::Result<()> {
     let version = env!("CARGO_PKG_VERSION");
     let source = match program {
         Program::Server => format!("waitress-rs {version}"),
         Program::OwnApp(name) => format!("{name} (waitress-rs {version})"),
     };
-    let man = clap_mangen::Man::new(command_for(program))
+    let man = clap_mangen::Man::new(cmd)
         .source(source)
         .manual("User Commands");
     man.render_title(w)?;
@@ -211,21 +215,23 @@ pub fn settings_table() -> String {
     out
 }
 
-/// The man page of `program` as a string.
-pub fn man_page(program: Program<'_>) -> String {
+/// The man page of `program` as a string (see [`render`]).
+pub fn man_page(cmd: Command, program: Program<'_>) -> String {
     let mut buf = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = render(&mut buf, program);
+    let _ = render(&mut buf, cmd, program);
     String::from_utf8_lossy(&buf).into_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::settings::cli::command_for;
 
     #[test]
     fn a_program_serving_its_own_app_gets_a_page_in_its_name_without_choosing_an_app() {
-        let page = man_page(Program::OwnApp("hello"));
+        let own = Program::OwnApp("hello");
+        let page = man_page(command_for(own), own);
         assert!(page.contains(".TH hello 1"), "{page}");
         assert!(
             page.contains("hello \\- A production HTTP/1.1 server"),
@@ -246,7 +252,7 @@ mod tests {
         ] {
             assert!(!page.contains(absent), "{absent} in {page}");
         }
-        let binary = man_page(Program::Server);
+        let binary = man_page(command_for(Program::Server), Program::Server);
         for present in [
             "\\-\\-app",
             "MODULE:OBJECT",
