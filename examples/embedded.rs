@@ -55,7 +55,6 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    server.announce();
     println!("curl http://{}/you", server.local_addrs()[0]);
 
     let stop = server.shutdown_handle();
@@ -63,7 +62,8 @@ fn main() -> ExitCode {
         std::thread::sleep(Duration::from_secs(60));
         stop.shutdown();
     });
-    match server.run_until_signalled() {
+    // `Serving on` once SIGINT and SIGTERM are handled: a stop sent on seeing it drains.
+    match server.run_until_signalled(Server::announce) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("embedded: error: {e}");

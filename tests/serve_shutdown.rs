@@ -244,3 +244,194 @@ fn second_signal_exits_at_once_with_failure() {
         server.log()
     );
 }
+
+/// The binary with `args`, its stderr lines sent to the returned receiver by a thread of the
+/// test's (which ends when the process closes stderr).
+#[cfg(unix)]
+fn spawn_with_log(args: &[&str]) -> (std::process::Child, mpsc::Receiver<String>) {
+    use std::process::Stdio;
+    let mut child = support::binary()
+        .args(args)
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn waitress-rs");
+    let stderr = child.stderr.take().expect("stderr");
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    (child, rx)
+}
+
+/// Waits up to `timeout` for `child` to exit; kills it (and fails) if it does not.
+#[cfg(unix)]
+fn exit_within(child: &mut std::process::Child, timeout: Duration) -> std::process::ExitStatus {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    panic!("still running {timeout:?} after the stop signal");
+}
+
+#[cfg(unix)]
+#[test]
+fn a_stop_sent_on_seeing_serving_on_drains() {
+    // Supervisors and test harnesses take `Serving on` as ready. It used to come before the
+    // handlers were installed: a SIGTERM sent on seeing it killed the process (socket file
+    // left behind) in about half the tries.
+    let dir = temp_dir();
+    for n in 0..20 {
+        let path = dir.path().join(format!("s{n}.sock"));
+        let (mut child, log) =
+            spawn_with_log(&["--unix-socket", path.to_str().unwrap(), "--app", "echo"]);
+        loop {
+            let line = log
+                .recv_timeout(Duration::from_secs(20))
+                .expect("no Serving on line");
+            if line.contains("Serving on") {
+                break;
+            }
+        }
+        // SAFETY: kill(2) on the child's pid; no memory is involved.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        let status = exit_within(&mut child, Duration::from_secs(20));
+        assert!(status.success(), "try {n}: {status:?}");
+        assert!(!path.exists(), "try {n}: the socket file was left behind");
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn a_second_signal_exits_even_when_the_log_is_blocked() {
+    // A stderr pipe nobody reads fills, and every thread that logs then waits on it. The
+    // signal thread logged before acting, so a SIGTERM waited behind its own line and a
+    // second one was never taken: only SIGKILL ended the process.
+    let mut child = support::binary()
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--app",
+            "echo",
+            "--log-untrusted-proxy-headers",
+        ])
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn waitress-rs");
+    // Read up to `Serving on` (the server prints it or exits), then hold the pipe unread: each
+    // request below logs one line until the pipe is full and the server stops answering
+    // (~600 lines into a 64 KiB pipe).
+    let mut unread = BufReader::new(child.stderr.take().unwrap());
+    let addr: std::net::SocketAddr = loop {
+        let mut line = String::new();
+        assert!(
+            unread.read_line(&mut line).unwrap() > 0,
+            "no Serving on line"
+        );
+        if let Some(url) = line.trim().split("Serving on http://").nth(1) {
+            break url.parse().unwrap();
+        }
+    };
+    let mut stuck = false;
+    for _ in 0..5_000 {
+        let Ok(mut stream) = TcpStream::connect(addr) else {
+            break;
+        };
+        stream
+            .set_read_timeout(Some(Duration::from_secs(2)))
+            .unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.0\r\nX-Forwarded-For: 10.0.0.1\r\n\r\n")
+            .unwrap();
+        let mut byte = [0u8; 1];
+        if !matches!(stream.read(&mut byte), Ok(1)) {
+            stuck = true;
+            break;
+        }
+    }
+    assert!(stuck, "the server kept answering with its log blocked");
+    // SAFETY: kill(2) on the child's pid; no memory is involved.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    std::thread::sleep(Duration::from_millis(300));
+    // SAFETY: as above.
+    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    let status = exit_within(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(1), "{status:?}");
+    drop(unread);
+}
+
+#[cfg(unix)]
+#[test]
+fn a_sigint_ignored_by_whoever_started_the_server_stays_ignored() {
+    // A shell starts a background job with SIGINT ignored (`waitress-rs ... &` in a script);
+    // as under CPython (so waitress), the server leaves it so. SIGTERM still drains.
+    let dir = temp_dir();
+    let path = dir.path().join("s.sock");
+    let script = format!(
+        "trap '' INT; exec \"$0\" --unix-socket '{}' --app echo",
+        path.display()
+    );
+    let mut cmd = std::process::Command::new("sh");
+    cmd.arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_waitress-rs"));
+    let mut server = Server::start_with(&mut cmd, 1);
+    assert!(
+        server.signal(SIGINT, Duration::from_millis(1500)).is_none(),
+        "SIGINT stopped a server started with it ignored"
+    );
+    assert!(get_unix(&path).starts_with(b"HTTP/1.0 200"));
+    let status = server
+        .signal(SIGTERM, Duration::from_secs(20))
+        .expect("SIGTERM did not stop it");
+    assert!(status.success(), "{status:?}");
+}
+
+/// One HTTP/1.0 GET over the Unix socket at `path`: the whole answer.
+#[cfg(unix)]
+fn get_unix(path: &std::path::Path) -> Vec<u8> {
+    let mut stream = std::os::unix::net::UnixStream::connect(path).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    read_to_close(&mut stream)
+}
+
+#[cfg(target_os = "linux")]
+#[test]
+fn systemd_is_told_ready_then_stopping() {
+    let dir = temp_dir();
+    let notify_path = dir.path().join("notify");
+    let notify = std::os::unix::net::UnixDatagram::bind(&notify_path).unwrap();
+    notify
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    let mut cmd = support::binary();
+    cmd.args(["--listen", "127.0.0.1:0", "--app", "echo"])
+        .env("NOTIFY_SOCKET", &notify_path);
+    let mut server = Server::start_with(&mut cmd, 1);
+    let mut buf = [0u8; 64];
+    let n = notify.recv(&mut buf).expect("no READY=1");
+    assert_eq!(&buf[..n], b"READY=1");
+    let status = server
+        .signal(SIGTERM, Duration::from_secs(20))
+        .expect("SIGTERM did not stop it");
+    assert!(status.success(), "{status:?}");
+    let n = notify.recv(&mut buf).expect("no STOPPING=1");
+    assert_eq!(&buf[..n], b"STOPPING=1");
+}

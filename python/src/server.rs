@@ -59,8 +59,11 @@ impl BoundServer {
     }
 
     /// Serves until `close()` or, with `signals`, SIGINT or SIGTERM; then finishes the
-    /// requests in progress and returns. A closed server returns at once, as waitress's does.
-    fn run(&self, py: Python<'_>, signals: bool) -> PyResult<()> {
+    /// requests in progress and returns. `ready` is called once the signals are handled, just
+    /// before serving (`serve` logs `Serving on` there, so a stop sent on seeing that line
+    /// drains). A closed server returns at once, as waitress's does.
+    #[pyo3(signature = (signals, ready = None))]
+    fn run(&self, py: Python<'_>, signals: bool, ready: Option<Py<PyAny>>) -> PyResult<()> {
         let server = {
             let mut state = self.lock();
             match std::mem::replace(&mut *state, State::Running) {
@@ -74,7 +77,16 @@ impl BoundServer {
                 }
             }
         };
-        let result = run(py, server, signals);
+        let ready = move |_: &server::Server| {
+            if let Some(ready) = ready {
+                Python::attach(|py| {
+                    if let Err(e) = ready.call0(py) {
+                        e.write_unraisable(py, None);
+                    }
+                });
+            }
+        };
+        let result = run(py, server, signals, ready);
         *self.lock() = State::Done;
         logs::flush(py);
         result.map_err(|e| match e {
@@ -134,20 +146,34 @@ pub(crate) fn serve(
     let server = py
         .detach(|| server::Server::bind(settings, app))
         .map_err(Stopped::Serve)?;
-    server.announce();
-    let result = run(py, server, true);
+    let result = run(py, server, true, server::Server::announce);
     logs::flush(py);
     result
 }
 
-fn run(py: Python<'_>, server: server::Server, signals: bool) -> Result<(), Stopped> {
+/// Runs `server`, with the GIL released; `ready` is called just before it serves, after the
+/// stop signals are handled when `signals` asks for them.
+fn run(
+    py: Python<'_>,
+    server: server::Server,
+    signals: bool,
+    ready: impl FnOnce(&server::Server) + Send,
+) -> Result<(), Stopped> {
     if !signals {
-        return py.detach(|| server.run()).map_err(Stopped::Serve);
+        return py
+            .detach(|| {
+                ready(&server);
+                server.run()
+            })
+            .map_err(Stopped::Serve);
     }
     #[cfg(unix)]
-    let result = py.detach(|| server.run_until_signalled());
+    let result = py.detach(|| server.run_until_signalled(ready));
     #[cfg(not(unix))]
-    let result = run_polling_signals(py, server).map_err(Stopped::Python)?;
+    let result = {
+        ready(&server);
+        run_polling_signals(py, server).map_err(Stopped::Python)?
+    };
     // Python's own SIGINT handler also saw Ctrl-C: as with waitress's `run`, KeyboardInterrupt
     // is the normal way to stop, not an error.
     match py.check_signals() {

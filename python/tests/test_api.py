@@ -497,3 +497,36 @@ def test_sockets_given_as_socket_objects():
         sock.close()
     finally:
         server.stop()
+
+
+THREAD_SERVE_SCRIPT = textwrap.dedent(
+    """
+    import threading, time
+    from waitress_rs import serve
+    from fixtureapps.sleepy import app
+    threading.Thread(
+        target=serve, args=(app,), kwargs=dict(listen="127.0.0.1:0", _quiet=True), daemon=True
+    ).start()
+    print("serving", flush=True)
+    time.sleep(30)
+    print("main thread ran to its end", flush=True)
+    """
+)
+
+
+def test_sigterm_ends_a_program_serving_from_a_background_thread():
+    # As under waitress: the server in a thread does not take SIGTERM, so it ends the process
+    # (it used to stop only the server, leaving the program running with nothing served).
+    proc = subprocess.Popen(
+        [sys.executable, "-c", THREAD_SERVE_SCRIPT], cwd=HERE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert proc.stdout.readline().strip() == "serving"
+        import time
+
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == -signal.SIGTERM
+    finally:
+        proc.kill()
+        proc.wait()

@@ -137,20 +137,25 @@ def test_settings_are_checked_as_serve_checks_them():
         waitress_rs.create_server(sleepy, listen="127.0.0.1:0", threads=0)
 
 
+def thread_names_once_workers_ended():
+    """The names in threading.enumerate() once no worker is left: workers end just after
+    run() returns (or a server is dropped), so this waits for them, bounded."""
+    deadline = time.monotonic() + JOIN_TIMEOUT
+    while any(t.name.startswith("waitress-") for t in threading.enumerate()):
+        assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
+        time.sleep(0.05)
+    return {t.name for t in threading.enumerate()}
+
+
 def test_workers_leave_threading_enumerate_once_stopped():
-    before = {t.name for t in threading.enumerate()}
+    before = thread_names_once_workers_ended()
     for _ in range(2):
         server = waitress_rs.create_server(sleepy, host="127.0.0.1", port=0, threads=3)
         thread = serve_in_thread(server)
         assert get(server.effective_port)[2] == b"notsleepy returned"
         server.close()
         thread.join(JOIN_TIMEOUT)
-    # The workers end just after run() returns: wait for them, bounded.
-    deadline = time.monotonic() + JOIN_TIMEOUT
-    while any(t.name.startswith("waitress-") for t in threading.enumerate()):
-        assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
-        time.sleep(0.05)
-    assert {t.name for t in threading.enumerate()} == before
+    assert thread_names_once_workers_ended() == before
 
 
 THREAD_SCRIPT = textwrap.dedent(

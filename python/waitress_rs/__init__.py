@@ -124,7 +124,13 @@ class Server:
 
     def run(self):
         """Serve until ``close()`` (or, in the main thread, SIGINT or SIGTERM)."""
-        self._native.run(threading.current_thread() is threading.main_thread())
+        self._run(None)
+
+    def _run(self, ready):
+        # Signals are the server's only in the main thread, where Python itself takes them;
+        # in another thread they stay the program's (SIGTERM ends the process, as under
+        # waitress, rather than stopping a server the program does not wait for).
+        self._native.run(threading.current_thread() is threading.main_thread(), ready)
 
     def close(self):
         """Stop serving: ``run()`` returns once the requests in progress are done. Before
@@ -157,7 +163,8 @@ def create_server(application, map=None, _start=True, _sock=None, _dispatcher=No
 
 
 def serve(app, **kw):
-    """Serve the WSGI application ``app`` until Ctrl-C or SIGTERM.
+    """Serve the WSGI application ``app`` until Ctrl-C or SIGTERM (in the main thread; in
+    another, the signals are left to the program, as waitress leaves them).
 
     Keyword arguments are waitress's settings (``host``, ``port``, ``listen``, ``threads``,
     ``unix_socket``, ``trusted_proxy``, ``sockets=[listening socket objects]``, ...).
@@ -166,10 +173,10 @@ def serve(app, **kw):
     if not quiet:
         logging.basicConfig()
     server = create_server(app, **kw)
-    if not quiet:
-        server.print_listen("Serving on http://{}:{}")
-    # Signals stop serve() in any thread, as they always have.
-    server._native.run(True)
+    # Serving on is logged once SIGINT and SIGTERM are handled, so a stop sent on seeing it
+    # drains.
+    ready = None if quiet else (lambda: server.print_listen("Serving on http://{}:{}"))
+    server._run(ready)
 
 
 def serve_paste(app, global_conf, **kw):

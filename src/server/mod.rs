@@ -13,6 +13,7 @@ mod output;
 mod pool;
 mod signals;
 mod spool;
+mod systemd;
 mod task;
 mod temp;
 mod wake;
@@ -45,9 +46,7 @@ pub enum ServeError {
 /// What the server logs (`Serving on ...`, an app's errors) goes to the `log` crate: set a
 /// logger first, [`crate::logging::init`] for the binary's format, or nothing is seen.
 pub fn serve(settings: &Settings, app: Arc<dyn App>) -> Result<(), ServeError> {
-    let server = Server::bind(settings, app)?;
-    server.announce();
-    server.run_until_signalled()
+    Server::bind(settings, app)?.run_until_signalled(Server::announce)
 }
 
 /// A bound server, not yet running: listeners open, workers started.
@@ -194,34 +193,21 @@ impl Server {
     }
 
     /// [`Server::run`] with the stop signals installed (the first SIGINT or SIGTERM drains,
-    /// a second exits) and systemd told the service is ready. The signals are the process's
-    /// own again once this returns.
-    pub fn run_until_signalled(self) -> Result<(), ServeError> {
+    /// a second exits) and systemd told the service is ready. `ready` is called once the
+    /// handlers are in place, before serving: the place to log `Serving on`
+    /// ([`Server::announce`]), since a supervisor or a test that sends SIGTERM as soon as it
+    /// reads that line must get the graceful stop, not the signal's default action (which
+    /// killed the process, socket file left behind, in 21 of 40 tries when the line came
+    /// first; as PID 1, which ignores signals it has no handler for, the stop was lost). The
+    /// signals are the process's own again once this returns.
+    pub fn run_until_signalled(self, ready: impl FnOnce(&Server)) -> Result<(), ServeError> {
         let _handlers = signals::install(
             self.stop.clone(),
             self.wake.clone(),
             self.socket_files.clone(),
         )?;
-        systemd_notify_ready();
+        ready(&self);
+        systemd::notify(systemd::READY);
         self.run()
-    }
-}
-
-/// Tells systemd the service is ready when run as `Type=notify` (a no-op otherwise).
-fn systemd_notify_ready() {
-    #[cfg(target_os = "linux")]
-    if let Some(path) = std::env::var_os("NOTIFY_SOCKET") {
-        use std::os::linux::net::SocketAddrExt;
-        use std::os::unix::net::{SocketAddr, UnixDatagram};
-        let bytes = path.as_encoded_bytes();
-        let addr = match bytes.strip_prefix(b"@") {
-            Some(abstract_name) => SocketAddr::from_abstract_name(abstract_name),
-            None => SocketAddr::from_pathname(std::path::Path::new(&path)),
-        };
-        let sent =
-            UnixDatagram::unbound().and_then(|s| addr.and_then(|a| s.send_to_addr(b"READY=1", &a)));
-        if let Err(e) = sent {
-            log::warn!(target: "waitress", "Could not notify systemd: {e}");
-        }
     }
 }

@@ -14,6 +14,10 @@ use super::wake::WakeList;
 pub struct Installed {
     #[cfg(unix)]
     handle: signal_hook::iterator::Handle,
+    /// The stop signal's log line, written aside (see [`log_aside`]): waited for (briefly) when
+    /// the server is done, so the line comes before whatever the program logs next.
+    #[cfg(unix)]
+    logging: Arc<std::sync::Mutex<Option<std::sync::mpsc::Receiver<()>>>>,
 }
 
 /// Servers whose handlers are installed, for [`keep_default_actions`].
@@ -63,6 +67,14 @@ impl Drop for Installed {
         {
             self.handle.close();
             SERVING.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            let logging = self
+                .logging
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .take();
+            if let Some(logged) = logging {
+                let _ = logged.recv_timeout(LAST_LINE_WAIT);
+            }
         }
         #[cfg(windows)]
         {
@@ -74,41 +86,104 @@ impl Drop for Installed {
     }
 }
 
+/// The stop signals this process takes: SIGINT and SIGTERM, less any the process was started
+/// with ignored. A shell starts a background job (`waitress-rs ... &` in a script) with SIGINT
+/// ignored, and `nohup`-style wrappers ignore what they mean to shield the program from; such a
+/// signal stays ignored, as CPython (and so waitress) leaves it. Read once, at the first
+/// install: afterwards the dispositions are signal-hook's.
+#[cfg(unix)]
+fn stop_signals() -> &'static [i32] {
+    static TAKEN: std::sync::OnceLock<Vec<i32>> = std::sync::OnceLock::new();
+    TAKEN.get_or_init(|| {
+        [libc::SIGINT, libc::SIGTERM]
+            .into_iter()
+            .filter(|&signal| {
+                // SAFETY: a query (no new action); `old` is plain data the call fills in.
+                let ignored = unsafe {
+                    let mut old: libc::sigaction = std::mem::zeroed();
+                    libc::sigaction(signal, std::ptr::null(), &mut old) == 0
+                        && old.sa_sigaction == libc::SIG_IGN
+                };
+                !ignored
+            })
+            .collect()
+    })
+}
+
+/// How long an exit waits for a stop signal's log line: the log may be what is stuck (a stderr
+/// pipe nobody reads), and the exit must not wait on it.
+#[cfg(unix)]
+const LAST_LINE_WAIT: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Logs on a thread of its own, so a log that blocks (a full stderr pipe) cannot hold up the
+/// signal thread; returns a receiver that hears when the line is out.
+#[cfg(unix)]
+fn log_aside(log: impl FnOnce() + Send + 'static) -> std::sync::mpsc::Receiver<()> {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let spawned = std::thread::Builder::new()
+        .name("waitress-signals-log".into())
+        .spawn(move || {
+            log();
+            let _ = tx.send(());
+        });
+    if let Err(e) = spawned {
+        // No thread to spare: say it here, at the risk of waiting.
+        eprintln!("waitress-rs: could not start a thread to log a stop signal: {e}");
+    }
+    rx
+}
+
 /// Installs the handlers: each signal counts in `stop` and wakes the loop. `socket_files` are
-/// removed before an immediate exit, since the loop will not get to it.
+/// removed before an immediate exit, since the loop will not get to it. Each signal is acted
+/// on before it is logged: with stderr blocked, a SIGTERM used to wait behind its own log line,
+/// and the drain, the second signal's exit and systemd's stop with it.
 #[cfg(unix)]
 pub fn install(
     stop: Arc<AtomicUsize>,
     wake: Arc<WakeList>,
     socket_files: Vec<SocketFile>,
 ) -> io::Result<Installed> {
-    use signal_hook::consts::{SIGINT, SIGTERM};
+    use signal_hook::consts::SIGINT;
     use std::sync::atomic::Ordering;
     /// Exit status when a second signal cuts the drain short.
     const EXIT_INTERRUPTED: i32 = 1;
-    keep_default_actions(&[SIGINT, SIGTERM])?;
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])?;
+    let taken = stop_signals();
+    keep_default_actions(taken)?;
+    let mut signals = signal_hook::iterator::Signals::new(taken)?;
     let handle = signals.handle();
+    let logging = Arc::new(std::sync::Mutex::new(None));
+    let first_line = Arc::clone(&logging);
     std::thread::Builder::new()
         .name("waitress-signals".into())
         .spawn(move || {
             for signal in signals.forever() {
+                // Held until the line's receiver is stored, so a drain that ends at once
+                // cannot drop `Installed` without waiting for it.
+                let mut line = first_line.lock().unwrap_or_else(|p| p.into_inner());
                 let seen = stop.fetch_add(1, Ordering::SeqCst);
                 if seen == 0 {
                     let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
-                    log::info!(target: "waitress", "{name} received: finishing requests in progress, then exiting");
+                    *line = Some(log_aside(move || {
+                        log::info!(target: "waitress", "{name} received: finishing requests in progress, then exiting (a second signal exits at once)");
+                    }));
+                    drop(line);
                     wake.nudge();
+                    super::systemd::notify(super::systemd::STOPPING);
                 } else {
-                    log::warn!(target: "waitress", "Second stop signal: exiting now");
+                    drop(line);
                     for file in &socket_files {
                         file.remove();
                     }
+                    let logged = log_aside(|| {
+                        log::warn!(target: "waitress", "Second stop signal: exiting now");
+                    });
+                    let _ = logged.recv_timeout(LAST_LINE_WAIT);
                     std::process::exit(EXIT_INTERRUPTED);
                 }
             }
         })?;
     SERVING.fetch_add(1, Ordering::SeqCst);
-    Ok(Installed { handle })
+    Ok(Installed { handle, logging })
 }
 
 /// The loop to stop on Windows console events, while `install`'s [`Installed`] lives.
