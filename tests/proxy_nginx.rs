@@ -1,6 +1,6 @@
 //! A real nginx, configured by the shipped etc/nginx-site.conf, in front of waitress-rs
-//! configured by the shipped etc/proxy.ini: the client's address and scheme arrive, headers the
-//! client forges do not. nginx is a Debian package (tests/run.sh installs it); only the ports
+//! configured by the shipped etc/proxy.ini (or, on a Unix socket, etc/unix-socket.ini): the
+//! client's address, scheme, host and port arrive, headers the client forges do not. nginx is a Debian package (tests/run.sh installs it); only the ports
 //! are changed, everything on 127.0.0.1.
 
 mod support;
@@ -44,7 +44,8 @@ fn free_port() -> u16 {
         .port()
 }
 
-fn start_nginx(dir: &Path, upstream: SocketAddr) -> (Nginx, SocketAddr) {
+/// nginx with the shipped site, sending to `upstream` (`127.0.0.1:PORT` or `unix:PATH`).
+fn start_nginx(dir: &Path, upstream: &str) -> (Nginx, SocketAddr) {
     let shipped =
         std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/nginx-site.conf"))
             .unwrap();
@@ -119,7 +120,7 @@ fn start_with_proxy_ini() -> Server {
 fn nginx_in_front_passes_the_real_client_and_drops_forgeries() {
     let server = start_with_proxy_ini();
     let dir = support::temp_dir();
-    let (_nginx, front) = start_nginx(dir.path(), server.addr());
+    let (_nginx, front) = start_nginx(dir.path(), &server.addr().to_string());
 
     let mut stream = connect_from_client(front);
     write!(
@@ -173,4 +174,41 @@ fn a_client_bypassing_nginx_is_not_trusted_for_its_headers() {
     assert_eq!(env_get(&env, "REMOTE_ADDR"), Some(CLIENT_IP));
     assert_eq!(env_get(&env, "wsgi.url_scheme"), Some("http"));
     assert_eq!(env_get(&env, "HTTP_X_FORWARDED_FOR"), None);
+}
+
+#[cfg(unix)]
+#[test]
+fn nginx_in_front_of_the_unix_socket_ini_passes_host_and_port() {
+    // The site sends X-Forwarded-Host and -Port; unix-socket.ini used to trust only -For and
+    // -Proto, so behind nginx on port 8080 the app saw SERVER_PORT 80 and a Host without the
+    // port, and built wrong URLs.
+    let dir = support::temp_dir();
+    let socket = dir.path().join("waitress.sock");
+    let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/unix-socket.ini");
+    let _server = Server::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--unix-socket",
+        socket.to_str().unwrap(),
+    ]);
+    let (_nginx, front) = start_nginx(dir.path(), &format!("unix:{}", socket.display()));
+    let mut stream = connect_from_client(front);
+    write!(
+        stream,
+        "GET / HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Host: evil.example\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let response = support::read_response(&mut BufReader::new(stream), false);
+    assert_eq!(response.status, 200, "{}", response.text());
+    let env = echo_environ(&response.body);
+    assert_eq!(env_get(&env, "REMOTE_ADDR"), Some(CLIENT_IP), "{env:?}");
+    assert_eq!(
+        env_get(&env, "SERVER_PORT"),
+        Some(front.port().to_string().as_str())
+    );
+    assert_eq!(
+        env_get(&env, "HTTP_HOST"),
+        Some(format!("localhost:{}", front.port()).as_str())
+    );
 }

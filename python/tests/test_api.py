@@ -530,3 +530,28 @@ def test_sigterm_ends_a_program_serving_from_a_background_thread():
     finally:
         proc.kill()
         proc.wait()
+
+
+DICTCONFIG_SCRIPT = textwrap.dedent(
+    """
+    import logging.config, os, signal, threading
+    import waitress_rs
+    logging.config.dictConfig({
+        "version": 1,
+        "handlers": {"console": {"class": "logging.StreamHandler"}},
+        "root": {"handlers": ["console"], "level": "INFO"},
+    })
+    logging.getLogger("mine").info("configured")
+    threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+    waitress_rs.serve(lambda e, s: [], listen="127.0.0.1:0", _quiet=False)
+    """
+)
+
+
+def test_dictconfig_disables_the_servers_loggers_as_it_disables_waitresss():
+    # waitress's loggers exist once it is imported, so dictConfig's default
+    # disable_existing_loggers=True silences them; waitress_rs's must exist as early.
+    out = run_script(DICTCONFIG_SCRIPT)
+    assert out.returncode == 0, out.stderr
+    assert "configured" in out.stderr
+    assert "Serving on" not in out.stderr and "SIGTERM" not in out.stderr, out.stderr

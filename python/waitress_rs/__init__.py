@@ -20,6 +20,12 @@ from . import _native
 __all__ = ["serve", "serve_paste", "create_server", "Server", "check", "FileWrapper"]
 __version__ = _native.__version__
 
+# The server's loggers exist from import on, as waitress's do (its modules create them), so a
+# later ``logging.config.dictConfig`` with the default ``disable_existing_loggers=True`` turns
+# them off as it turns off waitress's.
+for _name in ("waitress", "waitress.queue"):
+    logging.getLogger(_name)
+
 
 class FileWrapper:
     """``wsgi.file_wrapper``: a file-like object sent as the response body.
