@@ -21,6 +21,15 @@ const EXIT_NOPERM: u8 = 77;
 /// sysexits `EX_CONFIG`: lets systemd units say `RestartPreventExitStatus=78`.
 const EXIT_CONFIG: u8 = 78;
 
+/// One line to stderr, lost if stderr is closed or full, never a panic: `eprintln!` panics
+/// when the write fails, and the panic's exit status 101 replaced the one that says what
+/// went wrong (a supervisor's `RestartPreventExitStatus=78` no longer saw a bad configuration).
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 /// What a front end adds to the command line: how it logs, applications of its own (a Rust
 /// program's app, or the Python package's `MODULE:OBJECT` and `[app:main]`), and how it serves.
 /// The binary's defaults are the trait's.
@@ -141,7 +150,7 @@ where
     ) -> Option<Result<Arc<dyn App>, u8>> {
         let app = self.app.take()?;
         Some(app(&inv.matches).map_err(|e| {
-            eprintln!("{}: error: {e}", self.name);
+            tell!("{}: error: {e}", self.name);
             EXIT_FAILURE
         }))
     }
@@ -176,7 +185,7 @@ where
             return 0;
         }
         Err(e) => {
-            eprintln!("{name}: error: {}", usage_error_line(&e));
+            tell!("{name}: error: {}", usage_error_line(&e));
             return EXIT_USAGE;
         }
     };
@@ -198,13 +207,13 @@ where
         Ok(loaded) => loaded,
         Err(errors) => {
             for e in errors {
-                eprintln!("{name}: error: {e}");
+                tell!("{name}: error: {e}");
             }
             return EXIT_CONFIG;
         }
     };
     for warning in &resolved.warnings {
-        eprintln!("{name}: warning: {warning}");
+        tell!("{name}: warning: {warning}");
     }
 
     if inv.check {
@@ -216,11 +225,15 @@ where
             choose_app(&inv, app_section.as_ref(), frontend.serves_targets())
         };
         if let Some(Err((e, code))) = named {
-            eprintln!("{name}: error: {e}");
+            tell!("{name}: error: {e}");
             return code;
         }
-        print!("{}", settings::check::render(&resolved.settings));
-        return 0;
+        let mut out = std::io::stdout().lock();
+        let printed = out
+            .write_all(settings::check::render(&resolved.settings).as_bytes())
+            .and_then(|()| out.flush());
+        // The check passed, but nobody got its output (a closed pipe, a full disk).
+        return if printed.is_ok() { 0 } else { EXIT_FAILURE };
     }
     let app = match frontend.app(&inv, app_section.as_ref()) {
         Some(Ok(app)) => Some(Ok(app)),
@@ -230,11 +243,11 @@ where
     let app = match app {
         Some(Ok(app)) => app,
         Some(Err((e, code))) => {
-            eprintln!("{name}: error: {e}");
+            tell!("{name}: error: {e}");
             return code;
         }
         None => {
-            eprintln!(
+            tell!(
                 "{name}: error: no application: name one with --app echo, --app static:DIR, \
                  or an [app:main] section (use = egg:waitress-rs#static) in the --config file"
             );
@@ -244,7 +257,7 @@ where
     match frontend.serve(&resolved.settings, app) {
         Ok(()) => 0,
         Err(e) => {
-            eprintln!("{name}: error: {e}");
+            tell!("{name}: error: {e}");
             exit_code(&e)
         }
     }

@@ -330,3 +330,51 @@ fn flag_source_is_named_in_errors() {
         "waitress-rs: error: threads = \"lots\" (--threads): expected a whole number"
     );
 }
+
+/// A pipe whose reading end is already closed: writes to the other end fail with EPIPE.
+#[cfg(unix)]
+fn closed_pipe() -> std::process::Stdio {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: pipe(2) fills the two descriptors; the read end is closed at once and the write
+    // end handed to an OwnedFd, which owns it from then on.
+    unsafe {
+        assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+        libc::close(fds[0]);
+        std::process::Stdio::from(std::os::fd::OwnedFd::from_raw_fd(fds[1]))
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn exit_statuses_survive_a_closed_stderr_or_stdout() {
+    // eprintln! panics when stderr is gone, and the panic's 101 replaced the status that says
+    // what went wrong (78, which systemd units key RestartPreventExitStatus on; 2; 69).
+    let dir = support::temp_dir();
+    let bad = dir.path().join("bad.ini");
+    std::fs::write(&bad, "[server:main]\nthreads = none\n").unwrap();
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let taken = held.local_addr().unwrap().to_string();
+    for (args, status) in [
+        (vec!["--config", bad.to_str().unwrap()], 78),
+        (vec!["--no-such-flag"], 2),
+        (vec!["--listen", &taken, "--app", "echo"], 69),
+    ] {
+        let out = support::binary()
+            .args(&args)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(closed_pipe())
+            .status()
+            .unwrap();
+        assert_eq!(out.code(), Some(status), "{args:?}");
+    }
+    // --check whose report cannot be written has not done its job: 1, not 0 (nor 101).
+    let out = support::binary()
+        .args(["--check", "--app", "echo"])
+        .stdin(std::process::Stdio::null())
+        .stdout(closed_pipe())
+        .status()
+        .unwrap();
+    assert_eq!(out.code(), Some(1));
+}

@@ -102,7 +102,9 @@ impl Frontend for PyFrontend<'_> {
                 self.load("config", path, inv.call)
             }
             None => {
-                eprintln!(
+                // Not eprintln!: a closed stderr must not turn the status into a panic's.
+                let _ = writeln!(
+                    std::io::stderr(),
                     "waitress-rs: error: no application: name one as MODULE:OBJECT (waitress-serve's \
                      form), with --app echo or --app static:DIR, or as the [app:main] section of the \
                      --config file"

@@ -128,7 +128,11 @@ fn log_aside(log: impl FnOnce() + Send + 'static) -> std::sync::mpsc::Receiver<(
         });
     if let Err(e) = spawned {
         // No thread to spare: say it here, at the risk of waiting.
-        eprintln!("waitress-rs: could not start a thread to log a stop signal: {e}");
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "waitress-rs: could not start a thread to log a stop signal: {e}"
+        );
     }
     rx
 }
