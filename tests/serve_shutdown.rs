@@ -146,6 +146,32 @@ fn sigterm_closes_idle_keep_alive_connections_and_exits_promptly() {
     assert!(read_to_close(&mut silent).is_empty());
 }
 
+#[test]
+fn sigterm_right_after_a_keep_alive_response_does_not_wait_for_the_client() {
+    // The response finished without waking the loop; the stop came before the loop learned of
+    // it. The connection then lingered the full 2 s for a FIN its client, told the connection
+    // stays open, had no reason to send (every pserve --reload with a browser tab open).
+    for _ in 0..3 {
+        let mut server = echo();
+        let stream = connect(server.addr());
+        let mut w = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        w.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert_eq!(read_response(&mut reader, false).status, 200);
+        let start = Instant::now();
+        let status = server
+            .signal(SIGTERM, Duration::from_secs(10))
+            .expect("the server did not stop");
+        assert_eq!(status.code(), Some(0));
+        assert!(
+            start.elapsed() < Duration::from_millis(1500),
+            "{:?}",
+            start.elapsed()
+        );
+        assert!(read_to_close(&mut reader).is_empty());
+    }
+}
+
 /// Starts a static server with a `size`-byte file and a client that asked for it but reads
 /// nothing yet, so the response is still in flight.
 fn download_in_flight(size: u64) -> (Server, tempfile::TempDir, TcpStream) {

@@ -25,6 +25,13 @@ use super::task::Task;
 /// closes cannot hold the connection.
 pub const LINGER_DEADLINE: Duration = Duration::from_secs(2);
 
+/// How long a connection is drained at shutdown when its last response said the connection
+/// stays open: that client has no reason to close, so the full `LINGER_DEADLINE` would only
+/// hold the stop back (2 s for every `pserve --reload` with a browser tab open). It is time
+/// for a response still in flight to be read before the close, so a request the client sends
+/// meanwhile is not answered with a reset that could discard it (RFC 9112 §9.6).
+pub const SHUTDOWN_LINGER: Duration = Duration::from_millis(200);
+
 /// Reads per readiness event before yielding to other connections, so one fast uploader
 /// cannot starve the rest (16 × recv_bytes = 128 KiB with the defaults).
 const READS_PER_EVENT: usize = 16;
@@ -651,7 +658,7 @@ impl Channel {
                         if self.nothing_more_coming() {
                             self.close();
                         } else {
-                            self.linger(now);
+                            self.linger(now + LINGER_DEADLINE);
                         }
                         return None;
                     }
@@ -683,8 +690,9 @@ impl Channel {
                 }
             }
             if (self.eof || self.draining) && self.is_idle() {
-                // The client is done sending, or the server is stopping: nothing more to do.
-                self.linger(now);
+                // The client is done sending, or the server is stopping (after a response that
+                // kept the connection open: one that closed it lingered above).
+                self.linger(now + SHUTDOWN_LINGER);
             }
             return None;
         }
@@ -730,16 +738,14 @@ impl Channel {
         }
     }
 
-    /// Half-closes and starts draining, so the client gets the last response rather than a
-    /// reset (RFC 9112 §9.6).
-    fn linger(&mut self, now: Instant) {
+    /// Half-closes and drains until `until` at the latest, so the client gets the last
+    /// response rather than a reset (RFC 9112 §9.6).
+    fn linger(&mut self, until: Instant) {
         self.output.close();
         if self.eof || self.stream.shutdown_write().is_err() {
             self.phase = Phase::Closed;
         } else {
-            self.phase = Phase::Lingering {
-                until: now + LINGER_DEADLINE,
-            };
+            self.phase = Phase::Lingering { until };
         }
     }
 }
