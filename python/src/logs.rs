@@ -66,6 +66,20 @@ struct PyLogger {
 
 static LOGGER: OnceLock<&'static PyLogger> = OnceLock::new();
 
+thread_local! {
+    /// Set on a worker thread for its life (see [`on_worker_thread`]).
+    static WORKER: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Marks the calling thread as a worker attached to Python for the rest of its life (until
+/// `false`): its records go to `logging` at once, from the thread itself, as waitress's
+/// workers log. Through the forwarding thread, an app's exception record reached `logging`
+/// after the client had its 500, so a test asserting on the record right after the response
+/// (pytest's `caplog`, `assertLogs`) failed 5 times in 100.
+pub fn on_worker_thread(worker: bool) {
+    WORKER.with(|w| w.set(worker));
+}
+
 fn python_level(level: Level) -> u8 {
     match level {
         Level::Error => 40,
@@ -136,6 +150,25 @@ impl Log for PyLogger {
             Some(_) => record.args().to_string(),
             None => waitress_rs::logging::message_with_error(record),
         };
+        if WORKER.with(std::cell::Cell::get) {
+            let level = python_level(record.level());
+            let emitted = Python::try_attach(|py| {
+                // The thread's own Python name (waitress-N) is the record's.
+                if let Err(e) = emit(
+                    py,
+                    record.target(),
+                    level,
+                    &text,
+                    exception.as_deref(),
+                    None,
+                ) {
+                    e.print(py);
+                }
+            });
+            if emitted.is_some() {
+                return;
+            }
+        }
         let message = Message::Record {
             target: record.target().to_owned(),
             level: python_level(record.level()),

@@ -585,7 +585,9 @@ impl App for WsgiApp {
         Python::try_attach(|py| {
             attached = true;
             name_python_thread(py);
+            crate::logs::on_worker_thread(true);
             py.detach(&mut *work);
+            crate::logs::on_worker_thread(false);
             forget_python_thread(py);
         });
         if !attached {

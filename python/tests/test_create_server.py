@@ -187,3 +187,27 @@ def test_run_in_a_thread_leaves_the_signals_to_the_program():
         [sys.executable, "-c", THREAD_SCRIPT], cwd=HERE, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.splitlines() == ["KeyboardInterrupt in the main thread", "stopped"], out.stderr
+
+
+def failing(environ, start_response):
+    raise ValueError("boom " + environ["PATH_INFO"])
+
+
+def test_an_apps_exception_is_logged_before_its_500_is_sent(caplog):
+    # As waitress's workers do: a test that asserts on the record right after the response
+    # (caplog, assertLogs) must find it. Through a forwarding thread it came late 5 times in 100.
+    server = waitress_rs.create_server(failing, host="127.0.0.1", port=0, threads=2)
+    thread = serve_in_thread(server)
+    try:
+        with caplog.at_level(logging.ERROR, logger="waitress"):
+            for n in range(100):
+                caplog.clear()
+                status = get(server.effective_port, f"/{n}")[0]
+                assert b"500" in status
+                messages = [r.getMessage() for r in caplog.records if r.name == "waitress"]
+                assert messages == [f"Exception while serving /{n}"], (n, messages)
+                assert caplog.records[0].exc_info[1].args == (f"boom /{n}",)
+                assert caplog.records[0].threadName.startswith("waitress-")
+    finally:
+        server.close()
+        thread.join(JOIN_TIMEOUT)
