@@ -20,6 +20,9 @@ const EXIT_UNAVAILABLE: u8 = 69;
 const EXIT_NOPERM: u8 = 77;
 /// sysexits `EX_CONFIG`: lets systemd units say `RestartPreventExitStatus=78`.
 const EXIT_CONFIG: u8 = 78;
+/// sysexits `EX_NOHOST`: a listen host the name service could not resolve just now. Not 78,
+/// which would stop such a unit for good over a DNS hiccup at boot.
+const EXIT_NOHOST: u8 = 68;
 
 /// One line to stderr, lost if stderr is closed or full, never a panic: `eprintln!` panics
 /// when the write fails, and the panic's exit status 101 replaced the one that says what
@@ -206,10 +209,10 @@ where
     } = match settings::load(&inv) {
         Ok(loaded) => loaded,
         Err(errors) => {
-            for e in errors {
+            for e in &errors {
                 tell!("{name}: error: {e}");
             }
-            return EXIT_CONFIG;
+            return config_status(&errors);
         }
     };
     for warning in &resolved.warnings {
@@ -260,6 +263,19 @@ where
             tell!("{name}: error: {e}");
             exit_code(&e)
         }
+    }
+}
+
+/// The exit status for configuration errors: 68 when the only trouble is a name service that
+/// failed to answer, 78 otherwise.
+fn config_status(errors: &[settings::ConfigError]) -> u8 {
+    let only_unresolved = errors
+        .iter()
+        .all(|e| matches!(e, settings::ConfigError::Unresolved { .. }));
+    if only_unresolved && !errors.is_empty() {
+        EXIT_NOHOST
+    } else {
+        EXIT_CONFIG
     }
 }
 
@@ -365,6 +381,24 @@ mod tests {
         ] {
             assert_eq!(run(args, &mut own()), EXIT_USAGE, "{args:?}");
         }
+    }
+
+    #[test]
+    fn a_name_service_failure_alone_is_not_a_configuration_error() {
+        use settings::{ConfigError, Source};
+        let unresolved = ConfigError::Unresolved {
+            key: "listen",
+            value: "db.example.com:80".into(),
+            at: Source::Default,
+            reason: "Temporary failure in name resolution".into(),
+        };
+        let invalid = ConfigError::File("bad".into());
+        assert_eq!(
+            config_status(std::slice::from_ref(&unresolved)),
+            EXIT_NOHOST
+        );
+        assert_eq!(config_status(&[unresolved, invalid.clone()]), EXIT_CONFIG);
+        assert_eq!(config_status(&[invalid]), EXIT_CONFIG);
     }
 
     fn greeting_flag(cmd: clap::Command) -> clap::Command {

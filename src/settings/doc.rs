@@ -9,7 +9,7 @@ use super::cli::Program;
 use super::table::{Form, Group, KEYS};
 
 /// Exit statuses, for the man page's EXIT STATUS section (and used by the binary).
-pub const EXIT_STATUSES: [(u8, &str); 6] = [
+pub const EXIT_STATUSES: [(u8, &str); 7] = [
     (
         0,
         "Served and shut down cleanly, or --check found the configuration valid.",
@@ -18,6 +18,11 @@ pub const EXIT_STATUSES: [(u8, &str); 6] = [
     (
         2,
         "A usage error: an unknown flag, a missing value, or no application named.",
+    ),
+    (
+        68,
+        "A listen host could not be resolved because the name service failed (EX_NOHOST): \
+         not a configuration error, so a unit that stops restarting on 78 tries again.",
     ),
     (
         69,

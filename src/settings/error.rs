@@ -34,6 +34,20 @@ pub enum ConfigError {
         /// What is wrong with it.
         reason: String,
     },
+    /// A listen host the name service failed to resolve for the moment (see
+    /// `listen::ListenError::unresolved`): reported like [`ConfigError::Invalid`], but not
+    /// the configuration's fault, so the binary exits 68 (`EX_NOHOST`) rather than 78.
+    #[error("{key} = {value:?} ({at}): {reason}")]
+    Unresolved {
+        /// The key.
+        key: &'static str,
+        /// The value as given.
+        value: String,
+        /// Where it was given.
+        at: Source,
+        /// What the name service said.
+        reason: String,
+    },
     /// Two settings that waitress refuses together.
     #[error("{first} and {second} may not both be set: {message}")]
     Conflict {

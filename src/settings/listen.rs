@@ -66,6 +66,9 @@ pub struct ListenError {
     pub entry: String,
     /// What is wrong.
     pub reason: String,
+    /// The name service gave no address for the host (a name that does not exist, or DNS
+    /// failing for the moment), rather than the entry being malformed.
+    pub unresolved: bool,
 }
 
 impl fmt::Display for ListenError {
@@ -151,10 +154,15 @@ pub fn resolve(
         let fail = |reason: String| ListenError {
             entry: entry.clone(),
             reason,
+            unresolved: false,
         };
         let parts = split(entry, &default_port).map_err(fail)?;
         check_port(parts.port).map_err(fail)?;
-        let addrs = lookup(&parts, families).map_err(fail)?;
+        let addrs = lookup(&parts, families).map_err(|(reason, unresolved)| ListenError {
+            entry: entry.clone(),
+            reason,
+            unresolved,
+        })?;
         let mut kept = Vec::new();
         for &addr in &addrs {
             let duplicate = addr.port() != 0 && seen.iter().any(|s| same_address(s, &addr));
@@ -182,7 +190,9 @@ fn same_address(a: &SocketAddr, b: &SocketAddr) -> bool {
     a.ip() == b.ip() && a.port() == b.port()
 }
 
-fn lookup(parts: &Parts<'_>, families: Families) -> Result<Vec<SocketAddr>, String> {
+/// The addresses for `parts`, or why there are none and whether the host went unresolved
+/// (see [`ListenError::unresolved`]).
+fn lookup(parts: &Parts<'_>, families: Families) -> Result<Vec<SocketAddr>, (String, bool)> {
     let family = match (families.ipv4, families.ipv6) {
         (true, false) => i32::from(socket2::Domain::IPV4),
         (false, true) => i32::from(socket2::Domain::IPV6),
@@ -194,20 +204,34 @@ fn lookup(parts: &Parts<'_>, families: Families) -> Result<Vec<SocketAddr>, Stri
         socktype: i32::from(socket2::Type::STREAM),
         protocol: i32::from(socket2::Protocol::TCP),
     };
-    let found = dns_lookup::getaddrinfo(parts.host, Some(parts.port), Some(hints))
-        .map_err(|e| lookup_reason(&e, parts, families))?;
+    let found =
+        dns_lookup::getaddrinfo(parts.host, Some(parts.port), Some(hints)).map_err(|e| {
+            (
+                lookup_reason(&e, parts, families),
+                host_unresolved(&e, parts),
+            )
+        })?;
     let mut addrs = Vec::new();
     for info in found {
-        let info = info.map_err(|e| e.to_string())?;
+        let info = info.map_err(|e| (e.to_string(), false))?;
         let addr = info.sockaddr;
         if !addrs.contains(&addr) {
             addrs.push(addr);
         }
     }
     if addrs.is_empty() {
-        return Err("resolves to no address".into());
+        return Err(("resolves to no address".into(), false));
     }
     Ok(addrs)
+}
+
+/// Whether `e` says the name service failed to answer for the host (EAI_AGAIN while the
+/// network comes up at boot, EAI_FAIL from a broken DNS server), as opposed to the host or the
+/// port being wrong: a later try may succeed, so it is no reason to stop a service for good.
+/// A name that does not exist (EAI_NONAME) is a mistake in the configuration.
+fn host_unresolved(e: &dns_lookup::LookupError, parts: &Parts<'_>) -> bool {
+    use dns_lookup::LookupErrorKind as Kind;
+    parts.host.is_some() && matches!(e.kind(), Kind::Again | Kind::Fail | Kind::System)
 }
 
 fn lookup_reason(e: &dns_lookup::LookupError, parts: &Parts<'_>, families: Families) -> String {
@@ -228,6 +252,25 @@ fn lookup_reason(e: &dns_lookup::LookupError, parts: &Parts<'_>, families: Famil
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn only_a_failing_name_service_counts_as_unresolved() {
+        let host = Parts {
+            host: Some("db.example.com"),
+            port: "80",
+        };
+        let no_host = Parts {
+            host: None,
+            port: "http-alt",
+        };
+        let error = dns_lookup::LookupError::new;
+        assert!(host_unresolved(&error(libc::EAI_AGAIN), &host));
+        assert!(host_unresolved(&error(libc::EAI_FAIL), &host));
+        assert!(!host_unresolved(&error(libc::EAI_NONAME), &host));
+        assert!(!host_unresolved(&error(libc::EAI_SERVICE), &host));
+        assert!(!host_unresolved(&error(libc::EAI_AGAIN), &no_host));
+    }
 
     const BOTH: Families = Families {
         ipv4: true,

@@ -233,11 +233,21 @@ fn resolve_listen(
                     reason.push_str(&format!(" ({family} is off at {})", off.source));
                 }
             }
-            errors.push(ConfigError::Invalid {
-                key,
-                value: given_host.unwrap_or(e.entry),
-                at: source,
-                reason,
+            let value = given_host.unwrap_or(e.entry);
+            errors.push(if e.unresolved {
+                ConfigError::Unresolved {
+                    key,
+                    value,
+                    at: source,
+                    reason,
+                }
+            } else {
+                ConfigError::Invalid {
+                    key,
+                    value,
+                    at: source,
+                    reason,
+                }
             });
             None
         }
