@@ -653,3 +653,18 @@ fn rules_between_keys_are_reported_alongside_bad_values() {
     ]);
     assert_eq!(lines.len(), 2, "{lines:?}");
 }
+
+#[test]
+fn a_unix_socket_path_too_long_for_a_socket_address_is_refused_by_check() {
+    // It passed --check and failed only at bind ("path must be shorter than SUN_LEN", exit 1).
+    let long = format!("/tmp/{}", "s".repeat(200));
+    let line = error(&["--unix-socket", &long]);
+    assert!(line.starts_with("unix_socket = "), "{line}");
+    assert!(line.contains("(--unix-socket)"), "{line}");
+    assert!(
+        line.contains("205 bytes: a Unix socket path can have at most"),
+        "{line}"
+    );
+    let fits = format!("/tmp/{}", "s".repeat(90));
+    passes(&["--unix-socket", &fits]);
+}

@@ -242,8 +242,26 @@ pub fn positive_duration(s: &str) -> Result<Duration, String> {
     Ok(d)
 }
 
-/// `unix_socket`: a filesystem path; empty means none.
-pub fn optional_path(s: &str) -> Result<Option<PathBuf>, String> {
+/// The longest Unix socket path `bind(2)` takes: the address's `sun_path`, less its NUL.
+#[cfg(unix)]
+const UNIX_PATH_MAX: usize = {
+    // SAFETY: sockaddr_un is plain data; all zeroes is a valid value of it.
+    let addr: libc::sockaddr_un = unsafe { std::mem::zeroed() };
+    addr.sun_path.len() - 1
+};
+/// Windows' AF_UNIX has the same 108-byte `sun_path`.
+#[cfg(not(unix))]
+const UNIX_PATH_MAX: usize = 107;
+
+/// `unix_socket`: a filesystem path; empty means none. A path too long for a socket address is
+/// refused here, so `--check` finds it rather than the bind.
+pub fn unix_socket_path(s: &str) -> Result<Option<PathBuf>, String> {
+    if s.len() > UNIX_PATH_MAX {
+        return Err(format!(
+            "{} bytes: a Unix socket path can have at most {UNIX_PATH_MAX} here",
+            s.len()
+        ));
+    }
     Ok(if s.is_empty() {
         None
     } else {

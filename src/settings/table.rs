@@ -384,7 +384,7 @@ settings_table! {
 
     /// Path of a Unix socket to listen on instead of TCP.
     /// A stale socket file at the path is replaced; the file is removed on exit.
-    unix_socket: Option<PathBuf> = "", Binding, Value("PATH"), convert::optional_path;
+    unix_socket: Option<PathBuf> = "", Binding, Value("PATH"), convert::unix_socket_path;
 
     /// Permissions of the Unix socket file, in octal.
     unix_socket_perms: Perms = "600", Binding, Value("OCTAL"), convert::octal_perms;
