@@ -202,6 +202,15 @@ fn an_instance_leaves_the_socket_file_of_the_one_that_replaced_it() {
     let args = echo_args(&["--unix-socket", path.to_str().unwrap()]);
     let old = Server::start(&args);
     let new = Server::start(&args);
+    // Allowed, as in waitress, but not silently: the old one is no longer reachable.
+    assert!(
+        new.log().contains(&format!(
+            "WARNING:waitress:Replacing the socket of a server still listening at {}",
+            path.display()
+        )),
+        "{}",
+        new.log()
+    );
     assert_eq!(old.stop().code(), Some(0));
     assert!(
         path.exists(),
@@ -237,6 +246,7 @@ fn stale_unix_socket_is_replaced() {
     );
     let server = Server::start(&echo_args(&["--unix-socket", path.to_str().unwrap()]));
     assert_eq!(unix_get(&path).status, 200);
+    assert!(!server.log().contains("Replacing"), "{}", server.log());
     assert_eq!(server.stop().code(), Some(0));
 }
 

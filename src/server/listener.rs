@@ -247,6 +247,14 @@ fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, Bi
     // A socket file left by a previous run is replaced; any other file is not ours to delete.
     if let Ok(meta) = std::fs::symlink_metadata(path) {
         if meta.file_type().is_socket() {
+            // As in waitress, even a live one: a restart that overlaps the old instance's
+            // drain relies on it. But a second instance started by mistake takes the path
+            // from a running server, which goes on unreachable: say so.
+            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+                log::warn!(target: "waitress",
+                    "Replacing the socket of a server still listening at {}: it gets no new \
+                     connections from now on", path.display());
+            }
             std::fs::remove_file(path).map_err(bind_error(&what))?;
         } else {
             return Err(BindError {

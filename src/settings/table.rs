@@ -383,7 +383,8 @@ settings_table! {
     asyncore_use_poll: bool = "false", Tuning, Switch(""), convert::boolean;
 
     /// Path of a Unix socket to listen on instead of TCP.
-    /// A stale socket file at the path is replaced; the file is removed on exit.
+    /// A socket file at the path is replaced (with a warning if a server still listens on
+    /// it); the file is removed on exit.
     unix_socket: Option<PathBuf> = "", Binding, Value("PATH"), convert::unix_socket_path;
 
     /// Permissions of the Unix socket file, in octal.
