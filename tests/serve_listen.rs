@@ -13,7 +13,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use support::{READ_TIMEOUT, Server, binary, echo_value, get, read_response, run, temp_dir};
+use support::{
+    READ_TIMEOUT, Server, Spawned, binary, echo_value, get, read_response, run, temp_dir,
+};
 
 fn echo_args<'a>(extra: &[&'a str]) -> Vec<&'a str> {
     let mut args = extra.to_vec();
@@ -408,6 +410,36 @@ fn mixing_inherited_unix_and_tcp_sockets_is_refused() {
     assert!(!out.status.success(), "{stderr}");
     assert!(stderr.contains("may not be mixed"), "{stderr}");
     assert!(!stderr.contains("Serving on"), "{stderr}");
+}
+
+#[test]
+fn an_inherited_socket_that_was_never_bound_is_refused() {
+    // listen(2) would bind it to a port the system picks, on every interface: the server
+    // served where nobody would look and logged `Serving on http://0.0.0.0:0`.
+    for domain in [socket2::Domain::IPV4, socket2::Domain::UNIX] {
+        let unbound = socket2::Socket::new(domain, socket2::Type::STREAM, None).unwrap();
+        let mut cmd = with_inherited(
+            &[unbound.as_raw_fd()],
+            false,
+            &echo_args(&["--sockets", "3"]),
+        );
+        let dir = temp_dir();
+        let log = std::fs::File::create(dir.path().join("stderr")).unwrap();
+        let mut child = Spawned(cmd.env_remove("RUST_LOG").stderr(log).spawn().unwrap());
+        // Bounded: before the check, the server served on and on.
+        let status = child.exit_within(Duration::from_secs(20));
+        let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+        assert_eq!(
+            status.and_then(|s| s.code()),
+            Some(1),
+            "{domain:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("inherited fd 3") && stderr.contains("not bound to an address"),
+            "{domain:?}: {stderr}"
+        );
+        assert!(!stderr.contains("Serving on"), "{domain:?}: {stderr}");
+    }
 }
 
 #[test]

@@ -8,7 +8,9 @@ use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use support::{InProcess, Server, connect, get, read_response, read_to_close, slow_app, temp_dir};
+use support::{
+    InProcess, Server, Spawned, connect, get, read_response, read_to_close, slow_app, temp_dir,
+};
 
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
@@ -274,7 +276,7 @@ fn second_signal_exits_at_once_with_failure() {
 /// The binary with `args`, its stderr lines sent to the returned receiver by a thread of the
 /// test's (which ends when the process closes stderr).
 #[cfg(unix)]
-fn spawn_with_log(args: &[&str]) -> (std::process::Child, mpsc::Receiver<String>) {
+fn spawn_with_log(args: &[&str]) -> (Spawned, mpsc::Receiver<String>) {
     use std::process::Stdio;
     let mut child = support::binary()
         .args(args)
@@ -293,22 +295,7 @@ fn spawn_with_log(args: &[&str]) -> (std::process::Child, mpsc::Receiver<String>
             }
         }
     });
-    (child, rx)
-}
-
-/// Waits up to `timeout` for `child` to exit; kills it (and fails) if it does not.
-#[cfg(unix)]
-fn exit_within(child: &mut std::process::Child, timeout: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let _ = child.kill();
-    let _ = child.wait();
-    panic!("still running {timeout:?} after the stop signal");
+    (Spawned(child), rx)
 }
 
 #[cfg(unix)]
@@ -331,8 +318,10 @@ fn a_stop_sent_on_seeing_serving_on_drains() {
             }
         }
         // SAFETY: kill(2) on the child's pid; no memory is involved.
-        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-        let status = exit_within(&mut child, Duration::from_secs(20));
+        unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+        let status = child
+            .exit_within(Duration::from_secs(20))
+            .expect("still running after SIGTERM");
         assert!(status.success(), "try {n}: {status:?}");
         assert!(!path.exists(), "try {n}: the socket file was left behind");
     }
@@ -344,24 +333,26 @@ fn a_second_signal_exits_even_when_the_log_is_blocked() {
     // A stderr pipe nobody reads fills, and every thread that logs then waits on it. The
     // signal thread logged before acting, so a SIGTERM waited behind its own line and a
     // second one was never taken: only SIGKILL ended the process.
-    let mut child = support::binary()
-        .args([
-            "--listen",
-            "127.0.0.1:0",
-            "--app",
-            "echo",
-            "--log-untrusted-proxy-headers",
-        ])
-        .env_remove("RUST_LOG")
-        .stdin(std::process::Stdio::null())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn waitress-rs");
+    let mut child = Spawned(
+        support::binary()
+            .args([
+                "--listen",
+                "127.0.0.1:0",
+                "--app",
+                "echo",
+                "--log-untrusted-proxy-headers",
+            ])
+            .env_remove("RUST_LOG")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn waitress-rs"),
+    );
     // Read up to `Serving on` (the server prints it or exits), then hold the pipe unread: each
     // request below logs one line until the pipe is full and the server stops answering
     // (~600 lines into a 64 KiB pipe).
-    let mut unread = BufReader::new(child.stderr.take().unwrap());
+    let mut unread = BufReader::new(child.0.stderr.take().unwrap());
     let addr: std::net::SocketAddr = loop {
         let mut line = String::new();
         assert!(
@@ -391,11 +382,13 @@ fn a_second_signal_exits_even_when_the_log_is_blocked() {
     }
     assert!(stuck, "the server kept answering with its log blocked");
     // SAFETY: kill(2) on the child's pid; no memory is involved.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
     std::thread::sleep(Duration::from_millis(300));
     // SAFETY: as above.
-    unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
-    let status = exit_within(&mut child, Duration::from_secs(10));
+    unsafe { libc::kill(child.0.id() as i32, libc::SIGTERM) };
+    let status = child
+        .exit_within(Duration::from_secs(10))
+        .expect("still running after a second SIGTERM");
     assert_eq!(status.code(), Some(1), "{status:?}");
     drop(unread);
 }

@@ -345,6 +345,18 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
             });
         }
         let local = probe.local_addr().map_err(bind_error(&what))?;
+        // listen(2) on a socket never bound binds it to a port the system picks, on every
+        // interface: serving where nobody will look (`Serving on http://0.0.0.0:0` was logged).
+        let unbound = local.as_socket().is_some_and(|a| a.port() == 0) || local.is_unnamed();
+        if unbound {
+            return Err(BindError {
+                what,
+                source: io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "the socket is not bound to an address: bind it before passing it",
+                ),
+            });
+        }
         // SAFETY: the descriptor was handed to this process to own (by systemd or the parent
         // that named it in `sockets`), is open, and nothing else in the process uses it.
         let socket = Socket::from(unsafe { OwnedFd::from_raw_fd(fd) });

@@ -161,6 +161,33 @@ impl Drop for Server {
     }
 }
 
+/// A child process the test started by hand, killed if the test ends (or fails) while it
+/// still runs.
+pub struct Spawned(pub std::process::Child);
+
+impl Spawned {
+    /// Waits up to `timeout` for the process to exit; `None` if it is still running.
+    pub fn exit_within(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            if let Ok(Some(status)) = self.0.try_wait() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A connected client with timeouts set.
 pub fn connect(addr: SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(addr).expect("connect");
