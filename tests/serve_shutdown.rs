@@ -174,6 +174,42 @@ fn sigterm_right_after_a_keep_alive_response_does_not_wait_for_the_client() {
     }
 }
 
+#[test]
+fn an_upload_under_way_at_sigterm_is_received_and_answered() {
+    // Its head had come in, so it is a request in progress: it used to be cut off with no
+    // response, half its body sent (waitress's SIGINT does the same; a deploy should not).
+    let mut server = echo();
+    let mut stream = connect(server.addr());
+    let body = vec![b'u'; 200_000];
+    write!(
+        stream,
+        "POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    )
+    .unwrap();
+    stream.write_all(&body[..100_000]).unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    assert!(
+        server.signal(SIGTERM, Duration::from_millis(500)).is_none(),
+        "exited with an upload under way"
+    );
+    // A new connection is not taken meanwhile.
+    assert!(TcpStream::connect(server.addr()).is_err());
+    stream.write_all(&body[100_000..]).unwrap();
+    let mut reader = BufReader::new(stream);
+    let res = read_response(&mut reader, false);
+    assert_eq!(res.status, 200, "{}", res.text());
+    assert_eq!(res.header("Connection"), Some("close"));
+    assert!(
+        res.text().contains(&"u".repeat(1000)),
+        "the body was not echoed"
+    );
+    let status = server
+        .exit_within(Duration::from_secs(10))
+        .expect("still running once the upload was answered");
+    assert_eq!(status.code(), Some(0));
+}
+
 /// Starts a static server with a `size`-byte file and a client that asked for it but reads
 /// nothing yet, so the response is still in flight.
 fn download_in_flight(size: u64) -> (Server, tempfile::TempDir, TcpStream) {

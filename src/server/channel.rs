@@ -214,7 +214,9 @@ impl Channel {
         match self.phase {
             Phase::Open => {
                 !self.eof
-                    && !self.draining
+                    // Stopping, a request whose head came in is still received whole (an
+                    // upload under way at a deploy); no new one is read.
+                    && (!self.draining || self.receiving_body())
                     && match &self.reading {
                         Reading::Head => true,
                         Reading::Body(incoming) => incoming.spool.takes_more(),
@@ -301,6 +303,11 @@ impl Channel {
             // drains idle connections, and this one is not).
             && !matches!(self.reading, Reading::Storing(_))
             && !self.output.has_pending()
+    }
+
+    /// Whether a request's head came in and its body is still arriving.
+    fn receiving_body(&self) -> bool {
+        matches!(self.reading, Reading::Body(_))
     }
 
     /// Requests received and not finished.
@@ -689,7 +696,8 @@ impl Channel {
                     }
                 }
             }
-            if (self.eof || self.draining) && self.is_idle() {
+            let stopping = self.draining && !self.receiving_body();
+            if (self.eof || stopping) && self.is_idle() {
                 // The client is done sending, or the server is stopping (after a response that
                 // kept the connection open: one that closed it lingered above).
                 self.linger(now + SHUTDOWN_LINGER);

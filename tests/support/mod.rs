@@ -133,6 +133,12 @@ impl Server {
             .arg(format!("-{signal}"))
             .arg(child.id().to_string())
             .status();
+        self.exit_within(timeout)
+    }
+
+    /// Waits up to `timeout` for the process to exit (it is not signalled).
+    pub fn exit_within(&mut self, timeout: Duration) -> Option<ExitStatus> {
+        let child = self.child.as_mut()?;
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
             if let Ok(Some(status)) = child.try_wait() {
