@@ -378,3 +378,36 @@ fn exit_statuses_survive_a_closed_stderr_or_stdout() {
         .unwrap();
     assert_eq!(out.code(), Some(1));
 }
+
+#[cfg(unix)]
+#[test]
+fn log_level_takes_pythons_names_in_any_case() {
+    for level in ["WARNING", "warn", "Critical", "error", "INFO", "debug"] {
+        let (status, _, stderr) = support::run(&["--check", "--app", "echo", "--log-level", level]);
+        assert!(status.success(), "{level}: {stderr}");
+    }
+    // `warn` means warning: the INFO lines (Serving on, the stop) are left out.
+    let dir = support::temp_dir();
+    let path = dir.path().join("s.sock");
+    let log = std::fs::File::create(dir.path().join("stderr")).unwrap();
+    let mut server = support::Spawned(
+        support::binary()
+            .args(["--log-level", "warn", "--app", "echo", "--unix-socket"])
+            .arg(&path)
+            .env_remove("RUST_LOG")
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::os::unix::net::UnixStream::connect(&path).is_err() {
+        assert!(std::time::Instant::now() < deadline, "never listened");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // SAFETY: kill(2) on the child's pid; no memory is involved.
+    unsafe { libc::kill(server.0.id() as i32, libc::SIGTERM) };
+    let status = server.exit_within(std::time::Duration::from_secs(20));
+    assert!(status.is_some_and(|s| s.success()), "{status:?}");
+    let stderr = std::fs::read_to_string(dir.path().join("stderr")).unwrap();
+    assert!(stderr.is_empty(), "{stderr}");
+}

@@ -9,6 +9,7 @@
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+use clap::builder::PossibleValue;
 use clap::{Arg, ArgAction, ArgMatches, Command, parser::ValueSource};
 
 use super::raw::Source;
@@ -138,8 +139,20 @@ fn server_command() -> Command {
             Arg::new("log_level")
                 .long("log-level")
                 .value_name("LEVEL")
-                .value_parser(["error", "warning", "info", "debug", "trace"])
-                .help("Least severe messages logged [default: info, or RUST_LOG]")
+                // Python's level names, in any case, with the `log` crate's `warn` and
+                // logging's `critical` (nothing is logged above error) understood.
+                .value_parser([
+                    PossibleValue::new("error").alias("critical"),
+                    PossibleValue::new("warning").alias("warn"),
+                    PossibleValue::new("info"),
+                    PossibleValue::new("debug"),
+                    PossibleValue::new("trace"),
+                ])
+                .ignore_case(true)
+                .help(
+                    "Least severe messages logged [default: info, or RUST_LOG, which also takes \
+                     per-logger levels]",
+                )
                 .help_heading(GENERAL),
         )
         .arg(
