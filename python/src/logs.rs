@@ -49,6 +49,12 @@ enum Message {
         text: String,
         exception: Option<Arc<PyErr>>,
         thread: Option<String>,
+        /// The logging thread's id as Python's `threading.get_ident()` gives it, to find its
+        /// Python name when the thread has no Rust one (the thread that called `serve`).
+        ident: u64,
+        /// Where in the Rust source the record was made (`pathname`, `lineno`).
+        file: &'static str,
+        line: u32,
     },
     Flush(Sender<()>),
     /// Ends the forwarding thread (acknowledged), at the interpreter's exit.
@@ -154,13 +160,19 @@ impl Log for PyLogger {
             let level = python_level(record.level());
             let emitted = Python::try_attach(|py| {
                 // The thread's own Python name (waitress-N) is the record's.
+                let from = From {
+                    thread: None,
+                    ident: None,
+                    file: record.file_static().unwrap_or_default(),
+                    line: record.line().unwrap_or_default(),
+                };
                 if let Err(e) = emit(
                     py,
                     record.target(),
                     level,
                     &text,
                     exception.as_deref(),
-                    None,
+                    from,
                 ) {
                     e.print(py);
                 }
@@ -175,6 +187,9 @@ impl Log for PyLogger {
             text,
             exception,
             thread: std::thread::current().name().map(str::to_owned),
+            ident: python_thread_ident(),
+            file: record.file_static().unwrap_or_default(),
+            line: record.line().unwrap_or_default(),
         };
         if !self.send(message, FULL_WAIT) {
             self.dropped.fetch_add(1, Ordering::Relaxed);
@@ -184,6 +199,36 @@ impl Log for PyLogger {
     fn flush(&self) {}
 }
 
+/// Where a record comes from, for the `LogRecord`'s `threadName`, `thread`, `pathname` and
+/// `lineno` (waitress's come from its Python source; these from the Rust source).
+struct From<'a> {
+    /// The thread's Rust name (`waitress-0`), if it has one.
+    thread: Option<&'a str>,
+    /// Its `threading.get_ident()`, when it is not the thread emitting the record.
+    ident: Option<u64>,
+    file: &'a str,
+    line: u32,
+}
+
+impl From<'_> {
+    /// A record the server makes up itself (a count of dropped records).
+    const NOWHERE: From<'static> = From {
+        thread: None,
+        ident: None,
+        file: "",
+        line: 0,
+    };
+}
+
+/// `threading.get_ident()` of the calling thread, which need not hold the GIL.
+// c_ulong is u64 here but u32 on Windows.
+#[allow(clippy::useless_conversion)]
+fn python_thread_ident() -> u64 {
+    // SAFETY: PyThread_get_thread_ident only reads the calling thread's id (pthread_self,
+    // GetCurrentThreadId); it touches no interpreter state.
+    u64::from(unsafe { pyo3::ffi::PyThread_get_thread_ident() })
+}
+
 /// Hands one record to its logger, if the logger is enabled for it now.
 fn emit(
     py: Python<'_>,
@@ -191,7 +236,7 @@ fn emit(
     level: u8,
     text: &str,
     exception: Option<&PyErr>,
-    thread: Option<&str>,
+    from: From<'_>,
 ) -> PyResult<()> {
     let logger = py.import("logging")?.call_method1("getLogger", (target,))?;
     if !logger.call_method1("isEnabledFor", (level,))?.is_truthy()? {
@@ -207,10 +252,29 @@ fn emit(
     // so there is no caller to find.
     let record = logger.call_method1(
         "makeRecord",
-        (target, level, "", 0, text, PyTuple::empty(py), exc_info),
+        (
+            target,
+            level,
+            from.file,
+            from.line,
+            text,
+            PyTuple::empty(py),
+            exc_info,
+        ),
     )?;
-    if let Some(thread) = thread {
-        record.setattr("threadName", thread)?;
+    if let Some(ident) = from.ident {
+        record.setattr("thread", ident)?;
+        // A thread Python knows (the one that called `serve`, `MainThread` as a rule) by its
+        // Python name, as waitress's loop records have it; else its Rust name.
+        let known = py
+            .import("threading")?
+            .getattr("_active")?
+            .call_method1("get", (ident,))?;
+        if !known.is_none() {
+            record.setattr("threadName", known.getattr("name")?)?;
+        } else if let Some(thread) = from.thread {
+            record.setattr("threadName", thread)?;
+        }
     }
     logger.call_method1("handle", (record,))?;
     Ok(())
@@ -229,6 +293,9 @@ fn forward(logger: &'static PyLogger, rx: Receiver<Message>) {
                 text,
                 exception,
                 thread,
+                ident,
+                file,
+                line,
             }) => {
                 let dropped = logger.dropped.swap(0, Ordering::Relaxed);
                 Python::try_attach(|py| {
@@ -236,12 +303,18 @@ fn forward(logger: &'static PyLogger, rx: Receiver<Message>) {
                         let text = format!(
                             "{dropped} log record(s) dropped: the logging handlers did not keep up"
                         );
-                        if let Err(e) = emit(py, LOGGERS[0], 30, &text, None, None) {
+                        if let Err(e) = emit(py, LOGGERS[0], 30, &text, None, From::NOWHERE) {
                             e.print(py);
                         }
                     }
                     let exception = exception.as_deref();
-                    if let Err(e) = emit(py, &target, level, &text, exception, thread.as_deref()) {
+                    let from = From {
+                        thread: thread.as_deref(),
+                        ident: Some(ident),
+                        file,
+                        line,
+                    };
+                    if let Err(e) = emit(py, &target, level, &text, exception, from) {
                         e.print(py);
                     }
                 });

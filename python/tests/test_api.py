@@ -236,6 +236,7 @@ LOG_SCRIPT = textwrap.dedent(
                 "name": record.name, "msg": record.msg, "args": list(record.args),
                 "message": record.getMessage(), "thread": record.threadName,
                 "exc": record.exc_info[0].__name__ if record.exc_info else None,
+                "where": [record.pathname, record.lineno],
             })
 
     for name in ("waitress", "waitress.queue"):
@@ -299,10 +300,19 @@ def test_log_records_have_waitress_shape_and_follow_the_levels_of_the_moment():
     assert boom == [{
         "name": "waitress", "msg": "Exception while serving /boom", "args": [],
         "message": "Exception while serving /boom", "thread": boom[0]["thread"], "exc": "ValueError",
+        "where": boom[0]["where"],
     }], records
     assert boom[0]["thread"].startswith("waitress-")
     # Each logger's own level: waitress.queue warns while waitress is at INFO or ERROR.
-    assert any(r["name"] == "waitress.queue" and "Task queue depth" in r["message"] for r in records)
+    queue = [r for r in records if r["name"] == "waitress.queue"]
+    assert any("Task queue depth" in r["message"] for r in queue), records
+    # The event loop's records carry the thread that called serve() by its Python name, as
+    # waitress's main loop logs (they came from the forwarding thread, "Dummy-1"), and every
+    # record says where in the server it was made (Pyramid's format shows %(lineno)s).
+    assert all(r["thread"] == "MainThread" for r in queue), queue
+    for r in records:
+        path, line = r["where"]
+        assert path.endswith(".rs") and line > 0, r
 
 
 def test_log_levels_changed_after_serve_started_take_effect():
