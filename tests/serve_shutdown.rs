@@ -124,14 +124,21 @@ fn sigint_and_sigterm_exit_zero() {
     }
 }
 
+/// A connection whose one keep-alive request was answered, left open.
+fn answered_keep_alive(server: &Server) -> BufReader<TcpStream> {
+    let mut stream = connect(server.addr());
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    assert_eq!(read_response(&mut reader, false).status, 200);
+    reader
+}
+
 #[test]
 fn sigterm_closes_idle_keep_alive_connections_and_exits_promptly() {
     let mut server = echo();
-    let stream = connect(server.addr());
-    let mut w = stream.try_clone().unwrap();
-    let mut reader = BufReader::new(stream);
-    w.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-    assert_eq!(read_response(&mut reader, false).status, 200);
+    let mut reader = answered_keep_alive(&server);
     let mut silent = connect(server.addr());
     std::thread::sleep(Duration::from_millis(100));
     let start = Instant::now();
@@ -155,11 +162,7 @@ fn sigterm_right_after_a_keep_alive_response_does_not_wait_for_the_client() {
     // stays open, had no reason to send (every pserve --reload with a browser tab open).
     for _ in 0..3 {
         let mut server = echo();
-        let stream = connect(server.addr());
-        let mut w = stream.try_clone().unwrap();
-        let mut reader = BufReader::new(stream);
-        w.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
-        assert_eq!(read_response(&mut reader, false).status, 200);
+        let mut reader = answered_keep_alive(&server);
         let start = Instant::now();
         let status = server
             .signal(SIGTERM, Duration::from_secs(10))
@@ -309,20 +312,28 @@ fn second_signal_exits_at_once_with_failure() {
     );
 }
 
+/// The binary with `args` and its stderr a pipe the test holds (`Spawned.0.stderr`).
+#[cfg(unix)]
+fn spawn_piped(args: &[&str]) -> Spawned {
+    use std::process::Stdio;
+    Spawned(
+        support::binary()
+            .args(args)
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn waitress-rs"),
+    )
+}
+
 /// The binary with `args`, its stderr lines sent to the returned receiver by a thread of the
 /// test's (which ends when the process closes stderr).
 #[cfg(unix)]
 fn spawn_with_log(args: &[&str]) -> (Spawned, mpsc::Receiver<String>) {
-    use std::process::Stdio;
-    let mut child = support::binary()
-        .args(args)
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn waitress-rs");
-    let stderr = child.stderr.take().expect("stderr");
+    let mut child = spawn_piped(args);
+    let stderr = child.0.stderr.take().expect("stderr");
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         for line in BufReader::new(stderr).lines().map_while(Result::ok) {
@@ -331,7 +342,7 @@ fn spawn_with_log(args: &[&str]) -> (Spawned, mpsc::Receiver<String>) {
             }
         }
     });
-    (Spawned(child), rx)
+    (child, rx)
 }
 
 #[cfg(unix)]
@@ -369,22 +380,13 @@ fn a_second_signal_exits_even_when_the_log_is_blocked() {
     // A stderr pipe nobody reads fills, and every thread that logs then waits on it. The
     // signal thread logged before acting, so a SIGTERM waited behind its own line and a
     // second one was never taken: only SIGKILL ended the process.
-    let mut child = Spawned(
-        support::binary()
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--app",
-                "echo",
-                "--log-untrusted-proxy-headers",
-            ])
-            .env_remove("RUST_LOG")
-            .stdin(std::process::Stdio::null())
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .expect("spawn waitress-rs"),
-    );
+    let mut child = spawn_piped(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        "echo",
+        "--log-untrusted-proxy-headers",
+    ]);
     // Read up to `Serving on` (the server prints it or exits), then hold the pipe unread: each
     // request below logs one line until the pipe is full and the server stops answering
     // (~600 lines into a 64 KiB pipe).
