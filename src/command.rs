@@ -346,12 +346,15 @@ fn usage_error_line(e: &clap::Error) -> String {
     line
 }
 
-/// The exit status for a serving error: 69 address in use, 77 no permission, 1 otherwise.
+/// The exit status for a serving error: 69 address in use, 77 no permission, 78 when the
+/// sockets `sockets` names are not usable listening sockets (a restart would not help, and
+/// `Restart=on-failure` looped on them as 1), 1 otherwise.
 fn exit_code(e: &ServeError) -> u8 {
     match e {
         ServeError::Bind(bind) => match bind.source.kind() {
             std::io::ErrorKind::AddrInUse => EXIT_UNAVAILABLE,
             std::io::ErrorKind::PermissionDenied => EXIT_NOPERM,
+            std::io::ErrorKind::InvalidInput => EXIT_CONFIG,
             _ => EXIT_FAILURE,
         },
         ServeError::Io(_) => EXIT_FAILURE,

@@ -296,9 +296,11 @@ fn inherited_fds(sockets: &Sockets) -> Result<Vec<i32>, BindError> {
         Sockets::None => Ok(Vec::new()),
         Sockets::Fds(fds) => Ok(fds.clone()),
         Sockets::Systemd => {
+            // InvalidInput, as for a descriptor that is not a usable socket: what `sockets`
+            // names cannot be served, and a restart will not change that (exit 78).
             let fail = |why: &str| BindError {
                 what: "sockets = systemd".into(),
-                source: io::Error::new(io::ErrorKind::NotFound, why.to_owned()),
+                source: io::Error::new(io::ErrorKind::InvalidInput, why.to_owned()),
             };
             let pid = std::env::var("LISTEN_PID").map_err(|_| {
                 fail("LISTEN_PID is not set: not started by systemd socket activation")

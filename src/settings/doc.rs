@@ -34,7 +34,8 @@ pub const EXIT_STATUSES: [(u8, &str); 7] = [
     ),
     (
         78,
-        "The configuration is invalid (EX_CONFIG); one line per error on stderr.",
+        "The configuration is invalid (EX_CONFIG), one line per error on stderr; or the \
+         sockets it names (sockets, systemd's LISTEN_FDS) are not usable listening sockets.",
     ),
 ];
 
