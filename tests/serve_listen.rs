@@ -224,6 +224,41 @@ fn an_instance_leaves_the_socket_file_of_the_one_that_replaced_it() {
 }
 
 #[test]
+fn a_live_socket_with_a_full_backlog_does_not_hold_up_the_start() {
+    // A wedged old instance whose backlog is full: a blocking connect to see whether it is
+    // live waited until it went away, and the new instance neither served nor logged.
+    let dir = temp_dir();
+    let path = dir.path().join("full.sock");
+    let wedged = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+    wedged
+        .bind(&socket2::SockAddr::unix(&path).unwrap())
+        .unwrap();
+    wedged.listen(0).unwrap();
+    // Fill the backlog: connects that nobody accepts, until one would wait.
+    let mut queued = Vec::new();
+    for _ in 0..8 {
+        let client =
+            socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+        client.set_nonblocking(true).unwrap();
+        match client.connect(&socket2::SockAddr::unix(&path).unwrap()) {
+            Ok(()) => queued.push(client),
+            Err(_) => break,
+        }
+    }
+    let server = Server::start(&echo_args(&["--unix-socket", path.to_str().unwrap()]));
+    assert!(
+        server
+            .log()
+            .contains("Replacing the socket of a server still listening"),
+        "{}",
+        server.log()
+    );
+    assert_eq!(unix_get(&path).status, 200);
+    assert_eq!(server.stop().code(), Some(0));
+    drop(queued);
+}
+
+#[test]
 fn unix_socket_default_perms_are_0600() {
     let dir = temp_dir();
     let path = dir.path().join("d.sock");
@@ -440,6 +475,19 @@ fn an_inherited_socket_that_was_never_bound_is_refused() {
             "{domain:?}: {stderr}"
         );
         assert!(!stderr.contains("Serving on"), "{domain:?}: {stderr}");
+    }
+}
+
+#[test]
+fn sockets_naming_a_closed_or_non_socket_descriptor_exits_78() {
+    // Not 1: what `sockets` names is wrong, and a restart would not change it.
+    for fds in ["9", "0"] {
+        let (status, _stdout, stderr) = run(&echo_args(&["--sockets", fds]));
+        assert_eq!(status.code(), Some(78), "--sockets {fds}: {stderr}");
+        assert!(
+            stderr.contains(&format!("inherited fd {fds}")),
+            "--sockets {fds}: {stderr}"
+        );
     }
 }
 

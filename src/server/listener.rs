@@ -240,6 +240,27 @@ fn bind_tcp(settings: &Settings, addr: SocketAddr) -> Result<Listener, BindError
     })
 }
 
+/// Whether a server still listens on the Unix socket at `path`. Without waiting: a blocking
+/// connect to a listener whose backlog is full (a wedged old instance, the very case) waits
+/// until that listener goes away, and start-up with it. A full backlog answers a non-blocking
+/// connect with EAGAIN, and counts as live.
+#[cfg(unix)]
+fn unix_socket_is_live(path: &std::path::Path) -> bool {
+    let Ok(probe) = Socket::new(Domain::UNIX, Type::STREAM, None) else {
+        return false;
+    };
+    let Ok(addr) = socket2::SockAddr::unix(path) else {
+        return false;
+    };
+    if probe.set_nonblocking(true).is_err() {
+        return false;
+    }
+    match probe.connect(&addr) {
+        Ok(()) => true,
+        Err(e) => e.kind() == io::ErrorKind::WouldBlock,
+    }
+}
+
 #[cfg(unix)]
 fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, BindError> {
     use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -250,7 +271,7 @@ fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, Bi
             // As in waitress, even a live one: a restart that overlaps the old instance's
             // drain relies on it. But a second instance started by mistake takes the path
             // from a running server, which goes on unreachable: say so.
-            if std::os::unix::net::UnixStream::connect(path).is_ok() {
+            if unix_socket_is_live(path) {
                 log::warn!(target: "waitress",
                     "Replacing the socket of a server still listening at {}: it gets no new \
                      connections from now on", path.display());
@@ -320,24 +341,29 @@ fn inherited_fds(sockets: &Sockets) -> Result<Vec<i32>, BindError> {
 
 #[cfg(unix)]
 fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, BindError> {
-    use std::os::fd::{BorrowedFd, FromRawFd, OwnedFd};
+    use std::os::fd::{FromRawFd, OwnedFd};
     let fds = inherited_fds(sockets)?;
     let mut listeners = Vec::new();
     let (mut tcp, mut unix) = (false, false);
     for fd in fds {
         let what = format!("inherited fd {fd}");
-        // Check the descriptor is an open stream socket before taking ownership of it.
+        // A descriptor that cannot be served is a mistake in what `sockets` names, which a
+        // restart will not fix: InvalidInput, exit 78.
+        let unusable = |e: io::Error| BindError {
+            what: what.clone(),
+            source: io::Error::new(io::ErrorKind::InvalidInput, e),
+        };
+        // Check the descriptor is open before taking ownership of it.
         // SAFETY: `fcntl(F_GETFD)` only queries flags; it is safe on any integer.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-            return Err(BindError {
-                what,
-                source: io::Error::last_os_error(),
-            });
+            return Err(unusable(io::Error::last_os_error()));
         }
-        // SAFETY: the descriptor is open (checked above) and is only borrowed for the check.
-        let borrowed = unsafe { BorrowedFd::borrow_raw(fd) };
-        let probe = socket2::SockRef::from(&borrowed);
-        if probe.r#type().map_err(bind_error(&what))? != Type::STREAM {
+        // SAFETY: the descriptor is open (checked above) and was handed to this process to own
+        // (by systemd or the parent that named it in `sockets`); nothing else in the process
+        // uses it. Owned from here, it is closed if it is refused below.
+        let socket = Socket::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        let probe = socket2::SockRef::from(&socket);
+        if probe.r#type().map_err(unusable)? != Type::STREAM {
             return Err(BindError {
                 what,
                 source: io::Error::new(
@@ -346,7 +372,7 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
                 ),
             });
         }
-        let local = probe.local_addr().map_err(bind_error(&what))?;
+        let local = probe.local_addr().map_err(unusable)?;
         // listen(2) on a socket never bound binds it to a port the system picks, on every
         // interface: serving where nobody will look (`Serving on http://0.0.0.0:0` was logged).
         let unbound = local.as_socket().is_some_and(|a| a.port() == 0) || local.is_unnamed();
@@ -359,9 +385,6 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
                 ),
             });
         }
-        // SAFETY: the descriptor was handed to this process to own (by systemd or the parent
-        // that named it in `sockets`), is open, and nothing else in the process uses it.
-        let socket = Socket::from(unsafe { OwnedFd::from_raw_fd(fd) });
         socket.listen(settings.backlog).map_err(bind_error(&what))?;
         socket.set_nonblocking(true).map_err(bind_error(&what))?;
         if let Some(addr) = local.as_socket() {
