@@ -213,6 +213,32 @@ fn an_upload_under_way_at_sigterm_is_received_and_answered() {
     assert_eq!(status.code(), Some(0));
 }
 
+#[test]
+fn an_upload_that_stopped_arriving_does_not_hold_the_stop() {
+    // Received whole only while it keeps coming: a client that sent 10 bytes of 1,000 and went
+    // quiet held the stop for the whole 30 s cap.
+    let mut server = echo();
+    let mut stream = connect(server.addr());
+    stream
+        .write_all(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(200));
+    let start = Instant::now();
+    let status = server
+        .signal(SIGTERM, Duration::from_secs(20))
+        .expect("the stalled upload held the stop");
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        start.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        start.elapsed()
+    );
+    assert!(
+        read_to_close(&mut stream).is_empty(),
+        "no response to half a request"
+    );
+}
+
 /// Starts a static server with a `size`-byte file and a client that asked for it but reads
 /// nothing yet, so the response is still in flight.
 fn download_in_flight(size: u64) -> (Server, tempfile::TempDir, TcpStream) {

@@ -310,6 +310,13 @@ impl Channel {
         matches!(self.reading, Reading::Body(_))
     }
 
+    /// Whether, the server stopping, the body still arriving here has not grown for `limit`.
+    pub fn upload_stalled(&self, now: Instant, limit: Duration) -> bool {
+        self.draining
+            && self.receiving_body()
+            && now.saturating_duration_since(self.last_activity) >= limit
+    }
+
     /// Requests received and not finished.
     fn queued(&self) -> usize {
         self.ready.len() + usize::from(self.in_flight)

@@ -20,6 +20,11 @@ use super::wake::{ConnId, WakeList, Waker};
 /// How long shutdown waits for running requests before exiting anyway.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 
+/// While stopping, how long a body under way may go without growing before its connection is
+/// closed: an upload that keeps coming is received whole (a deploy should not cut it off), one
+/// that stopped must not hold the stop (Docker kills after 10 s).
+const UPLOAD_STALL_AT_SHUTDOWN: Duration = Duration::from_secs(3);
+
 /// Connections accepted per listener event before other work gets a turn.
 const ACCEPTS_PER_EVENT: usize = 64;
 
@@ -258,6 +263,7 @@ impl EventLoop {
                 self.begin_shutdown(now);
             }
             if let Some(until) = drain_until {
+                self.drop_stalled_uploads(now);
                 if self.open == 0 {
                     return Ok(());
                 }
@@ -620,6 +626,21 @@ impl EventLoop {
                 since.is_some_and(|t| now.saturating_duration_since(t) >= self.cfg.channel_timeout)
             });
             if expired {
+                self.remove(slot);
+            }
+        }
+    }
+
+    /// While stopping, closes connections whose body under way has stopped arriving: a body
+    /// is received whole at shutdown only while it keeps coming (one stalled upload held every
+    /// stop for the whole 30 s cap, past Docker's 10 s grace).
+    fn drop_stalled_uploads(&mut self, now: Instant) {
+        for slot in 0..self.slots.len() {
+            let stalled = self.slots[slot]
+                .channel
+                .as_ref()
+                .is_some_and(|c| c.upload_stalled(now, UPLOAD_STALL_AT_SHUTDOWN));
+            if stalled {
                 self.remove(slot);
             }
         }
