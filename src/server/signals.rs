@@ -170,9 +170,11 @@ pub fn install(
                     *line = Some(log_aside(move || {
                         log::info!(target: "waitress", "{name} received: finishing requests in progress, then exiting (a second signal exits at once)");
                     }));
+                    // Before the nudge: a drain that ends at once exits the process, and the
+                    // notification with it.
+                    super::systemd::notify(super::systemd::STOPPING);
                     drop(line);
                     wake.nudge();
-                    super::systemd::notify(super::systemd::STOPPING);
                 } else {
                     drop(line);
                     for file in &socket_files {
