@@ -151,3 +151,14 @@ def test_python_m_waitress_rs(start_server):
         assert get(server)[2] == b"notsleepy returned"
     finally:
         server.stop()
+
+
+@pytest.mark.parametrize("level", ["TRACE", "Warn", "critical"])
+def test_log_level_in_any_case_reaches_logging(level):
+    # The binary's spellings: Python's logging knows neither TRACE nor warn, so the console
+    # script must hand it the level they mean (it failed with "Unknown level: 'TRACE'").
+    out = subprocess.run(
+        waitress_rs_command() + ["--log-level", level, "--check", "--app", "echo"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr

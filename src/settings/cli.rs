@@ -65,6 +65,17 @@ const CONFIG_HELP: &str = "Read settings from the [server:NAME] section (default
                            PasteDeploy INI file, as pserve does. [DEFAULT], %(here)s and \
                            interpolation work as in PasteDeploy.";
 
+/// A `--log-level` value as its canonical lower-case name: clap gives the value as typed
+/// (`WARNING`, `warn`), and the front ends (the Python package maps names onto `logging`'s)
+/// need one spelling.
+fn canonical_level(given: &str) -> String {
+    match given.to_ascii_lowercase().as_str() {
+        "warn" => "warning".to_owned(),
+        "critical" => "error".to_owned(),
+        other => other.to_owned(),
+    }
+}
+
 /// The full command, for parsing, `--help` and the man page.
 pub fn command() -> Command {
     command_for(Program::Server)
@@ -265,7 +276,9 @@ pub fn invocation(
         call: matches.get_flag("call"),
         app: matches.get_one::<String>("app").cloned(),
         target: matches.get_one::<String>("target").cloned(),
-        log_level: matches.get_one::<String>("log_level").cloned(),
+        log_level: matches
+            .get_one::<String>("log_level")
+            .map(|level| canonical_level(level)),
         generate: matches.get_one::<String>("generate").cloned(),
         matches: matches.clone(),
         section: DEFAULT_SECTION.to_owned(),
@@ -355,6 +368,21 @@ fn flag_value(matches: &ArgMatches, key: &'static Key) -> Option<(String, String
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn log_level_comes_out_in_one_spelling() {
+        use super::*;
+        for (given, canonical) in [
+            ("WARN", "warning"),
+            ("Warning", "warning"),
+            ("critical", "error"),
+            ("TRACE", "trace"),
+            ("info", "info"),
+        ] {
+            let inv = parse_for(["waitress-rs", "--log-level", given], Program::Server).unwrap();
+            assert_eq!(inv.log_level.as_deref(), Some(canonical), "{given}");
+        }
+    }
+
     #[test]
     fn a_program_reads_flags_of_its_own_from_the_same_command_line() {
         use super::*;
