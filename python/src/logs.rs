@@ -317,6 +317,9 @@ fn forward(logger: &'static PyLogger, rx: Receiver<Message>) {
                     if let Err(e) = emit(py, &target, level, &text, exception, from) {
                         e.print(py);
                     }
+                    // makeRecord made this thread a "Dummy-N" in threading.enumerate() for
+                    // good; a program's thread-leak check saw it appear with the first record.
+                    crate::wsgi::forget_python_thread(py);
                 });
             }
             Ok(Message::Flush(done)) => {

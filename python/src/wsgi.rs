@@ -614,13 +614,14 @@ fn name_python_thread(py: Python<'_>) {
     }
 }
 
-/// Takes the ending worker out of `threading.enumerate()`. Python keeps the record of a thread
-/// it did not start (a `_DummyThread`) until another thread reuses its id, so a program that
-/// stopped serving still listed `waitress-0`..`waitress-3` beside its own threads (and a test
-/// suite's thread-leak check saw them). `threading._active` is private but has held those
+/// Takes the calling thread (an ending worker, or the log bridge's thread after a record) out
+/// of `threading.enumerate()`. Python keeps the record of a thread it did not start (a
+/// `_DummyThread`) until another thread reuses its id, so a program that stopped serving still
+/// listed `waitress-0`..`waitress-3` beside its own threads (and a test suite's thread-leak
+/// check saw them). `threading._active` is private but has held those
 /// records since Python 2; should it go, the stale names come back and nothing else is lost,
 /// so a failure here is not reported.
-fn forget_python_thread(py: Python<'_>) {
+pub(crate) fn forget_python_thread(py: Python<'_>) {
     let _ = py.import("threading").and_then(|threading| {
         let ident = threading.call_method0("get_ident")?;
         threading
