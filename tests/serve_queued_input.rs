@@ -132,6 +132,7 @@ fn a_request_queued_behind_a_response_the_client_is_not_reading_costs_no_cpu() {
     }
 }
 
+#[cfg(unix)]
 #[test]
 fn clients_closing_right_behind_their_requests_do_not_fill_the_connection_limit() {
     // Request and FIN arriving together are reported once: the EOF behind the request is

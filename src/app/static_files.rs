@@ -97,7 +97,7 @@ impl StaticFiles {
             }
             refused => refused,
         })?;
-        if !real.starts_with(&self.root) {
+        if !real.starts_with(&self.root) || reaches_hidden_by_another_name(&real, &self.root) {
             return Err(Refused::Answer(Status::NotFound));
         }
         let meta = fs::metadata(&real).map_err(refusal)?;
@@ -317,6 +317,24 @@ const WELL_KNOWN: &str = ".well-known";
 /// A name not served or listed (see the module documentation).
 fn is_hidden(name: &str) -> bool {
     name.starts_with('.') && name != WELL_KNOWN
+}
+
+/// Windows also answers to a name's 8.3 short form (`GIT~1` for `.git`), which the check on
+/// the segments asked for cannot see: the canonical path, which has the long names, is
+/// checked under the root too. Not elsewhere: there a symlink to a hidden directory is the
+/// operator's own choice.
+#[cfg(windows)]
+fn reaches_hidden_by_another_name(real: &Path, root: &Path) -> bool {
+    real.strip_prefix(root).is_ok_and(|inside| {
+        inside
+            .components()
+            .any(|c| c.as_os_str().to_str().is_some_and(is_hidden))
+    })
+}
+
+#[cfg(not(windows))]
+fn reaches_hidden_by_another_name(_real: &Path, _root: &Path) -> bool {
+    false
 }
 
 /// Windows reads `\` as a separator, `:` as a drive or an alternate data stream
