@@ -211,3 +211,38 @@ def test_an_apps_exception_is_logged_before_its_500_is_sent(caplog):
     finally:
         server.close()
         thread.join(JOIN_TIMEOUT)
+
+
+CLOSE_THEN_CTRL_C_SCRIPT = textwrap.dedent(
+    """
+    import os, signal, threading, time, urllib.request
+    import waitress_rs
+    from fixtureapps.sleepy import app
+    server = waitress_rs.create_server(app, host="127.0.0.1", port=0)
+    answers = []
+    def client():
+        url = f"http://127.0.0.1:{server.effective_port}/sleepy"
+        answers.append(urllib.request.urlopen(url, timeout=20).read())
+    def stop():
+        time.sleep(0.5)
+        server.close()
+        time.sleep(0.3)
+        os.kill(os.getpid(), signal.SIGINT)
+    threading.Thread(target=client).start()
+    threading.Thread(target=stop).start()
+    server.run()
+    print(answers, flush=True)
+    """
+)
+
+
+def test_ctrl_c_after_close_is_a_first_stop_signal_not_a_second():
+    # run() in the main thread takes the signals; close() had counted as one, so a Ctrl-C
+    # after it exited at once ("Second stop signal"), cutting off the request in progress.
+    out = subprocess.run(
+        [sys.executable, "-c", CLOSE_THEN_CTRL_C_SCRIPT], cwd=HERE, capture_output=True,
+        text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "[b'sleepy returned']", (out.stdout, out.stderr)
+    assert "Second stop signal" not in out.stderr

@@ -160,12 +160,17 @@ pub fn install(
     std::thread::Builder::new()
         .name("waitress-signals".into())
         .spawn(move || {
+            // Signals counted apart from `stop`, which a ShutdownHandle (Python's close())
+            // also counts: a Ctrl-C after close() is the first signal, not the second that
+            // exits at once.
+            let mut received = 0usize;
             for signal in signals.forever() {
                 // Held until the line's receiver is stored, so a drain that ends at once
                 // cannot drop `Installed` without waiting for it.
                 let mut line = first_line.lock().unwrap_or_else(|p| p.into_inner());
-                let seen = stop.fetch_add(1, Ordering::SeqCst);
-                if seen == 0 {
+                received += 1;
+                stop.fetch_add(1, Ordering::SeqCst);
+                if received == 1 {
                     let name = if signal == SIGINT { "SIGINT" } else { "SIGTERM" };
                     *line = Some(log_aside(move || {
                         log::info!(target: "waitress", "{name} received: finishing requests in progress, then exiting (a second signal exits at once)");
