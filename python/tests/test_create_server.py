@@ -217,20 +217,28 @@ CLOSE_THEN_CTRL_C_SCRIPT = textwrap.dedent(
     """
     import os, signal, threading, time, urllib.request
     import waitress_rs
-    from fixtureapps.sleepy import app
+    running = threading.Event()
+    def app(environ, start_response):
+        running.set()
+        time.sleep(2)
+        start_response("200 OK", [("Content-Length", "4")])
+        return [b"done"]
     server = waitress_rs.create_server(app, host="127.0.0.1", port=0)
     answers = []
     def client():
-        url = f"http://127.0.0.1:{server.effective_port}/sleepy"
+        url = f"http://127.0.0.1:{server.effective_port}/"
         answers.append(urllib.request.urlopen(url, timeout=20).read())
     def stop():
-        time.sleep(0.5)
+        # Once the request is with the app: close(), then a Ctrl-C.
+        running.wait(20)
         server.close()
         time.sleep(0.3)
         os.kill(os.getpid(), signal.SIGINT)
-    threading.Thread(target=client).start()
+    asking = threading.Thread(target=client)
+    asking.start()
     threading.Thread(target=stop).start()
     server.run()
+    asking.join(20)
     print(answers, flush=True)
     """
 )
@@ -244,5 +252,5 @@ def test_ctrl_c_after_close_is_a_first_stop_signal_not_a_second():
         text=True, timeout=60,
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[b'sleepy returned']", (out.stdout, out.stderr)
+    assert out.stdout.strip() == "[b'done']", (out.stdout, out.stderr)
     assert "Second stop signal" not in out.stderr
