@@ -105,6 +105,18 @@ fn connect_from_client(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// The environ the echo app saw for `request`, sent from CLIENT_IP through nginx at `front`;
+/// the request must be answered 200 and arrive with the client's own address.
+fn environ_through(front: SocketAddr, request: &str) -> Vec<(String, String)> {
+    let mut stream = connect_from_client(front);
+    stream.write_all(request.as_bytes()).unwrap();
+    let response = support::read_response(&mut BufReader::new(stream), false);
+    assert_eq!(response.status, 200, "{}", response.text());
+    let env = echo_environ(&response.body);
+    assert_eq!(env_get(&env, "REMOTE_ADDR"), Some(CLIENT_IP), "{env:?}");
+    env
+}
+
 /// waitress-rs with the shipped etc/proxy.ini, on a free port.
 fn start_with_proxy_ini() -> Server {
     let config = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/proxy.ini");
@@ -122,18 +134,12 @@ fn nginx_in_front_passes_the_real_client_and_drops_forgeries() {
     let dir = support::temp_dir();
     let (_nginx, front) = start_nginx(dir.path(), &server.addr().to_string());
 
-    let mut stream = connect_from_client(front);
-    write!(
-        stream,
+    let env = environ_through(
+        front,
         "GET /some/path?q=1 HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-For: 6.6.6.6\r\n\
          X-Forwarded-Proto: https\r\nX-Forwarded-Host: evil.example\r\nX-Forwarded-Port: 1\r\n\
-         Forwarded: for=6.6.6.6;proto=https\r\nX-Forwarded-By: spoof\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let response = support::read_response(&mut BufReader::new(stream), false);
-    assert_eq!(response.status, 200, "{}", response.text());
-    let env = echo_environ(&response.body);
-    assert_eq!(env_get(&env, "REMOTE_ADDR"), Some(CLIENT_IP), "{env:?}");
+         Forwarded: for=6.6.6.6;proto=https\r\nX-Forwarded-By: spoof\r\nConnection: close\r\n\r\n",
+    );
     assert_eq!(
         env_get(&env, "HTTP_X_FORWARDED_FOR"),
         Some(CLIENT_IP),
@@ -192,17 +198,11 @@ fn nginx_in_front_of_the_unix_socket_ini_passes_host_and_port() {
         socket.to_str().unwrap(),
     ]);
     let (_nginx, front) = start_nginx(dir.path(), &format!("unix:{}", socket.display()));
-    let mut stream = connect_from_client(front);
-    write!(
-        stream,
+    let env = environ_through(
+        front,
         "GET / HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Host: evil.example\r\n\
-         Connection: close\r\n\r\n"
-    )
-    .unwrap();
-    let response = support::read_response(&mut BufReader::new(stream), false);
-    assert_eq!(response.status, 200, "{}", response.text());
-    let env = echo_environ(&response.body);
-    assert_eq!(env_get(&env, "REMOTE_ADDR"), Some(CLIENT_IP), "{env:?}");
+         Connection: close\r\n\r\n",
+    );
     assert_eq!(
         env_get(&env, "SERVER_PORT"),
         Some(front.port().to_string().as_str())
