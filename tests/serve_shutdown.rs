@@ -78,6 +78,59 @@ fn pipelined_request_received_before_shutdown_is_answered() {
 }
 
 #[test]
+fn an_upload_arriving_behind_a_running_request_is_answered() {
+    // With lookahead, the next request's head can come in while one runs: its upload is a
+    // request in progress, so the running response must not be the connection's last (it was,
+    // and that upload was then read to the end and never answered).
+    upload_arriving_at_shutdown_behind(&[]);
+}
+
+#[test]
+fn an_upload_arriving_behind_a_queued_request_is_answered() {
+    // The same when the request handed out during the drain has the upload behind it.
+    upload_arriving_at_shutdown_behind(&["/two"]);
+}
+
+/// Stops an in-process server while `/one` runs, `queued` wait behind it and the head of an
+/// upload has come in with a tenth of its body; sends the rest once those were answered. Each
+/// is answered, only the upload's response closing the connection.
+fn upload_arriving_at_shutdown_behind(queued: &[&str]) {
+    let (tx, rx) = mpsc::channel();
+    let lookahead = (queued.len() + 1).to_string();
+    let server = InProcess::serve(
+        &["--channel-request-lookahead", &lookahead],
+        slow_app(Duration::from_millis(800), tx),
+    );
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/one");
+    for path in queued {
+        write!(stream, "GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+    }
+    stream
+        .write_all(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789")
+        .unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    server.begin_shutdown();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    // The rest of the body comes once the requests ahead were handed out and answered.
+    for path in std::iter::once(&"/one").chain(queued) {
+        let res = read_response(&mut reader, false);
+        assert_eq!(res.text(), format!("done {path}"));
+        assert_eq!(res.header("Connection"), None, "{path}: {:?}", res.headers);
+    }
+    stream.write_all(&[b'x'; 990]).unwrap();
+    let upload = read_response(&mut reader, false);
+    assert_eq!(upload.status, 200, "{}", upload.status_line);
+    assert_eq!(upload.text(), "done /up");
+    assert_eq!(upload.header("Connection"), Some("close"));
+    assert!(read_to_close(&mut reader).is_empty());
+    assert!(server.stop_within(Duration::from_secs(20)));
+}
+
+#[test]
 fn idle_connections_are_closed_at_shutdown() {
     let (tx, _rx) = mpsc::channel();
     let server = InProcess::serve(&[], slow_app(Duration::ZERO, tx));

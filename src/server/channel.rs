@@ -317,6 +317,13 @@ impl Channel {
             && now.saturating_duration_since(self.last_activity) >= limit
     }
 
+    /// Whether a request after the one handed out was received, or its head came in and its
+    /// body is arriving (with lookahead, or pipelined): while stopping, that one is answered,
+    /// so the response before it must not close the connection.
+    fn more_received(&self) -> bool {
+        !self.ready.is_empty() || matches!(self.reading, Reading::Body(_) | Reading::Storing(_))
+    }
+
     /// Requests received and not finished.
     fn queued(&self) -> usize {
         self.ready.len() + usize::from(self.in_flight)
@@ -325,7 +332,7 @@ impl Channel {
     /// Stops taking requests: what was received is answered, the last with `Connection: close`.
     pub fn drain(&mut self) {
         self.draining = true;
-        if self.in_flight && self.ready.is_empty() && self.inbuf.is_empty() {
+        if self.in_flight && self.inbuf.is_empty() && !self.more_received() {
             // The running request is the last: tell the client its response closes.
             self.output.make_last();
         }
@@ -686,7 +693,7 @@ impl Channel {
                     Ready::Request(head, body) => {
                         self.client_done = !head.keep_alive;
                         return Some(Task {
-                            force_close: self.draining && self.ready.is_empty(),
+                            force_close: self.draining && !self.more_received(),
                             head,
                             body,
                             connection: Arc::clone(&self.vars),
