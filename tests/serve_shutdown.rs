@@ -290,6 +290,14 @@ fn an_upload_that_stopped_arriving_does_not_hold_the_stop() {
         read_to_close(&mut stream).is_empty(),
         "no response to half a request"
     );
+    assert!(
+        server.wait_for_log(
+            "Shutdown: closing a connection whose client stopped sending its request body",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        server.log()
+    );
 }
 
 /// Starts a static server with a `size`-byte file and a client that asked for it but reads
@@ -348,8 +356,44 @@ fn sigterm_finishes_a_response_in_flight() {
 /// A client that never reads its response holds the shutdown for the whole drain (30 s), and
 /// the log says so when it ends (it used to say only "SIGTERM received").
 #[test]
-fn a_drain_cut_short_by_a_client_not_reading_says_so() {
+fn a_client_not_reading_its_response_does_not_hold_the_stop() {
+    // A response is sent whole at shutdown only while the client takes it: one client that
+    // stopped reading held every stop for the whole 30 s cap, past Docker's 10 s grace.
     let (mut server, _dir, _stream) = download_in_flight(256 << 20);
+    let start = Instant::now();
+    let status = server
+        .signal(SIGTERM, Duration::from_secs(20))
+        .expect("the client not reading held the stop");
+    assert_eq!(status.code(), Some(0));
+    let took = start.elapsed();
+    assert!(
+        (Duration::from_millis(2500)..Duration::from_secs(15)).contains(&took),
+        "{took:?}"
+    );
+    assert!(
+        server.wait_for_log(
+            "Shutdown: closing a connection whose client stopped reading its response (nothing \
+             for 3 s)",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        server.log()
+    );
+}
+
+#[test]
+fn a_drain_cut_short_by_a_slow_client_says_so() {
+    // A client that keeps reading, however slowly, is let finish, up to the drain's cap.
+    let (mut server, _dir, mut stream) = download_in_flight(256 << 20);
+    let reader = std::thread::spawn(move || {
+        // About 5 MiB/s: the 256 MiB take longer than the cap, and the server's writes move
+        // often (a trickle leaves them stalled until the window reopens by half a buffer).
+        let mut buf = vec![0u8; 256 << 10];
+        let until = Instant::now() + Duration::from_secs(45);
+        while Instant::now() < until && matches!(stream.read(&mut buf), Ok(n) if n > 0) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    });
     let start = Instant::now();
     let status = server
         .signal(SIGTERM, Duration::from_secs(45))
@@ -369,6 +413,7 @@ fn a_drain_cut_short_by_a_client_not_reading_says_so() {
         "{}",
         server.log()
     );
+    reader.join().unwrap();
 }
 
 #[test]

@@ -150,6 +150,15 @@ enum Ready {
     Error(HttpError),
 }
 
+/// What a connection still open at shutdown waits for from a client that stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stalled {
+    /// The rest of a request body.
+    Upload,
+    /// The client taking its response.
+    Download,
+}
+
 /// The connection.
 #[derive(Debug)]
 pub struct Channel {
@@ -310,11 +319,30 @@ impl Channel {
         matches!(self.reading, Reading::Body(_))
     }
 
-    /// Whether, the server stopping, the body still arriving here has not grown for `limit`.
-    pub fn upload_stalled(&self, now: Instant, limit: Duration) -> bool {
-        self.draining
-            && self.receiving_body()
-            && now.saturating_duration_since(self.last_activity) >= limit
+    /// What, the server stopping, this connection waits for that has not moved for `limit`.
+    pub fn stalled_at_shutdown(&self, now: Instant, limit: Duration) -> Option<Stalled> {
+        if !self.draining {
+            return None;
+        }
+        let quiet_since = |t: Instant| now.saturating_duration_since(t) >= limit;
+        if self.receiving_body() && quiet_since(self.last_activity) {
+            Some(Stalled::Upload)
+        } else if self.output_waiting_since().is_some_and(quiet_since) {
+            Some(Stalled::Download)
+        } else {
+            None
+        }
+    }
+
+    /// Since when output has waited for the client to take some of it, if it waits.
+    pub fn output_waiting_since(&self) -> Option<Instant> {
+        if !self.wants_write() {
+            return None;
+        }
+        // Output queued a moment ago has not had its chance to go out yet.
+        self.output
+            .pending_since()
+            .map(|p| p.max(self.last_activity))
     }
 
     /// Whether a request after the one handed out was received, or its head came in and its

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode, Poller};
 
-use super::channel::{Channel, ChannelConfig, IoBuffers, Phase};
+use super::channel::{Channel, ChannelConfig, IoBuffers, Phase, Stalled};
 use super::io::FileSend;
 use super::listener::Listener;
 use super::output::Output;
@@ -20,10 +20,11 @@ use super::wake::{ConnId, WakeList, Waker};
 /// How long shutdown waits for running requests before exiting anyway.
 pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 
-/// While stopping, how long a body under way may go without growing before its connection is
-/// closed: an upload that keeps coming is received whole (a deploy should not cut it off), one
-/// that stopped must not hold the stop (Docker kills after 10 s).
-const UPLOAD_STALL_AT_SHUTDOWN: Duration = Duration::from_secs(3);
+/// While stopping, how long a body under way may go without growing, or a response without
+/// the client taking any of it, before its connection is closed: an upload or download that
+/// keeps moving is finished (a deploy should not cut it off), one that stopped must not hold
+/// the stop (Docker kills after 10 s).
+const STALL_AT_SHUTDOWN: Duration = Duration::from_secs(3);
 
 /// Connections accepted per listener event before other work gets a turn.
 const ACCEPTS_PER_EVENT: usize = 64;
@@ -263,7 +264,7 @@ impl EventLoop {
                 self.begin_shutdown(now);
             }
             if let Some(until) = drain_until {
-                self.drop_stalled_uploads(now);
+                self.drop_stalled(now);
                 if self.open == 0 {
                     return Ok(());
                 }
@@ -272,11 +273,11 @@ impl EventLoop {
                     if running > 0 {
                         log::warn!(target: "waitress", "{running} thread(s) still running");
                     }
-                    // Say why the stop took the whole drain: a client that does not read its
-                    // response holds the shutdown even with every worker idle.
+                    // Say why the stop took the whole drain: a client reading slowly holds the
+                    // shutdown even with every worker idle.
                     log::warn!(target: "waitress",
-                        "Shutdown: {} connection(s) still open after {} s (clients not reading \
-                         their responses, or requests still running): closing them",
+                        "Shutdown: {} connection(s) still open after {} s (requests still running, \
+                         or clients reading slowly): closing them",
                         self.open, DRAIN_DEADLINE.as_secs());
                     return Ok(());
                 }
@@ -617,11 +618,8 @@ impl EventLoop {
             let expired = self.slots[slot].channel.as_ref().is_some_and(|c| {
                 let since = if c.is_idle() {
                     Some(c.last_activity)
-                } else if c.wants_write() {
-                    // Output queued a moment ago has not had its chance to go out yet.
-                    c.output.pending_since().map(|p| p.max(c.last_activity))
                 } else {
-                    None
+                    c.output_waiting_since()
                 };
                 since.is_some_and(|t| now.saturating_duration_since(t) >= self.cfg.channel_timeout)
             });
@@ -631,18 +629,24 @@ impl EventLoop {
         }
     }
 
-    /// While stopping, closes connections whose body under way has stopped arriving: a body
-    /// is received whole at shutdown only while it keeps coming (one stalled upload held every
-    /// stop for the whole 30 s cap, past Docker's 10 s grace).
-    fn drop_stalled_uploads(&mut self, now: Instant) {
+    /// While stopping, closes connections whose client stopped: a body under way is received
+    /// whole, and a response sent whole, only while it keeps moving (one stalled upload, or one
+    /// client not reading, held every stop for the whole 30 s cap, past Docker's 10 s grace).
+    fn drop_stalled(&mut self, now: Instant) {
         for slot in 0..self.slots.len() {
             let stalled = self.slots[slot]
                 .channel
                 .as_ref()
-                .is_some_and(|c| c.upload_stalled(now, UPLOAD_STALL_AT_SHUTDOWN));
-            if stalled {
-                self.remove(slot);
-            }
+                .and_then(|c| c.stalled_at_shutdown(now, STALL_AT_SHUTDOWN));
+            let what = match stalled {
+                None => continue,
+                Some(Stalled::Upload) => "sending its request body",
+                Some(Stalled::Download) => "reading its response",
+            };
+            log::warn!(target: "waitress",
+                "Shutdown: closing a connection whose client stopped {what} (nothing for {} s)",
+                STALL_AT_SHUTDOWN.as_secs());
+            self.remove(slot);
         }
     }
 
