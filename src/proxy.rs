@@ -88,6 +88,7 @@ const REASON_NOT_A_SCHEME: &str = "proto value is not a URI scheme";
 const REASON_BAD_PORT: &str = "port must be 1*DIGIT within 1-65535";
 const REASON_BAD_HOST: &str = "host must be uri-host[:port]";
 const REASON_EMPTY_ADDRESS: &str = "empty client address";
+const REASON_INVISIBLE_ADDRESS: &str = "client address must be visible ASCII";
 
 /// How the proxy layer is configured (the `trusted_proxy*` and `*_untrusted_proxy_headers`
 /// settings).
@@ -403,9 +404,20 @@ impl ProxyConfig {
                         &raw,
                     ));
                 }
+                let port_part = port_part.map(trim_ows);
+                if !is_visible_ascii(remote) || !port_part.is_none_or(is_visible_ascii) {
+                    // What waitress strips as whitespace (NBSP, NEL, ...) or would pass on
+                    // (a control byte, Latin-1) does not reach REMOTE_ADDR: the host, port
+                    // and proto checks refuse the same bytes.
+                    return Err(MalformedProxyHeader::new(
+                        source,
+                        REASON_INVISIBLE_ADDRESS,
+                        &raw,
+                    ));
+                }
                 changes.set(REMOTE_ADDR, remote.to_owned());
                 changes.set(REMOTE_HOST, remote.to_owned());
-                match port_part.map(trim_ows) {
+                match port_part {
                     Some(remote_port) if !remote_port.is_empty() => {
                         changes.set(REMOTE_PORT, remote_port.to_owned());
                     }
@@ -608,6 +620,11 @@ fn undquote(value: &str) -> Result<Cow<'_, str>, &'static str> {
 }
 
 /// obs-text: the bytes 0x80-0xFF, which latin-1 decoding turns into U+0080-U+00FF.
+/// VCHAR (RFC 5234): printable ASCII, no space.
+fn is_visible_ascii(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_graphic())
+}
+
 fn is_obs_text(c: char) -> bool {
     ('\u{80}'..='\u{ff}').contains(&c)
 }
@@ -1520,6 +1537,29 @@ mod tests {
     }
 
     #[test]
+    fn client_address_with_invisible_bytes_is_malformed() {
+        // Waitress strips NBSP and NEL as whitespace (CVE-2019-16789's mistake); passing them
+        // on to REMOTE_ADDR, as only SP and HTAB are list whitespace, was no better.
+        for value in [
+            "1.2.3.4\u{a0}",
+            "\u{85}1.2.3.4",
+            "1.2.3.4:80\u{a0}",
+            "\"a\\\u{a0}b\"",
+            "\u{c0}b",
+        ] {
+            let err = malformed(&xff_instance(), &[(XFF, value)]);
+            assert_eq!(err.header, "X-Forwarded-For", "{value:?}");
+            assert_eq!(err.reason, REASON_INVISIBLE_ADDRESS, "{value:?}");
+        }
+        let err = malformed(&fwd_instance(), &[(FWD, "for=\"\\\u{a0}\"")]);
+        assert_eq!(err.header, "Forwarded");
+        assert_eq!(err.reason, REASON_INVISIBLE_ADDRESS);
+        let env = ok(&xff_instance(), &[(XFF, " 1.2.3.4:80\t")]);
+        assert_eq!(env.get(REMOTE_ADDR), Some("1.2.3.4"));
+        assert_eq!(env.get(REMOTE_PORT), Some("80"));
+    }
+
+    #[test]
     fn count_zero_trusts_every_hop() {
         let cfg = config(Some("127.0.0.1"), 0, &["x-forwarded-for", "forwarded"]);
         let env = ok(
@@ -1641,9 +1681,10 @@ mod tests {
 
     #[test]
     fn only_sp_and_htab_are_stripped() {
-        // Waitress's strip() would turn this hop into 1.2.3.4; here the NBSP stays visible.
-        let env = ok(&xff_instance(), &[(XFF, "6.6.6.6,\t\u{a0}1.2.3.4 ")]);
-        assert_eq!(env.get(REMOTE_ADDR), Some("\u{a0}1.2.3.4"));
+        // Waitress's strip() would turn this hop into 1.2.3.4; here the NBSP is not stripped,
+        // so the address is refused, not cleaned up.
+        let err = malformed(&xff_instance(), &[(XFF, "6.6.6.6,\t\u{a0}1.2.3.4 ")]);
+        assert_eq!(err.reason, REASON_INVISIBLE_ADDRESS);
         // Where waitress rejects surrounding whitespace it keeps rejecting NEL and NBSP.
         let err = malformed(&fwd_instance(), &[(FWD, "for=\u{85}1.2.3.4")]);
         assert_eq!(err.reason, REASON_VALUE_WHITESPACE);

@@ -194,6 +194,19 @@ fn malformed_trusted_headers_get_400() {
         );
         assert_eq!(response.header("Connection"), Some("close"));
     }
+    // A raw NBSP, which waitress strips as whitespace, is not passed on in REMOTE_ADDR either.
+    let response = support::request(
+        server.addr(),
+        b"GET /p HTTP/1.1\r\nHost: a\r\nX-Forwarded-For: 1.2.3.4\xa0\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(response.status, 400);
+    assert!(
+        response
+            .text()
+            .contains("Header \"X-Forwarded-For\" malformed."),
+        "{}",
+        response.text()
+    );
     // The server logs before it answers, but its stderr reaches the test's reader thread on its
     // own time: wait for the line rather than race the reader (this flaked in a CI run).
     assert!(
