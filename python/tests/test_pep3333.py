@@ -209,7 +209,8 @@ def test_exc_info_after_the_body_reraises_and_cuts_the_response(server):
     "path, logged",
     [
         (b"/twice", "start_response called a second time without providing exc_info."),
-        (b"/bad_status", "status \"OK\" is not a three-digit code"),
+        (b"/bad_status", "status \"OK\" is not a code from 100 to 599"),
+        (b"/status_999", "status \"999 Weird\" is not a code from 100 to 599"),
         (b"/status_not_str", "status 200 is not a string"),
         (b"/crlf_header", "carriage return/line feed character present in header value"),
         (b"/hop_by_hop", "Connection is a \"hop-by-hop\" header"),

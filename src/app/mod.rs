@@ -212,8 +212,8 @@ pub trait Sink {
 /// Why [`Response::start`] refused a status or header.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ResponseError {
-    /// The status line is not `NNN reason`.
-    #[error("status {0:?} is not a three-digit code followed by a reason")]
+    /// The status line is not `NNN reason`, with NNN from 100 to 599.
+    #[error("status {0:?} is not a code from 100 to 599 followed by a reason")]
     BadStatus(String),
     /// A 1xx status: an interim response, which a final response must follow (RFC 9110
     /// §15.2). Sent as the answer, the client would take the next response for this
@@ -228,8 +228,16 @@ pub enum ResponseError {
     BadHeaderName(String),
     /// A header value with control characters, or characters past Latin-1 (header text goes
     /// out as Latin-1, as waitress encodes it).
-    #[error("header value {0:?} contains control characters or characters outside Latin-1")]
-    BadHeaderValue(String),
+    #[error(
+        "header {name} has a value {value:?} with control characters or characters outside \
+             Latin-1"
+    )]
+    BadHeaderValue {
+        /// The header's name.
+        name: String,
+        /// The value refused.
+        value: String,
+    },
     /// A hop-by-hop header, which only the server may set (PEP 3333).
     #[error(
         "{0} is a \"hop-by-hop\" header; it cannot be used by a WSGI application (see PEP 3333)"
@@ -414,8 +422,10 @@ fn check_status(status: &str) -> Result<(), ResponseError> {
     }
     let bytes = status.as_bytes();
     let well_formed = match bytes {
+        // 100-599 (RFC 9110 §15): waitress sends `000` or `999` as given.
         [a, b, c, rest @ ..] => {
-            [a, b, c].iter().all(|d| d.is_ascii_digit())
+            (b'1'..=b'5').contains(a)
+                && [b, c].iter().all(|d| d.is_ascii_digit())
                 && matches!(rest.first(), None | Some(b' '))
         }
         _ => false,
@@ -461,7 +471,10 @@ fn check_header(name: &str, value: &str) -> Result<(), ResponseError> {
         .chars()
         .any(|c| (c.is_control() && c != '\t') || u32::from(c) > 0xff)
     {
-        return Err(ResponseError::BadHeaderValue(value.to_owned()));
+        return Err(ResponseError::BadHeaderValue {
+            name: name.to_owned(),
+            value: value.to_owned(),
+        });
     }
     if HOP_BY_HOP.iter().any(|h| name.eq_ignore_ascii_case(h)) {
         return Err(ResponseError::HopByHop(name.to_owned()));
@@ -635,6 +648,13 @@ mod tests {
             ("OK", vec![], ResponseError::BadStatus("OK".into())),
             ("20 OK", vec![], ResponseError::BadStatus("20 OK".into())),
             (
+                "000 Zero",
+                vec![],
+                ResponseError::BadStatus("000 Zero".into()),
+            ),
+            ("600 X", vec![], ResponseError::BadStatus("600 X".into())),
+            ("999", vec![], ResponseError::BadStatus("999".into())),
+            (
                 "100 Continue",
                 vec![],
                 ResponseError::InterimStatus("100 Continue".into()),
@@ -667,7 +687,10 @@ mod tests {
             (
                 "200 OK",
                 vec![h("X", "a\0b")],
-                ResponseError::BadHeaderValue("a\0b".into()),
+                ResponseError::BadHeaderValue {
+                    name: "X".into(),
+                    value: "a\0b".into(),
+                },
             ),
             (
                 "200 OK",

@@ -180,6 +180,9 @@ def app(environ, start_response):
     if path == "/bad_status":
         start_response("OK", [])
         return [b"no"]
+    if path == "/status_999":
+        start_response("999 Weird", [])
+        return [b"no"]
     if path == "/status_not_str":
         start_response(200, [])
         return [b"no"]
