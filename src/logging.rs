@@ -13,9 +13,10 @@ use log::{Level, LevelFilter, Log, Metadata, Record};
 pub const DEFAULT_LEVEL: LevelFilter = LevelFilter::Info;
 
 /// The key under which a record carries the error it reports (`Exception while serving /`,
-/// logged with `exception:err = ...`). Each sink renders it its own way: here its text is
-/// appended; the Python bridge hands a Python exception to `logging` as `exc_info`, as
-/// waitress's `logger.exception` does.
+/// logged with `exception:err = ...`). The message already ends with the error's text (see
+/// [`with_error`]), so any logger shows why; the key is for sinks that render the error their
+/// own way: the Python bridge hands a Python exception to `logging` as `exc_info`, as
+/// waitress's `logger.exception` does, with the message of [`message_without_error`].
 pub const ERROR_KEY: &str = "exception";
 
 /// Calls `f` with the error a record carries under [`ERROR_KEY`], if any.
@@ -27,18 +28,30 @@ pub fn with_record_error<R>(
     f(value.as_ref().and_then(log::kv::Value::to_borrowed_error))
 }
 
-/// A record's message with the text of its error: after `: ` on the same line, or on the lines
-/// under it when the text has several (a traceback), as waitress's `logger.exception` puts it.
-pub fn message_with_error(record: &Record<'_>) -> String {
+/// `message` with the text of `error`: after `: ` on the same line, or on the lines under it
+/// when the text has several (a traceback), as waitress's `logger.exception` puts it.
+pub fn with_error(message: &str, error: &dyn std::error::Error) -> String {
+    let text = error.to_string();
+    format!("{message}{}", error_suffix(&text))
+}
+
+fn error_suffix(text: &str) -> String {
+    let text = text.trim_end();
+    let sep = if text.contains('\n') { "\n" } else { ": " };
+    format!("{sep}{text}")
+}
+
+/// A record's message without the error text [`with_error`] put at its end, for a sink that
+/// renders the record's [`ERROR_KEY`] error itself.
+pub fn message_without_error(record: &Record<'_>) -> String {
     let message = record.args().to_string();
-    with_record_error(record, |error| match error {
-        None => message,
-        Some(e) => {
-            let text = e.to_string();
-            let text = text.trim_end();
-            let sep = if text.contains('\n') { "\n" } else { ": " };
-            format!("{message}{sep}{text}")
-        }
+    with_record_error(record, |error| {
+        let Some(e) = error else {
+            return message.clone();
+        };
+        message
+            .strip_suffix(&error_suffix(&e.to_string()))
+            .map_or_else(|| message.clone(), str::to_owned)
     })
 }
 
@@ -73,11 +86,7 @@ impl Log for StderrLogger {
             Level::Trace => "TRACE",
         };
         // One write per line so lines from different threads do not interleave.
-        let line = format!(
-            "{level}:{}:{}\n",
-            record.target(),
-            message_with_error(record)
-        );
+        let line = format!("{level}:{}:{}\n", record.target(), record.args());
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
@@ -133,25 +142,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn an_error_goes_on_the_line_or_under_it() {
+    fn an_error_goes_on_the_line_or_under_it_and_comes_off_again() {
         let one_line = std::io::Error::other("boom");
         let traceback = std::io::Error::other("Traceback (most recent call last):\n  x\nE: boom\n");
-        let render = |e: &(dyn std::error::Error + 'static)| {
+        let message = "Exception while serving /p";
+        let round_trip = |e: &(dyn std::error::Error + 'static)| {
+            let text = with_error(message, e);
             let kvs = [(ERROR_KEY, log::kv::Value::from_dyn_error(e))];
-            message_with_error(
+            let stripped = message_without_error(
                 &Record::builder()
-                    .args(format_args!("Exception while serving /p"))
+                    .args(format_args!("{text}"))
                     .key_values(&kvs)
                     .build(),
-            )
+            );
+            (text, stripped)
         };
-        assert_eq!(render(&one_line), "Exception while serving /p: boom");
         assert_eq!(
-            render(&traceback),
-            "Exception while serving /p\nTraceback (most recent call last):\n  x\nE: boom"
+            round_trip(&one_line),
+            (format!("{message}: boom"), message.to_owned())
+        );
+        assert_eq!(
+            round_trip(&traceback),
+            (
+                format!("{message}\nTraceback (most recent call last):\n  x\nE: boom"),
+                message.to_owned()
+            )
         );
         let plain = Record::builder().args(format_args!("plain")).build();
-        assert_eq!(message_with_error(&plain), "plain");
+        assert_eq!(message_without_error(&plain), "plain");
     }
 
     #[test]

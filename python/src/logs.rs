@@ -151,10 +151,11 @@ impl Log for PyLogger {
                 .and_then(|e| e.downcast_ref::<PythonError>())
                 .and_then(|e| e.exception().cloned())
         });
-        // A Python exception goes as exc_info; any other error is rendered into the text.
+        // A Python exception goes as exc_info, so its text comes off the message; any other
+        // error stays in the text.
         let text = match exception {
-            Some(_) => record.args().to_string(),
-            None => waitress_rs::logging::message_with_error(record),
+            Some(_) => waitress_rs::logging::message_without_error(record),
+            None => record.args().to_string(),
         };
         if WORKER.with(std::cell::Cell::get) {
             let level = python_level(record.level());

@@ -11,6 +11,7 @@ use crate::http::date::with_date;
 use crate::http::error::{HttpError, error_response};
 use crate::http::request::Head;
 use crate::http::response::{self, BodyFraming, LAST_CHUNK, ResponseContext};
+use crate::logging;
 use crate::proxy::ProxyConfig;
 
 use super::output::{Finished, Output, WRITEV_PARTS};
@@ -104,10 +105,10 @@ impl Handler {
                 output.finish(Finished::Close);
             }
             Err(e) => {
-                // The error travels as the record's structured `exception` (ERROR_KEY), not
-                // in its text: stderr appends it, the Python bridge makes it `exc_info`.
-                log::error!(target: "waitress", exception:err = *e;
-                    "Exception while serving {}", path());
+                // In the text for any logger, and as the record's structured `exception`
+                // (ERROR_KEY), which the Python bridge makes `exc_info`.
+                log::error!(target: "waitress", exception:err = *e; "{}",
+                    logging::with_error(&format!("Exception while serving {}", path()), &*e));
                 let text = e.to_string();
                 if committed {
                     // The head is out: all that can be done is to cut the response short.
