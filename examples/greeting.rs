@@ -9,17 +9,20 @@
 
 use std::process::ExitCode;
 
-use clap::{Arg, ArgMatches, Command};
 use waitress_rs::app::{App, from_fn};
+use waitress_rs::command::clap::{Arg, ArgMatches, Command};
 
 fn flags(cmd: Command) -> Command {
-    cmd.arg(
-        Arg::new("greeting")
-            .long("greeting")
-            .value_name("TEXT")
-            .default_value("Hello")
-            .help("The word to greet with"),
-    )
+    // The program's own description in --help (the server's is a long one, so both).
+    cmd.about("Greets the world over HTTP")
+        .long_about(None)
+        .arg(
+            Arg::new("greeting")
+                .long("greeting")
+                .value_name("TEXT")
+                .default_value("Hello")
+                .help("The word to greet with"),
+        )
 }
 
 fn app(matches: &ArgMatches) -> Result<std::sync::Arc<dyn App>, String> {

@@ -9,6 +9,9 @@ use crate::app::{App, builtin};
 use crate::server::{self, ServeError};
 use crate::settings::{self, Loaded, cli, doc};
 
+/// The `clap` that [`main_with`] takes commands and matches of.
+pub use clap;
+
 /// `EX_USAGE` is 64 in sysexits, but clap and pserve both exit 2 on usage errors, and scripts
 /// expect that.
 const EXIT_USAGE: u8 = 2;
@@ -23,6 +26,8 @@ const EXIT_CONFIG: u8 = 78;
 /// sysexits `EX_NOHOST`: a listen host the name service could not resolve just now. Not 78,
 /// which would stop such a unit for good over a DNS hiccup at boot.
 const EXIT_NOHOST: u8 = 68;
+/// sysexits `EX_SOFTWARE`: the program's own flags clash with the server's.
+const EXIT_SOFTWARE: u8 = 70;
 
 /// One line to stderr, lost if stderr is closed or full, never a panic: `eprintln!` panics
 /// when the write fails, and the panic's exit status 101 replaced the one that says what
@@ -109,6 +114,15 @@ pub fn main(app: Option<Arc<dyn App>>) -> ExitCode {
 /// `app` builds the application from the parsed command line when it is to be served (not for
 /// `--check`). An `Err` from `app` is reported as `PROGRAM: error: MESSAGE`, exit status 1.
 /// See `examples/greeting.rs`.
+///
+/// The flags may not reuse an argument id or a flag name of the server's (its settings'
+/// names, such as `threads` or `port`, `app`, `config`, `check`, ...: `--help` lists them);
+/// a program that does exits 70 naming the clash. `--version` prints waitress-rs's version
+/// and `--help` its description unless `flags` sets the program's own
+/// (`cmd.version(env!("CARGO_PKG_VERSION")).about(..).long_about(..)`). `clap` is re-exported
+/// as [`crate::command::clap`], so a program need not match waitress-rs's version of it. The
+/// logger is waitress-rs's (`--log-level`, `RUST_LOG`) unless the program installed one
+/// before calling this, which then keeps its own level and `--log-level` does nothing.
 pub fn main_with<F, A>(flags: F, app: A) -> ExitCode
 where
     F: FnOnce(clap::Command) -> clap::Command,
@@ -177,6 +191,12 @@ where
         cli::Program::Server => "waitress-rs",
     };
     let mut cmd = frontend.command(cli::command_for(program));
+    if let Some(clash) = clashing_flag(&cmd) {
+        // clap panics on this in debug builds and lets the later flag shadow the earlier in
+        // release ones (the program's --threads silently went to the server).
+        tell!("{name}: error: {clash}");
+        return EXIT_SOFTWARE;
+    }
     let parsed = cmd
         .try_get_matches_from_mut(args)
         .and_then(|matches| cli::invocation(&mut cmd, &matches, program));
@@ -280,6 +300,27 @@ fn config_status(errors: &[settings::ConfigError]) -> u8 {
 }
 
 /// The name a program's messages start with: its file name, as it was run.
+/// The first argument whose id, long or short name another argument already has: a program's
+/// flag named like one of the server's (see [`main_with`]).
+fn clashing_flag(cmd: &clap::Command) -> Option<String> {
+    let mut seen = std::collections::HashSet::new();
+    cmd.get_arguments().find_map(|arg| {
+        let names = [Some(format!("argument id '{}'", arg.get_id()))]
+            .into_iter()
+            .chain([arg.get_long().map(|l| format!("flag --{l}"))])
+            .chain([arg.get_short().map(|c| format!("flag -{c}"))])
+            .flatten();
+        names
+            .into_iter()
+            .find(|name| !seen.insert(name.clone()))
+            .map(|name| {
+                format!(
+                    "{name} is defined twice: the program's flags may not reuse the server's names"
+                )
+            })
+    })
+}
+
 fn program_name(args: &[std::ffi::OsString]) -> String {
     args.first()
         .map(std::path::Path::new)
@@ -453,6 +494,41 @@ mod tests {
         let own = cli::Program::OwnApp("greet");
         let page = doc::man_page(greeting_flag(cli::command_for(own)), own);
         assert!(page.contains("\\fB\\-\\-greeting\\fR"), "{page}");
+    }
+
+    #[test]
+    fn a_program_flag_named_like_the_servers_is_refused() {
+        let unbuilt =
+            |_: &clap::ArgMatches| -> Result<Arc<dyn App>, String> { panic!("never built") };
+        for flag in [
+            clap::Arg::new("workers").long("threads"),
+            clap::Arg::new("port").long("listen-port"),
+        ] {
+            let shown = format!("{flag:?}");
+            let mut frontend = WithFlags {
+                name: "greet".to_owned(),
+                flags: Some(|cmd: clap::Command| cmd.arg(flag)),
+                app: Some(unbuilt),
+            };
+            assert_eq!(
+                run(["greet", "--check"], &mut frontend),
+                EXIT_SOFTWARE,
+                "{shown}"
+            );
+        }
+        assert_eq!(
+            clashing_flag(&greeting_flag(cli::command_for(cli::Program::OwnApp("g")))),
+            None
+        );
+        let clash = clashing_flag(
+            &cli::command_for(cli::Program::OwnApp("g")).arg(clap::Arg::new("x").long("threads")),
+        );
+        assert_eq!(
+            clash.as_deref(),
+            Some(
+                "flag --threads is defined twice: the program's flags may not reuse the server's names"
+            )
+        );
     }
 
     #[test]
