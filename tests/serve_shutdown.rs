@@ -131,6 +131,29 @@ fn upload_arriving_at_shutdown_behind(queued: &[&str]) {
 }
 
 #[test]
+fn a_request_still_running_at_the_drain_cap_has_its_connection_closed() {
+    // run() returns at the 30 s cap with the request's worker still in the app; the socket
+    // the worker holds used to stay open until the app returned.
+    let (tx, rx) = mpsc::channel();
+    let server = InProcess::serve(&[], slow_app(Duration::from_secs(40), tx));
+    let mut stream = connect(server.addr);
+    stream
+        .write_all(b"GET /stuck HTTP/1.1\r\nHost: a\r\n\r\n")
+        .unwrap();
+    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/stuck");
+    assert!(server.stop_within(Duration::from_secs(35)));
+    stream
+        .set_read_timeout(Some(Duration::from_secs(5)))
+        .unwrap();
+    let mut buf = [0u8; 64];
+    match stream.read(&mut buf) {
+        Ok(0) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => {}
+        other => panic!("the connection stayed open: {other:?}"),
+    }
+}
+
+#[test]
 fn idle_connections_are_closed_at_shutdown() {
     let (tx, _rx) = mpsc::channel();
     let server = InProcess::serve(&[], slow_app(Duration::ZERO, tx));

@@ -691,6 +691,9 @@ impl Drop for EventLoop {
             if let Some(channel) = slot.channel.take() {
                 let _ = self.poller.delete(&*channel.stream);
                 channel.output.close();
+                // A worker still running a request holds the socket: without this its client
+                // saw the connection open, the server stopped, until that request ended.
+                let _ = channel.stream.shutdown(std::net::Shutdown::Both);
             }
         }
     }

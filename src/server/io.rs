@@ -48,10 +48,15 @@ impl Stream {
 
     /// Closes the sending half, so the client sees the end of the response.
     pub fn shutdown_write(&self) -> io::Result<()> {
+        self.shutdown(Shutdown::Write)
+    }
+
+    /// Shuts the connection down in `how`, whoever else still holds the socket.
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         match self {
-            Stream::Tcp(s) => s.shutdown(Shutdown::Write),
+            Stream::Tcp(s) => s.shutdown(how),
             #[cfg(unix)]
-            Stream::Unix(s) => s.shutdown(Shutdown::Write),
+            Stream::Unix(s) => s.shutdown(how),
         }
     }
 }

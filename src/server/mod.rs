@@ -28,6 +28,7 @@ use crate::http::request::Limits;
 use crate::proxy::ProxyConfig;
 use crate::settings::Settings;
 
+pub use event_loop::DRAIN_DEADLINE;
 pub use listener::BindError;
 
 /// Why serving stopped with an error.
@@ -59,6 +60,14 @@ pub struct Server {
     wake: Arc<wake::WakeList>,
 }
 
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("urls", &self.urls)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Stops a running [`Server`] from another thread, as SIGTERM does.
 #[derive(Clone)]
 pub struct ShutdownHandle {
@@ -66,8 +75,25 @@ pub struct ShutdownHandle {
     wake: Arc<wake::WakeList>,
 }
 
+impl std::fmt::Debug for ShutdownHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let asked = self.stop.load(std::sync::atomic::Ordering::SeqCst) > 0;
+        f.debug_struct("ShutdownHandle")
+            .field("shutdown_asked", &asked)
+            .finish_non_exhaustive()
+    }
+}
+
 impl ShutdownHandle {
     /// Starts a graceful shutdown: stop accepting, finish what was received, return.
+    ///
+    /// [`Server::run`] returns once every connection is done: idle ones are closed at once,
+    /// requests received are answered (the last with `Connection: close`), an upload under way
+    /// is received and answered, and a response is sent whole, each while it keeps moving: a
+    /// client that sends or reads nothing for 3 s is dropped. Past 30 s
+    /// ([`DRAIN_DEADLINE`]) it returns anyway, logging what was left; a request still running
+    /// then has its connection shut down, and its worker finishes in the background. Calling
+    /// this again changes nothing (there is no "stop now": a process exits for that).
     pub fn shutdown(&self) {
         self.stop.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         self.wake.nudge();
@@ -178,7 +204,8 @@ impl Server {
         }
     }
 
-    /// Serves until shut down, then drains what was received and returns.
+    /// Serves until shut down, then drains what was received and returns (see
+    /// [`ShutdownHandle::shutdown`] for what the drain waits for, up to 30 s).
     pub fn run(mut self) -> Result<(), ServeError> {
         self.event_loop.run()?;
         Ok(())
