@@ -154,6 +154,33 @@ impl Environ {
         String::from_utf8(wire_bytes(self.get(key)?)).ok()
     }
 
+    /// The request header `name` (any case, `"Content-Type"`), as the environ has it:
+    /// `CONTENT_TYPE` and `CONTENT_LENGTH`, the others as `HTTP_*` (repeated headers joined
+    /// with `", "`, untrusted proxy headers already removed). A name with `_` finds nothing:
+    /// such headers never reach an app (waitress drops them, as `X_Under` and `X-Under`
+    /// would both be `HTTP_X_UNDER`).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        if name.contains('_') {
+            return None;
+        }
+        let as_cgi = || name.bytes().map(cgi_byte);
+        // CONTENT_TYPE and CONTENT_LENGTH have no HTTP_ prefix (PEP 3333).
+        let unprefixed = ["Content-Type", "Content-Length"]
+            .iter()
+            .any(|h| h.eq_ignore_ascii_case(name));
+        self.vars
+            .iter()
+            .find(|(key, _)| {
+                let key = if unprefixed {
+                    Some(key.as_ref())
+                } else {
+                    key.strip_prefix("HTTP_")
+                };
+                key.is_some_and(|k| k.bytes().eq(as_cgi()))
+            })
+            .map(|(_, v)| v.as_str(self.source.as_ref()))
+    }
+
     /// Whether `key` is set.
     pub fn contains(&self, key: &str) -> bool {
         self.vars.iter().any(|(k, _)| k == key)
@@ -212,9 +239,37 @@ impl Environ {
     }
 }
 
+/// A header name's byte as it appears in its CGI key (`content-type` -> `CONTENT_TYPE`).
+fn cgi_byte(b: u8) -> u8 {
+    if b == b'-' {
+        b'_'
+    } else {
+        b.to_ascii_uppercase()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn header_finds_a_request_header_by_its_http_name() {
+        let mut env = Environ::new();
+        env.push("CONTENT_TYPE", "text/plain");
+        env.push("CONTENT_LENGTH", "5");
+        env.push("HTTP_X_REQUEST_ID", "abc");
+        env.push("HTTP_ACCEPT", "a, b");
+        env.push("PATH_INFO", "/");
+        assert_eq!(env.header("Content-Type"), Some("text/plain"));
+        assert_eq!(env.header("content-length"), Some("5"));
+        assert_eq!(env.header("X-Request-Id"), Some("abc"));
+        assert_eq!(env.header("ACCEPT"), Some("a, b"));
+        assert_eq!(env.header("X_Request_Id"), None);
+        assert_eq!(env.header("Path-Info"), None);
+        assert_eq!(env.header("Content"), None);
+        assert_eq!(env.header("X-Request"), None);
+        assert_eq!(env.header(""), None);
+    }
 
     #[test]
     fn set_replaces_in_place_and_keeps_order() {
@@ -587,6 +642,19 @@ mod request_tests {
             let ip: std::net::IpAddr = ip.parse().unwrap();
             assert_eq!(super::ip_string(ip), ip.to_string());
         }
+    }
+
+    #[test]
+    fn header_reads_a_parsed_request_by_its_header_names() {
+        let env = environ(
+            "POST /p HTTP/1.1\r\nHost: h\r\nContent-Type: text/csv\r\nContent-Length: 0\r\nX-Multi: a\r\nx-multi: b\r\nX_Under: no\r\n\r\n",
+            "",
+        );
+        assert_eq!(env.header("content-type"), Some("text/csv"));
+        assert_eq!(env.header("Content-Length"), Some("0"));
+        assert_eq!(env.header("Host"), Some("h"));
+        assert_eq!(env.header("X-Multi"), Some("a, b"));
+        assert_eq!(env.header("X_Under"), None);
     }
 
     #[test]
