@@ -419,6 +419,22 @@ fn huge_numbers_are_too_large_whatever_their_size() {
 }
 
 #[test]
+fn a_read_size_past_16_mib_is_refused() {
+    // The loop allocates its read buffer at this size: 2^63 panicked at the first request,
+    // 10^14 aborted the process.
+    for huge in ["16777217", "100000000000000", "9223372036854775808"] {
+        assert_eq!(
+            error(&["--recv-bytes", huge]),
+            format!(
+                "recv_bytes = \"{huge}\" (--recv-bytes): is more than a read can use (at most \
+                 16777216)"
+            )
+        );
+    }
+    passes(&["--recv-bytes", "16777216"]);
+}
+
+#[test]
 fn port_out_of_range_is_refused() {
     assert_eq!(
         error(&["--port", "65536"]),

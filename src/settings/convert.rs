@@ -99,6 +99,23 @@ pub fn positive<T: TryFrom<i128>>(s: &str) -> Result<T, String> {
     int_at_least(s, 1)
 }
 
+/// Largest `recv_bytes`. The event loop's one read buffer is this long, and no read returns
+/// more than a socket's receive buffer holds (6 MiB at most by Linux's default `tcp_rmem`),
+/// so more costs only memory; a huge value aborted the process at the first read, which
+/// allocated it.
+pub const MAX_RECV_BYTES: usize = 16 << 20;
+
+/// The size of a read: at least 1, at most [`MAX_RECV_BYTES`].
+pub fn read_size(s: &str) -> Result<usize, String> {
+    let n: usize = positive(s)?;
+    if n > MAX_RECV_BYTES {
+        return Err(format!(
+            "is more than a read can use (at most {MAX_RECV_BYTES})"
+        ));
+    }
+    Ok(n)
+}
+
 /// A TCP port: 0 (any free port) to 65535.
 pub fn port(s: &str) -> Result<u16, String> {
     let n = python_int(s).ok_or_else(|| "expected a port number".to_string())?;

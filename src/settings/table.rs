@@ -328,8 +328,8 @@ settings_table! {
     /// Length of the listen queue of each listening socket.
     backlog: i32 = "1024", Tuning, Value("N"), convert::non_negative::<i32>;
 
-    /// Bytes asked for in each read from a client.
-    recv_bytes: usize = "8192", Tuning, Value("BYTES"), convert::positive::<usize>;
+    /// Bytes asked for in each read from a client (at most 16 MiB).
+    recv_bytes: usize = "8192", Tuning, Value("BYTES"), convert::read_size;
 
     /// Accepted for compatibility; has no effect.
     /// waitress deprecated it; waitress-rs sends output as soon as the socket accepts it.
