@@ -3,7 +3,7 @@
 
 mod support;
 
-use std::io::{BufReader, Write};
+use std::io::{BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener};
 use std::os::fd::AsRawFd;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
@@ -407,6 +407,40 @@ fn systemd_sockets_for_another_pid_are_refused() {
     // Not 1: a restart cannot fix it, and Restart=on-failure would loop.
     assert_eq!(out.status.code(), Some(78), "{stderr}");
     assert!(stderr.contains("LISTEN_PID"), "{stderr}");
+}
+
+#[test]
+fn a_listen_fds_count_past_the_descriptor_limit_is_refused() {
+    // 2^31 - 1 wrapped to no descriptor at all (the server ran with no listener, saying
+    // nothing); 2^31 - 8 asked for 8 GB to list them.
+    for count in ["2147483647", "2147483640", "1000000000"] {
+        let mut sh = Command::new("/bin/sh");
+        sh.arg("-c")
+            .arg(format!(
+                "LISTEN_PID=$$ LISTEN_FDS={count} exec \"$0\" \"$@\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_waitress-rs"))
+            .args(echo_args(&["--sockets", "systemd"]))
+            .env_remove("RUST_LOG")
+            .stderr(std::process::Stdio::piped());
+        let mut child = support::Spawned(sh.spawn().unwrap());
+        let status = child
+            .exit_within(Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("LISTEN_FDS={count}: still running"));
+        let mut stderr = String::new();
+        child
+            .0
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut stderr)
+            .unwrap();
+        assert_eq!(status.code(), Some(78), "{count}: {stderr}");
+        assert!(
+            stderr.contains("LISTEN_FDS counts more descriptors than this process may have open"),
+            "{count}: {stderr}"
+        );
+    }
 }
 
 #[test]

@@ -334,8 +334,34 @@ fn inherited_fds(sockets: &Sockets) -> Result<Vec<i32>, BindError> {
                 .and_then(|n| n.trim().parse().ok())
                 .filter(|n| *n > 0)
                 .ok_or_else(|| fail("LISTEN_FDS is not a positive number"))?;
-            Ok((SD_LISTEN_FDS_START..SD_LISTEN_FDS_START + count).collect())
+            // Every descriptor is below the process's limit: a count past it names ones that
+            // cannot exist (2^31 - 1 wrapped to none at all, and the server ran with no
+            // listener; 2^31 - 8 asked for 8 GB to list them).
+            let end = SD_LISTEN_FDS_START
+                .checked_add(count)
+                .filter(|&end| i64::from(end) <= open_files_limit())
+                .ok_or_else(|| {
+                    fail("LISTEN_FDS counts more descriptors than this process may have open")
+                })?;
+            Ok((SD_LISTEN_FDS_START..end).collect())
         }
+    }
+}
+
+/// How many descriptors this process may have open (RLIMIT_NOFILE's soft limit): every
+/// descriptor number is below it.
+#[cfg(unix)]
+fn open_files_limit() -> i64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit only writes the struct it is given, which lives for the call.
+    let ok = unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) } == 0;
+    if ok {
+        i64::try_from(limit.rlim_cur).unwrap_or(i64::MAX)
+    } else {
+        i64::MAX
     }
 }
 
