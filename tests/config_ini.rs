@@ -261,6 +261,42 @@ fn missing_file_is_a_config_error() {
     assert!(stderr.contains("absent.ini"), "{stderr}");
 }
 
+#[test]
+fn references_that_multiply_are_refused_not_expanded() {
+    // "Billion laughs": each key names the last ten times. Ten levels in 737 bytes asked for
+    // 100 GB (the process aborted); these six ask for 111 MB, so that a regression fails
+    // this test rather than the machine. The load stops at 16 MiB.
+    let dir = support::temp_dir();
+    let mut text = format!("[DEFAULT]\na0 = {}\n", "x".repeat(100));
+    for n in 1..10 {
+        text.push_str(&format!(
+            "a{n} = {}\n",
+            format!("%(a{})s", n - 1).repeat(10)
+        ));
+    }
+    text.push_str("\n[server:main]\nlisten = 127.0.0.1:0\n");
+    let lines = fails(dir.path(), "laughs.ini", &text, &[]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(lines[0].contains("expand to more than 16 MiB"), "{lines:?}");
+}
+
+#[test]
+fn a_file_past_a_mebibyte_is_refused_unread() {
+    // `--config /dev/zero` (or a log file named by mistake) was read until memory ran out.
+    for path in ["/dev/zero".as_ref(), Path::new("/dev/urandom")] {
+        let (code, _, stderr) = check(path, &[]);
+        assert_eq!(code, Some(78), "{stderr}");
+        assert_eq!(
+            stderr.trim_end(),
+            format!(
+                "waitress-rs: error: {}: cannot read the file: larger than 1 MiB, which no \
+                 configuration is",
+                path.display()
+            )
+        );
+    }
+}
+
 const TWO_SERVERS: &str = "[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:6543\n\n\
                            [server:alt]\nuse = egg:waitress-rs#main\nhost = 127.0.0.1\nport = 7000\n";
 

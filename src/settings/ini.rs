@@ -35,6 +35,10 @@ use std::path::{Path, PathBuf};
 
 use ini::{Ini, ParseOption};
 
+/// Largest configuration file read: `--config /dev/zero` (or a log file named by mistake) was
+/// read until memory ran out. A production.ini is a few KiB.
+const MAX_FILE_BYTES: u64 = 1 << 20;
+
 /// A parsed INI file: its sections in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct IniFile {
@@ -82,10 +86,24 @@ impl IniFile {
 
     /// Reads and parses `path`.
     pub fn load(path: &Path) -> Result<IniFile, IniError> {
-        let bytes = std::fs::read(path).map_err(|source| IniError::Io {
+        use std::io::Read;
+        let io_error = |source| IniError::Io {
             path: path.to_path_buf(),
             source,
-        })?;
+        };
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(io_error)?;
+        if bytes.len() as u64 > MAX_FILE_BYTES {
+            return Err(io_error(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                format!(
+                    "larger than {} MiB, which no configuration is",
+                    MAX_FILE_BYTES >> 20
+                ),
+            )));
+        }
         let text = match String::from_utf8(bytes) {
             Ok(text) => text,
             Err(err) => {

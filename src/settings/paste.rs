@@ -20,6 +20,11 @@ use super::ini::{DEFAULT_SECTION, Entry, IniError, IniFile};
 /// configparser's `MAX_INTERPOLATION_DEPTH`.
 const MAX_INTERPOLATION_DEPTH: usize = 10;
 
+/// Most text the values of one load may expand to. configparser has no bound, and nested
+/// references multiply: ten keys each naming the last twice ("billion laughs") made a 737-byte
+/// file ask for 100 GB. A real configuration expands to kilobytes.
+const MAX_EXPANDED_BYTES: usize = 16 << 20;
+
 /// One loaded PasteDeploy section, reduced the way `get_context` reduces it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasteSection {
@@ -212,9 +217,11 @@ pub fn load_section_with_vars(
 
     // `parser.defaults()`: every default interpolated in the [DEFAULT] context. PasteDeploy does
     // this eagerly on every load, so a bad `%` in [DEFAULT] fails any section.
+    let budget = std::cell::Cell::new(MAX_EXPANDED_BYTES);
     let default_ctx = Interpolator {
         section: &[],
         defaults: &lookup_defaults,
+        budget: &budget,
     };
     let mut global_conf: Vec<(String, String)> = Vec::new();
     for (k, v, line) in &raw_defaults {
@@ -230,6 +237,7 @@ pub fn load_section_with_vars(
     let ctx = Interpolator {
         section: &own,
         defaults: &lookup_defaults,
+        budget: &budget,
     };
     let is_default = |key: &str| raw_defaults.iter().any(|(k, _, _)| k == key);
 
@@ -442,6 +450,8 @@ fn absolute(path: &Path) -> PathBuf {
 struct Interpolator<'a> {
     section: &'a [(&'a str, &'a str)],
     defaults: &'a [(&'a str, &'a str)],
+    /// Bytes the load may still expand to (see [`MAX_EXPANDED_BYTES`]).
+    budget: &'a std::cell::Cell<usize>,
 }
 
 impl Interpolator<'_> {
@@ -454,9 +464,23 @@ impl Interpolator<'_> {
     }
 
     fn interpolate(&self, value: &str) -> Result<String, String> {
-        let mut out = String::with_capacity(value.len());
+        let mut out = String::new();
         self.expand(&mut out, value, 1)?;
         Ok(out)
+    }
+
+    /// Appends `text`, if the load's budget has room for it.
+    fn push(&self, out: &mut String, text: &str) -> Result<(), String> {
+        let left = self.budget.get().checked_sub(text.len()).ok_or_else(|| {
+            format!(
+                "the %(name)s references of this file expand to more than {} MiB (do they \
+                 repeat one another?)",
+                MAX_EXPANDED_BYTES >> 20
+            )
+        })?;
+        self.budget.set(left);
+        out.push_str(text);
+        Ok(())
     }
 
     /// `BasicInterpolation._interpolate_some`: referenced values are expanded in place, with
@@ -469,10 +493,10 @@ impl Interpolator<'_> {
             ));
         }
         while let Some(p) = rest.find('%') {
-            out.push_str(&rest[..p]);
+            self.push(out, &rest[..p])?;
             rest = &rest[p..];
             if rest[1..].starts_with('%') {
-                out.push('%');
+                self.push(out, "%")?;
                 rest = &rest[2..];
             } else if rest[1..].starts_with('(') {
                 // `%\(([^)]+)\)s`: a non-empty name, then `)s`.
@@ -496,7 +520,7 @@ impl Interpolator<'_> {
                 if v.contains('%') {
                     self.expand(out, v, depth + 1)?;
                 } else {
-                    out.push_str(v);
+                    self.push(out, v)?;
                 }
             } else {
                 return Err(format!(
@@ -505,8 +529,7 @@ impl Interpolator<'_> {
                 ));
             }
         }
-        out.push_str(rest);
-        Ok(())
+        self.push(out, rest)
     }
 }
 
