@@ -214,7 +214,8 @@ fn body_error(e: BodyError) -> PyErr {
 /// creating and interning every key anew per request was 11.2k of the 86.7k instructions per
 /// request (callgrind, hello at 50 connections, bench/NOTES-python.md), and an interned key
 /// also makes the app's `environ["PATH_INFO"]` an identity match. Other keys (rarer headers)
-/// are made and interned per request, so what a client sends never grows this table.
+/// are made per request, not interned, so what a client sends never grows this table nor
+/// Python's table of interned strings (immortal from Python 3.12).
 fn known_keys() -> impl Iterator<Item = &'static str> {
     CORE_KEYS.into_iter().chain(COMMON_HEADER_KEYS)
 }
@@ -278,7 +279,9 @@ impl WsgiApp {
         for (key, value) in req.environ.iter() {
             match self.keys.get(key) {
                 Some(known) => environ.set_item(known.bind(py), value)?,
-                None => environ.set_item(PyString::intern(py, key), value)?,
+                // Not interned: a name the client chose would live for good (interned
+                // strings are immortal from Python 3.12).
+                None => environ.set_item(PyString::new(py, key), value)?,
             }
         }
         let body = std::mem::replace(&mut req.body, Body::empty());
