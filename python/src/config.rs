@@ -7,6 +7,14 @@ use pyo3::types::{PyBool, PyDict, PyFloat, PyFrozenSet, PyInt, PyList, PySet, Py
 
 use waitress_rs::settings::{self, RawSettings, Settings, Source};
 
+/// Whether `value` is a list, tuple or set: a keyword's several values.
+fn is_collection(value: &Bound<'_, PyAny>) -> bool {
+    value.is_instance_of::<PyList>()
+        || value.is_instance_of::<PyTuple>()
+        || value.is_instance_of::<PySet>()
+        || value.is_instance_of::<PyFrozenSet>()
+}
+
 /// The string form of a keyword value: what the same setting looks like in an INI file.
 fn as_setting_string(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
     if value.is_none() {
@@ -33,14 +41,18 @@ fn as_setting_string(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
     if let Ok(s) = value.cast::<PyString>() {
         return Ok(s.to_string());
     }
-    if value.is_instance_of::<PyList>()
-        || value.is_instance_of::<PyTuple>()
-        || value.is_instance_of::<PySet>()
-        || value.is_instance_of::<PyFrozenSet>()
-    {
+    if is_collection(value) {
         let mut items = Vec::new();
         for item in value.try_iter()? {
-            items.push(as_setting_string(name, &item?)?);
+            let item = item?;
+            // One level, as waitress's aslist: a list that held itself recursed until the
+            // interpreter's stack overflowed.
+            if is_collection(&item) {
+                return Err(PyValueError::new_err(format!(
+                    "{name}: a list inside a list is not supported; give one list of values"
+                )));
+            }
+            items.push(as_setting_string(name, &item)?);
         }
         if value.is_instance_of::<PySet>() || value.is_instance_of::<PyFrozenSet>() {
             items.sort();

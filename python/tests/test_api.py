@@ -57,6 +57,16 @@ def test_listen_as_a_list():
     assert "listen = 127.0.0.1:8081 127.0.0.1:8082" in text
 
 
+def test_a_list_inside_a_list_is_refused_even_one_holding_itself():
+    # A list holding itself recursed until the interpreter's stack overflowed (exit 139).
+    looped = []
+    looped.append(looped)
+    for value in (looped, [["127.0.0.1:8081"]], ("127.0.0.1:8081", {"127.0.0.1:8082"})):
+        with pytest.raises(ValueError) as info:
+            waitress_rs.check(listen=value)
+        assert "listen: a list inside a list is not supported" in str(info.value)
+
+
 @pytest.mark.parametrize(
     "kw, message",
     [
