@@ -332,15 +332,23 @@ fn program_name(args: &[std::ffi::OsString]) -> String {
 /// The built-in application the invocation names: `--app`, or the config file's `[app:main]`.
 /// A positional `MODULE:OBJECT` is an error unless the front end serves such targets; an
 /// `[app:main]` that is not built in is left to the front end (a Pyramid file's Python app).
-/// A bad one is a usage error (exit 2) when named on the command line and a configuration error
-/// (exit 78) when named in the file, with or without `--check`.
+/// One named on the command line that is not a built-in app is a usage error (exit 2); one that
+/// cannot be made (`static:DIR` with DIR missing), or a bad one in the file, is a configuration
+/// error (exit 78: a unit that stops restarting on 78 must not loop over a missing directory),
+/// with or without `--check`.
 fn choose_app(
     inv: &cli::Invocation,
     app_section: Option<&settings::paste::PasteSection>,
     serves_targets: bool,
 ) -> Option<Result<Arc<dyn App>, (String, u8)>> {
     if let Some(spec) = &inv.app {
-        return Some(builtin::from_flag(spec).map_err(|e| (e.to_string(), EXIT_USAGE)));
+        return Some(builtin::from_flag(spec).map_err(|e| {
+            let status = match e {
+                builtin::AppSpecError::Unknown(_) => EXIT_USAGE,
+                builtin::AppSpecError::Unusable(_) => EXIT_CONFIG,
+            };
+            (e.to_string(), status)
+        }));
     }
     if let Some(target) = &inv.target {
         if serves_targets {

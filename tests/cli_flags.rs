@@ -255,6 +255,35 @@ fn one_application_and_call_only_with_a_target() {
 }
 
 #[test]
+fn an_app_flag_naming_no_app_is_a_usage_error_and_a_missing_directory_a_configuration_one() {
+    // A missing static directory exited 2, so the shipped unit (RestartPreventExitStatus=78,
+    // --app static:/srv/www) restarted forever; as an [app:main] root it was already 78.
+    for (app, code, says) in [
+        ("bogus", 2, "unknown application"),
+        ("static:", 2, "static needs a directory"),
+        (
+            "static:/nonexistent/waitress-rs-www",
+            78,
+            "cannot serve /nonexistent/waitress-rs-www",
+        ),
+    ] {
+        for check in [true, false] {
+            let mut args = vec!["--listen", "127.0.0.1:0", "--app", app];
+            if check {
+                args.push("--check");
+            }
+            let (status, stdout, stderr) = support::run(&args);
+            assert_eq!(status.code(), Some(code), "{args:?}: {stdout}{stderr}");
+            assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+            assert!(
+                stderr.starts_with(&format!("waitress-rs: error: --app {app}: {says}")),
+                "{args:?}: {stderr}"
+            );
+        }
+    }
+}
+
+#[test]
 fn help_lists_groups_and_no_forms() {
     let (status, stdout, stderr) = support::run(&["--help"]);
     assert!(status.success(), "{stderr}");

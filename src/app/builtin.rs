@@ -13,8 +13,25 @@ const EGG_NAMES: [&str; 2] = ["waitress-rs", "waitress_rs"];
 
 /// Why no application could be made.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct AppSpecError(pub String);
+pub enum AppSpecError {
+    /// The spec or section names no built-in app, or not in a form one takes.
+    #[error("{0}")]
+    Unknown(String),
+    /// A built-in app named in its right form that cannot be made: its directory is missing,
+    /// not a directory, or unreadable.
+    #[error("{0}")]
+    Unusable(String),
+}
+
+impl AppSpecError {
+    /// The same error, its message prefixed with where the app was named.
+    fn at(self, place: &str) -> AppSpecError {
+        match self {
+            AppSpecError::Unknown(m) => AppSpecError::Unknown(format!("{place}: {m}")),
+            AppSpecError::Unusable(m) => AppSpecError::Unusable(format!("{place}: {m}")),
+        }
+    }
+}
 
 /// The app named by `--app`: `echo`, `static:DIR` (or `static:DIR:listing` to list
 /// directories).
@@ -26,21 +43,23 @@ pub fn from_flag(spec: &str) -> Result<Arc<dyn App>, AppSpecError> {
                 Some((root, "listing")) => (root, true),
                 _ => (rest, false),
             };
-            static_app(root, listing).map_err(|e| AppSpecError(format!("--app {spec}: {e}")))
+            static_app(root, listing).map_err(|e| e.at(&format!("--app {spec}")))
         }
-        _ => Err(AppSpecError(format!(
+        _ => Err(AppSpecError::Unknown(format!(
             "--app {spec}: unknown application; the built-in ones are echo and static:DIR"
         ))),
     }
 }
 
-fn static_app(root: &str, listing: bool) -> Result<Arc<dyn App>, String> {
+fn static_app(root: &str, listing: bool) -> Result<Arc<dyn App>, AppSpecError> {
     if root.is_empty() {
-        return Err("static needs a directory: static:DIR".into());
+        return Err(AppSpecError::Unknown(
+            "static needs a directory: static:DIR".into(),
+        ));
     }
     StaticFiles::new(root)
         .map(|app| Arc::new(app.with_listing(listing)) as Arc<dyn App>)
-        .map_err(|e| format!("cannot serve {root}: {e}"))
+        .map_err(|e| AppSpecError::Unusable(format!("cannot serve {root}: {e}")))
 }
 
 /// Whether an `[app:*]` section names one of the built-in apps (rather than, say, a Python
@@ -58,14 +77,14 @@ pub fn is_builtin(section: &PasteSection) -> bool {
 pub fn from_section(section: &PasteSection) -> Result<Arc<dyn App>, AppSpecError> {
     let at = |line: usize| format!("{}:{line}", section.file.display());
     let Some(used) = &section.use_ else {
-        return Err(AppSpecError(format!(
+        return Err(AppSpecError::Unknown(format!(
             "{}: [{}] has no 'use' line",
             at(section.section_line),
             section.section
         )));
     };
     if !is_builtin(section) {
-        return Err(AppSpecError(format!(
+        return Err(AppSpecError::Unknown(format!(
             "{}: [{}] uses {}, which is not a built-in app of this binary (egg:waitress-rs#echo or \
              egg:waitress-rs#static); Python apps run with the waitress-rs Python package",
             at(used.line),
@@ -81,7 +100,7 @@ pub fn from_section(section: &PasteSection) -> Result<Arc<dyn App>, AppSpecError
             _ => false,
         };
         if !known {
-            return Err(AppSpecError(format!(
+            return Err(AppSpecError::Unknown(format!(
                 "{}: unknown setting '{}' for egg:waitress-rs#{entry_point}",
                 at(entry.line),
                 entry.key
@@ -92,7 +111,7 @@ pub fn from_section(section: &PasteSection) -> Result<Arc<dyn App>, AppSpecError
         "echo" => Ok(Arc::new(Echo)),
         "static" => {
             let Some(root) = get("root") else {
-                return Err(AppSpecError(format!(
+                return Err(AppSpecError::Unknown(format!(
                     "{}: [{}] needs root = DIR for egg:waitress-rs#static",
                     at(section.section_line),
                     section.section
@@ -101,13 +120,12 @@ pub fn from_section(section: &PasteSection) -> Result<Arc<dyn App>, AppSpecError
             let listing = match get("listing") {
                 None => false,
                 Some(e) => crate::settings::convert::boolean(&e.value).map_err(|why| {
-                    AppSpecError(format!("{}: listing = {:?}: {why}", at(e.line), e.value))
+                    AppSpecError::Unknown(format!("{}: listing = {:?}: {why}", at(e.line), e.value))
                 })?,
             };
-            static_app(root.value.trim(), listing)
-                .map_err(|e| AppSpecError(format!("{}: {e}", at(root.line))))
+            static_app(root.value.trim(), listing).map_err(|e| e.at(&at(root.line)))
         }
-        other => Err(AppSpecError(format!(
+        other => Err(AppSpecError::Unknown(format!(
             "{}: egg:waitress-rs#{other} is not a built-in app (echo, static)",
             at(used.line)
         ))),

@@ -14,10 +14,15 @@ pub const EXIT_STATUSES: [(u8, &str); 7] = [
         0,
         "Served and shut down cleanly, or --check found the configuration valid.",
     ),
-    (1, "A runtime failure while serving."),
+    (
+        1,
+        "A runtime failure while starting or serving (such as a missing directory for the \
+         Unix socket).",
+    ),
     (
         2,
-        "A usage error: an unknown flag, a missing value, or no application named.",
+        "A usage error: an unknown flag, a missing value, or no application named (or none \
+         that is built in).",
     ),
     (
         68,
@@ -34,8 +39,9 @@ pub const EXIT_STATUSES: [(u8, &str); 7] = [
     ),
     (
         78,
-        "The configuration is invalid (EX_CONFIG), one line per error on stderr; or the \
-         sockets it names (sockets, systemd's LISTEN_FDS) are not usable listening sockets.",
+        "The configuration is invalid (EX_CONFIG), one line per error on stderr; the \
+         application cannot be made (a static directory missing); or the sockets it names \
+         (sockets, systemd's LISTEN_FDS) are not usable listening sockets.",
     ),
 ];
 
