@@ -359,11 +359,11 @@ settings_table! {
     /// Log socket errors and clients that disconnect early.
     log_socket_errors: bool = "true", Logging, Switch(""), convert::boolean;
 
-    /// Largest request head (request line and headers) in bytes; larger gets 431.
+    /// A request head (request line and headers) of this many bytes or more gets 431.
     max_request_header_size: usize = "262144", Tuning, Value("BYTES"),
         convert::positive::<usize>;
 
-    /// Largest request body in bytes; larger gets 413.
+    /// A request body of this many bytes or more gets 413.
     max_request_body_size: u64 = "1073741824", Tuning, Value("BYTES"),
         convert::non_negative::<u64>;
 
