@@ -245,6 +245,7 @@ impl Site {
         write("image.png", b"\x89PNG\r\n\x1a\n");
         write("noext", b"raw");
         write("digits.txt", b"0123456789");
+        write("empty.txt", b"");
         write("sub/file.txt", b"in sub");
         write("docs/index.html", b"<h1>docs</h1>");
         write(".git/config", b"TOP SECRET");
@@ -439,20 +440,24 @@ fn static_head_matches_get() {
     let site = Site::new();
     let server = site.start(false);
     let mut conn = Conn::open(server.addr());
-    let got = get(&mut conn, "/style.css", "");
-    conn.send(b"HEAD /style.css HTTP/1.1\r\nHost: h\r\n\r\n");
-    let head = conn.response(true);
-    assert_eq!(head.status, 200);
-    let strip = |r: &support::Response| -> Vec<(String, String)> {
-        r.headers
-            .iter()
-            .filter(|(n, _)| !n.eq_ignore_ascii_case("Date"))
-            .cloned()
-            .collect()
-    };
-    assert_eq!(strip(&head), strip(&got));
-    // No body was sent: the next response parses.
-    assert!(conn.still_open());
+    // An empty file too: its HEAD went out chunked, with no Content-Length, where the GET
+    // says 0.
+    for path in ["/style.css", "/empty.txt"] {
+        let got = get(&mut conn, path, "");
+        conn.send(format!("HEAD {path} HTTP/1.1\r\nHost: h\r\n\r\n").as_bytes());
+        let head = conn.response(true);
+        assert_eq!(head.status, 200);
+        let strip = |r: &support::Response| -> Vec<(String, String)> {
+            r.headers
+                .iter()
+                .filter(|(n, _)| !n.eq_ignore_ascii_case("Date"))
+                .cloned()
+                .collect()
+        };
+        assert_eq!(strip(&head), strip(&got), "{path}");
+        // No body was sent: the next response parses.
+        assert!(conn.still_open());
+    }
 }
 
 #[test]

@@ -176,6 +176,20 @@ impl App for StaticFiles {
                 env.get("SCRIPT_NAME").unwrap_or("").trim_end_matches('/'),
                 segments.iter().map(|s| format!("{s}/")).collect::<String>()
             );
+            // A listing has no validators, but If-Match and If-None-Match: * still apply
+            // (RFC 9110 §13.1.1-2: a tag cannot match it, and it exists).
+            let unvalidated = Validators {
+                last_modified: None,
+                etag: None,
+            };
+            let conditions = Conditions::from_request(req, method == "GET");
+            if unvalidated.precondition_failed(&conditions) {
+                return send_error(res, Status::PreconditionFailed);
+            }
+            if unvalidated.not_modified(&conditions) {
+                res.start("304 Not Modified", vec![])?;
+                return res.send(b"");
+            }
             return match listing_page(&real, &self.root, &shown, !segments.is_empty()) {
                 Ok(page) => {
                     res.start(
@@ -452,9 +466,13 @@ impl Validators {
             since_epoch.subsec_nanos(),
             meta.len()
         );
-        // httpdate panics on dates from year 10000 on; such an mtime just gets no Last-Modified.
-        let last_modified = (since_epoch.as_secs() < 253_402_300_800)
-            .then(|| UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs()));
+        // RFC 9110 §8.8.2.1: never later than the response's Date, so a file from the future
+        // is said to be modified now (and httpdate, which panics from year 10000 on, never
+        // sees such a date).
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs());
+        let last_modified = Some(UNIX_EPOCH + Duration::from_secs(since_epoch.as_secs().min(now)));
         Validators {
             last_modified,
             etag: Some(etag),
@@ -487,6 +505,10 @@ impl Validators {
     /// now is ignored (it cannot be a `Last-Modified` the client saw; nginx ignores it too).
     fn not_modified(&self, cond: &Conditions) -> bool {
         if let Some(inm) = &cond.if_none_match {
+            if inm.trim_matches([' ', '\t']) == "*" {
+                // Any current representation, with an entity tag or without (a listing).
+                return true;
+            }
             return self
                 .etag
                 .as_deref()
@@ -644,13 +666,38 @@ fn range_position(s: &str) -> Option<u64> {
     Some(crate::http::parse_decimal(s.as_bytes()).unwrap_or(u64::MAX))
 }
 
+/// Extensions whose type in `mime_guess` is out of date, with the registered one (RFC 9239
+/// for JavaScript, RFC 8081 for fonts) or the one nginx's `mime.types` sends.
+const TYPE_OVERRIDES: [(&str, &str); 9] = [
+    ("js", "text/javascript"),
+    ("mjs", "text/javascript"),
+    ("cjs", "text/javascript"),
+    ("woff", "font/woff"),
+    ("otf", "font/otf"),
+    ("ttf", "font/ttf"),
+    ("ts", "video/mp2t"),
+    ("m3u8", "application/vnd.apple.mpegurl"),
+    ("rpm", "application/x-redhat-package-manager"),
+];
+
 /// The `Content-Type` for `name`, from its extension.
 fn content_type(name: &Path) -> String {
-    let Some(mime) = mime_guess::from_path(name).first() else {
-        return "application/octet-stream".to_owned();
+    let extension = name.extension().and_then(OsStr::to_str).unwrap_or("");
+    let overridden = TYPE_OVERRIDES
+        .iter()
+        .find(|(ext, _)| ext.eq_ignore_ascii_case(extension));
+    let guessed;
+    let essence = match overridden {
+        Some((_, essence)) => *essence,
+        None => match mime_guess::from_path(name).first() {
+            Some(mime) => {
+                guessed = mime;
+                guessed.essence_str()
+            }
+            None => return "application/octet-stream".to_owned(),
+        },
     };
-    let essence = mime.essence_str();
-    let textual = mime.type_() == mime_guess::mime::TEXT
+    let textual = essence.starts_with("text/")
         || essence == "application/json"
         || essence == "application/javascript";
     if textual {
@@ -746,6 +793,10 @@ fn serve_open_file(
     };
     match ask {
         RangeAsk::Whole => {
+            // Said outright: a HEAD of an empty file would otherwise go out with no length
+            // (the server reads an empty HEAD answer as a length unknown, for apps that drop
+            // their HEAD bodies), where the GET says 0.
+            headers.push(header("Content-Length", len.to_string()));
             res.start("200 OK", headers)?;
             res.send_file(file, len)
         }
@@ -755,6 +806,7 @@ fn serve_open_file(
                 "Content-Range",
                 format!("bytes {start}-{end}/{len}"),
             ));
+            headers.push(header("Content-Length", (end - start + 1).to_string()));
             res.start("206 Partial Content", headers)?;
             res.send_file(file, end - start + 1)
         }
@@ -785,9 +837,14 @@ fn listing_page(dir: &Path, root: &Path, shown: &str, with_parent: bool) -> io::
         if !fs::canonicalize(entry.path()).is_ok_and(|p| p.starts_with(root)) {
             continue;
         }
-        // Follows symlinks, so a link to a directory gets its slash like the directory.
-        let is_dir = fs::metadata(entry.path()).is_ok_and(|m| m.is_dir());
-        entries.push((name.to_owned(), is_dir));
+        // Follows symlinks, so a link to a directory gets its slash like the directory. FIFOs,
+        // sockets and devices are 404 when asked for: not listed either.
+        let Ok(meta) = fs::metadata(entry.path()) else {
+            continue;
+        };
+        if meta.is_dir() || meta.is_file() {
+            entries.push((name.to_owned(), meta.is_dir()));
+        }
     }
     entries.sort();
     let title = html_escape(shown);
@@ -959,7 +1016,13 @@ mod tests {
             ("a.css", "text/css; charset=utf-8"),
             ("a.json", "application/json; charset=utf-8"),
             ("a.js", "text/javascript; charset=utf-8"),
-            ("a.mjs", "application/javascript; charset=utf-8"),
+            ("a.mjs", "text/javascript; charset=utf-8"),
+            ("a.CJS", "text/javascript; charset=utf-8"),
+            ("a.woff", "font/woff"),
+            ("a.woff2", "font/woff2"),
+            ("a.otf", "font/otf"),
+            ("a.ts", "video/mp2t"),
+            ("a.m3u8", "application/vnd.apple.mpegurl"),
             ("a.png", "image/png"),
             ("a.PNG", "image/png"),
             ("a.nosuchext", "application/octet-stream"),
@@ -1217,6 +1280,54 @@ mod tests {
         assert!(root.contains(r#"<a href="bare/">"#), "{root}");
         // An index.html still wins over the listing.
         assert_eq!(get(&app, "/sub/", &[]).body, b"<p>index</p>");
+    }
+
+    #[test]
+    fn a_file_from_the_future_is_said_to_be_modified_now() {
+        // RFC 9110 §8.8.2.1: Last-Modified is never later than Date.
+        let dir = site();
+        let path = dir.path().join("future.txt");
+        write_file(&path, b"later");
+        let in_2100 = UNIX_EPOCH + Duration::from_secs(4_102_444_800);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(in_2100)
+            .unwrap();
+        let app = StaticFiles::new(dir.path()).unwrap();
+        let before = SystemTime::now() - Duration::from_secs(1);
+        let said = get(&app, "/future.txt", &[]);
+        let said = httpdate::parse_http_date(said.header("Last-Modified").unwrap()).unwrap();
+        assert!(said >= before && said <= SystemTime::now(), "{said:?}");
+    }
+
+    #[test]
+    fn a_listing_answers_if_match_and_if_none_match_star() {
+        let dir = site();
+        let app = StaticFiles::new(dir.path()).unwrap().with_listing(true);
+        let page =
+            |headers: &[(&'static str, &str)]| get(&app, "/bare/", headers).code().to_owned();
+        // No entity tag can match a listing (§13.1.1); `*` matches it, as it exists.
+        assert_eq!(page(&[("HTTP_IF_MATCH", "\"x\"")]), "412");
+        assert_eq!(page(&[("HTTP_IF_MATCH", "*")]), "200");
+        assert_eq!(page(&[("HTTP_IF_NONE_MATCH", "*")]), "304");
+        assert_eq!(page(&[("HTTP_IF_NONE_MATCH", "\"x\"")]), "200");
+        assert_eq!(page(&[]), "200");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_listing_leaves_out_what_would_be_404() {
+        let dir = site();
+        let fifo = dir.path().join("bare/pipe");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        assert!(made.is_ok_and(|s| s.success()), "mkfifo");
+        let app = StaticFiles::new(dir.path()).unwrap().with_listing(true);
+        assert_eq!(get(&app, "/bare/pipe", &[]).code(), "404");
+        let page = get(&app, "/bare/", &[]).text();
+        assert!(!page.contains("pipe"), "{page}");
+        assert!(page.contains("a.txt"), "{page}");
     }
 
     #[test]
