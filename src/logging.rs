@@ -41,6 +41,24 @@ fn error_suffix(text: &str) -> String {
     format!("{sep}{text}")
 }
 
+/// A record's message with the text of its [`ERROR_KEY`] error, unless [`with_error`] already
+/// put it at the end (the server's records do; others logged with `exception:err = e` need
+/// it added).
+pub fn message_with_error(record: &Record<'_>) -> String {
+    let message = record.args().to_string();
+    with_record_error(record, |error| match error {
+        Some(e) => {
+            let suffix = error_suffix(&e.to_string());
+            if message.ends_with(&suffix) {
+                message
+            } else {
+                message + &suffix
+            }
+        }
+        None => message,
+    })
+}
+
 /// A record's message without the error text [`with_error`] put at its end, for a sink that
 /// renders the record's [`ERROR_KEY`] error itself.
 pub fn message_without_error(record: &Record<'_>) -> String {
@@ -86,7 +104,11 @@ impl Log for StderrLogger {
             Level::Trace => "TRACE",
         };
         // One write per line so lines from different threads do not interleave.
-        let line = format!("{level}:{}:{}\n", record.target(), record.args());
+        let line = format!(
+            "{level}:{}:{}\n",
+            record.target(),
+            message_with_error(record)
+        );
         let _ = std::io::stderr().lock().write_all(line.as_bytes());
     }
 
@@ -170,6 +192,17 @@ mod tests {
         );
         let plain = Record::builder().args(format_args!("plain")).build();
         assert_eq!(message_without_error(&plain), "plain");
+        assert_eq!(message_with_error(&plain), "plain");
+        // A record whose message lacks its error's text gets it; one that has it, not twice.
+        let e = std::io::Error::other("disk full");
+        let kvs = [(ERROR_KEY, log::kv::Value::from_dyn_error(&e))];
+        for args in [
+            format_args!("Could not save"),
+            format_args!("Could not save: disk full"),
+        ] {
+            let record = Record::builder().args(args).key_values(&kvs).build();
+            assert_eq!(message_with_error(&record), "Could not save: disk full");
+        }
     }
 
     #[test]

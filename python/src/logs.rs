@@ -155,7 +155,7 @@ impl Log for PyLogger {
         // error stays in the text.
         let text = match exception {
             Some(_) => waitress_rs::logging::message_without_error(record),
-            None => record.args().to_string(),
+            None => waitress_rs::logging::message_with_error(record),
         };
         if WORKER.with(std::cell::Cell::get) {
             let level = python_level(record.level());
