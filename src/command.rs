@@ -299,11 +299,26 @@ fn config_status(errors: &[settings::ConfigError]) -> u8 {
     }
 }
 
-/// The name a program's messages start with: its file name, as it was run.
 /// The first argument whose id, long or short name another argument already has: a program's
-/// flag named like one of the server's (see [`main_with`]).
+/// flag named like one of the server's (see [`main_with`]), or like clap's own `--help` and
+/// `--version`, which are added when the command is built.
 fn clashing_flag(cmd: &clap::Command) -> Option<String> {
     let mut seen = std::collections::HashSet::new();
+    let mut builtin = |id: &str, long: &str, short: char| {
+        for name in [
+            format!("argument id '{id}'"),
+            format!("flag --{long}"),
+            format!("flag -{short}"),
+        ] {
+            seen.insert(name);
+        }
+    };
+    if !cmd.is_disable_help_flag_set() {
+        builtin("help", "help", 'h');
+    }
+    if !cmd.is_disable_version_flag_set() && cmd.get_version().is_some() {
+        builtin("version", "version", 'V');
+    }
     cmd.get_arguments().find_map(|arg| {
         let names = [Some(format!("argument id '{}'", arg.get_id()))]
             .into_iter()
@@ -321,6 +336,7 @@ fn clashing_flag(cmd: &clap::Command) -> Option<String> {
     })
 }
 
+/// The name a program's messages start with: its file name, as it was run.
 fn program_name(args: &[std::ffi::OsString]) -> String {
     args.first()
         .map(std::path::Path::new)
@@ -511,6 +527,9 @@ mod tests {
         for flag in [
             clap::Arg::new("workers").long("threads"),
             clap::Arg::new("port").long("listen-port"),
+            clap::Arg::new("host-header").short('h'),
+            clap::Arg::new("verbose").short('V'),
+            clap::Arg::new("assist").long("help"),
         ] {
             let shown = format!("{flag:?}");
             let mut frontend = WithFlags {
