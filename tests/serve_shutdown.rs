@@ -82,24 +82,32 @@ fn an_upload_arriving_behind_a_running_request_is_answered() {
     // With lookahead, the next request's head can come in while one runs: its upload is a
     // request in progress, so the running response must not be the connection's last (it was,
     // and that upload was then read to the end and never answered).
-    upload_arriving_at_shutdown_behind(&[]);
+    upload_arriving_at_shutdown_behind(&[], Duration::from_millis(800));
+}
+
+#[test]
+fn an_upload_behind_a_request_running_past_the_stall_limit_is_answered() {
+    // Its body waits on the server while the request ahead runs: that wait is no stall (the
+    // connection was dropped after 3 s, the running response with it).
+    upload_arriving_at_shutdown_behind(&[], Duration::from_secs(4));
 }
 
 #[test]
 fn an_upload_arriving_behind_a_queued_request_is_answered() {
     // The same when the request handed out during the drain has the upload behind it.
-    upload_arriving_at_shutdown_behind(&["/two"]);
+    upload_arriving_at_shutdown_behind(&["/two"], Duration::from_millis(800));
 }
 
 /// Stops an in-process server while `/one` runs, `queued` wait behind it and the head of an
 /// upload has come in with a tenth of its body; sends the rest once those were answered. Each
-/// is answered, only the upload's response closing the connection.
-fn upload_arriving_at_shutdown_behind(queued: &[&str]) {
+/// (taking `each_takes` in the app) is answered, only the upload's response closing the
+/// connection.
+fn upload_arriving_at_shutdown_behind(queued: &[&str], each_takes: Duration) {
     let (tx, rx) = mpsc::channel();
     let lookahead = (queued.len() + 1).to_string();
     let server = InProcess::serve(
         &["--channel-request-lookahead", &lookahead],
-        slow_app(Duration::from_millis(800), tx),
+        slow_app(each_takes, tx),
     );
     let mut stream = connect(server.addr);
     stream
@@ -315,7 +323,7 @@ fn an_upload_that_stopped_arriving_does_not_hold_the_stop() {
     );
     assert!(
         server.wait_for_log(
-            "Shutdown: closing a connection whose client stopped sending its request body",
+            "Shutdown: closing 1 connection(s) whose client stopped sending its request body",
             Duration::from_secs(10)
         ),
         "{}",
@@ -395,8 +403,8 @@ fn a_client_not_reading_its_response_does_not_hold_the_stop() {
     );
     assert!(
         server.wait_for_log(
-            "Shutdown: closing a connection whose client stopped reading its response (nothing \
-             for 3 s)",
+            "Shutdown: closing 1 connection(s) whose client stopped reading its response \
+             (nothing for 3 s)",
             Duration::from_secs(10)
         ),
         "{}",

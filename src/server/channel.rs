@@ -325,7 +325,11 @@ impl Channel {
             return None;
         }
         let quiet_since = |t: Instant| now.saturating_duration_since(t) >= limit;
-        if self.receiving_body() && quiet_since(self.last_activity) {
+        // An upload behind a request still running (lookahead) may be waiting on the server,
+        // for a 100 Continue or for the client's own pipelining: its clock starts once
+        // nothing is ahead of it (the running response's end counts as activity).
+        let nothing_ahead = !self.in_flight && self.ready.is_empty();
+        if self.receiving_body() && nothing_ahead && quiet_since(self.last_activity) {
             Some(Stalled::Upload)
         } else if self.output_waiting_since().is_some_and(quiet_since) {
             Some(Stalled::Download)

@@ -633,20 +633,29 @@ impl EventLoop {
     /// whole, and a response sent whole, only while it keeps moving (one stalled upload, or one
     /// client not reading, held every stop for the whole 30 s cap, past Docker's 10 s grace).
     fn drop_stalled(&mut self, now: Instant) {
+        let (mut uploads, mut downloads) = (0, 0);
         for slot in 0..self.slots.len() {
             let stalled = self.slots[slot]
                 .channel
                 .as_ref()
                 .and_then(|c| c.stalled_at_shutdown(now, STALL_AT_SHUTDOWN));
-            let what = match stalled {
+            match stalled {
                 None => continue,
-                Some(Stalled::Upload) => "sending its request body",
-                Some(Stalled::Download) => "reading its response",
-            };
-            log::warn!(target: "waitress",
-                "Shutdown: closing a connection whose client stopped {what} (nothing for {} s)",
-                STALL_AT_SHUTDOWN.as_secs());
+                Some(Stalled::Upload) => uploads += 1,
+                Some(Stalled::Download) => downloads += 1,
+            }
             self.remove(slot);
+        }
+        // One line for all those found in a pass, however many.
+        for (n, what) in [
+            (uploads, "sending its request body"),
+            (downloads, "reading its response"),
+        ] {
+            if n > 0 {
+                log::warn!(target: "waitress",
+                    "Shutdown: closing {n} connection(s) whose client stopped {what} (nothing \
+                     for {} s)", STALL_AT_SHUTDOWN.as_secs());
+            }
         }
     }
 
