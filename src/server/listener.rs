@@ -339,7 +339,7 @@ fn inherited_fds(sockets: &Sockets) -> Result<Vec<i32>, BindError> {
             // listener; 2^31 - 8 asked for 8 GB to list them).
             let end = SD_LISTEN_FDS_START
                 .checked_add(count)
-                .filter(|&end| i64::from(end) <= open_files_limit())
+                .filter(|&end| i64::from(end) <= open_files_limit().min(MAX_LISTEN_FDS))
                 .ok_or_else(|| {
                     fail("LISTEN_FDS counts more descriptors than this process may have open")
                 })?;
@@ -347,6 +347,12 @@ fn inherited_fds(sockets: &Sockets) -> Result<Vec<i32>, BindError> {
         }
     }
 }
+
+/// Most descriptors `LISTEN_FDS` may pass, whatever RLIMIT_NOFILE allows (with
+/// LimitNOFILE=infinity it can be 2^30, and listing that many would take 4 GB). No service
+/// listens on this many sockets.
+#[cfg(unix)]
+const MAX_LISTEN_FDS: i64 = 65_536;
 
 /// How many descriptors this process may have open (RLIMIT_NOFILE's soft limit): every
 /// descriptor number is below it.
