@@ -363,7 +363,7 @@ settings_table! {
     max_request_header_size: usize = "262144", Tuning, Value("BYTES"),
         convert::positive::<usize>;
 
-    /// A request body of this many bytes or more gets 413.
+    /// A request body of this many bytes or more gets 413 (an empty one never does).
     max_request_body_size: u64 = "1073741824", Tuning, Value("BYTES"),
         convert::non_negative::<u64>;
 
