@@ -303,30 +303,24 @@ fn config_status(errors: &[settings::ConfigError]) -> u8 {
 /// flag named like one of the server's (see [`main_with`]), or like clap's own `--help` and
 /// `--version`, which are added when the command is built.
 fn clashing_flag(cmd: &clap::Command) -> Option<String> {
-    let mut seen = std::collections::HashSet::new();
-    let mut builtin = |id: &str, long: &str, short: char| {
-        for name in [
-            format!("argument id '{id}'"),
-            format!("flag --{long}"),
-            format!("flag -{short}"),
-        ] {
-            seen.insert(name);
-        }
+    let names = |id: &str, long: Option<&str>, short: Option<char>| {
+        [
+            Some(format!("argument id '{id}'")),
+            long.map(|l| format!("flag --{l}")),
+            short.map(|c| format!("flag -{c}")),
+        ]
+        .into_iter()
+        .flatten()
     };
+    let mut seen = std::collections::HashSet::new();
     if !cmd.is_disable_help_flag_set() {
-        builtin("help", "help", 'h');
+        seen.extend(names("help", Some("help"), Some('h')));
     }
     if !cmd.is_disable_version_flag_set() && cmd.get_version().is_some() {
-        builtin("version", "version", 'V');
+        seen.extend(names("version", Some("version"), Some('V')));
     }
     cmd.get_arguments().find_map(|arg| {
-        let names = [Some(format!("argument id '{}'", arg.get_id()))]
-            .into_iter()
-            .chain([arg.get_long().map(|l| format!("flag --{l}"))])
-            .chain([arg.get_short().map(|c| format!("flag -{c}"))])
-            .flatten();
-        names
-            .into_iter()
+        names(arg.get_id().as_str(), arg.get_long(), arg.get_short())
             .find(|name| !seen.insert(name.clone()))
             .map(|name| {
                 format!(
