@@ -59,6 +59,19 @@ impl fmt::Display for PythonError {
 
 impl std::error::Error for PythonError {}
 
+impl Drop for PythonError {
+    /// Releases the exception now. The core drops the error on the worker after the response,
+    /// detached from Python, where pyo3 only queues the release until some thread next
+    /// attaches: the exception's frames, its environ and a spooled body's temp file stayed
+    /// alive up to a second after the 500 (until the next request or the log bridge's refresh).
+    fn drop(&mut self) {
+        if let Some(exception) = self.exception.take() {
+            // Not at interpreter shutdown, when attaching is refused: then pyo3's queue it is.
+            let _ = Python::try_attach(move |_py| drop(exception));
+        }
+    }
+}
+
 fn app_error(py: Python<'_>, err: PyErr) -> AppError {
     // The traceback is passed on its own: under the stable ABI on 3.11 the exception value does
     // not carry it (`__traceback__` is None), and the log and expose_tracebacks lost the stack.

@@ -278,3 +278,38 @@ def test_unknown_header_names_are_not_interned():
         server.close()
         thread.join(JOIN_TIMEOUT)
     assert seen == [False], seen
+
+
+def test_a_failed_requests_exception_is_released_with_its_response():
+    # The core dropped the error on the worker detached from Python, so pyo3 only queued the
+    # release: the exception's frames (and what they held: the environ, a spooled body's temp
+    # file) stayed alive until the next request or the log bridge's refresh, up to a second.
+    import weakref
+
+    class Held:
+        pass
+
+    held = []
+
+    def app(environ, start_response):
+        marker = Held()
+        held.append(weakref.ref(marker))
+        raise ValueError("fails on purpose")
+
+    waitress_log = logging.getLogger("waitress")
+    propagate = waitress_log.propagate
+    # Not to pytest's capture handler, which keeps each record and its exc_info.
+    waitress_log.propagate = False
+    server = waitress_rs.create_server(app, host="127.0.0.1", port=0, threads=1)
+    thread = serve_in_thread(server)
+    try:
+        for _ in range(5):
+            assert get(server.effective_port)[0].startswith(b"HTTP/1.0 500")
+            deadline = time.monotonic() + 0.2
+            while held[-1]() is not None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert held[-1]() is None, "the exception outlived its response"
+    finally:
+        server.close()
+        thread.join(JOIN_TIMEOUT)
+        waitress_log.propagate = propagate
