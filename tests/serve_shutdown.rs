@@ -15,16 +15,34 @@ use support::{
 const SIGINT: i32 = 2;
 const SIGTERM: i32 = 15;
 
+/// An in-process server (with `flags`) whose app takes `takes` per request, `request` sent to
+/// it on a connection, once the app is running the request for `first_path`.
+fn running(
+    flags: &[&str],
+    takes: Duration,
+    request: &[u8],
+    first_path: &str,
+) -> (InProcess, TcpStream) {
+    let (tx, rx) = mpsc::channel();
+    let server = InProcess::serve(flags, slow_app(takes, tx));
+    let mut stream = connect(server.addr);
+    stream.write_all(request).unwrap();
+    assert_eq!(
+        rx.recv_timeout(Duration::from_secs(10)).unwrap(),
+        first_path
+    );
+    (server, stream)
+}
+
 #[test]
 fn in_flight_request_finishes_after_shutdown_starts() {
-    let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&[], slow_app(Duration::from_millis(1500), tx));
+    let (server, stream) = running(
+        &[],
+        Duration::from_millis(1500),
+        b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n",
+        "/slow",
+    );
     let addr = server.addr;
-    let mut stream = connect(addr);
-    stream
-        .write_all(b"GET /slow HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/slow");
     server.begin_shutdown();
     // New connections are refused once shutdown has begun.
     let deadline = Instant::now() + Duration::from_secs(5);
@@ -56,14 +74,13 @@ fn in_flight_request_finishes_after_shutdown_starts() {
 
 #[test]
 fn pipelined_request_received_before_shutdown_is_answered() {
-    let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&[], slow_app(Duration::from_millis(800), tx));
-    let mut stream = connect(server.addr);
     // Both requests arrive before the signal; the second waits behind the first.
-    stream
-        .write_all(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/one");
+    let (server, stream) = running(
+        &[],
+        Duration::from_millis(800),
+        b"GET /one HTTP/1.1\r\nHost: a\r\n\r\nGET /two HTTP/1.1\r\nHost: a\r\n\r\n",
+        "/one",
+    );
     std::thread::sleep(Duration::from_millis(100));
     server.begin_shutdown();
     let mut reader = BufReader::new(stream);
@@ -103,17 +120,13 @@ fn an_upload_arriving_behind_a_queued_request_is_answered() {
 /// (taking `each_takes` in the app) is answered, only the upload's response closing the
 /// connection.
 fn upload_arriving_at_shutdown_behind(queued: &[&str], each_takes: Duration) {
-    let (tx, rx) = mpsc::channel();
     let lookahead = (queued.len() + 1).to_string();
-    let server = InProcess::serve(
+    let (server, mut stream) = running(
         &["--channel-request-lookahead", &lookahead],
-        slow_app(each_takes, tx),
+        each_takes,
+        b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n",
+        "/one",
     );
-    let mut stream = connect(server.addr);
-    stream
-        .write_all(b"GET /one HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/one");
     for path in queued {
         write!(stream, "GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
     }
@@ -142,13 +155,12 @@ fn upload_arriving_at_shutdown_behind(queued: &[&str], each_takes: Duration) {
 fn a_request_still_running_at_the_drain_cap_has_its_connection_closed() {
     // run() returns at the 30 s cap with the request's worker still in the app; the socket
     // the worker holds used to stay open until the app returned.
-    let (tx, rx) = mpsc::channel();
-    let server = InProcess::serve(&[], slow_app(Duration::from_secs(40), tx));
-    let mut stream = connect(server.addr);
-    stream
-        .write_all(b"GET /stuck HTTP/1.1\r\nHost: a\r\n\r\n")
-        .unwrap();
-    assert_eq!(rx.recv_timeout(Duration::from_secs(10)).unwrap(), "/stuck");
+    let (server, mut stream) = running(
+        &[],
+        Duration::from_secs(40),
+        b"GET /stuck HTTP/1.1\r\nHost: a\r\n\r\n",
+        "/stuck",
+    );
     assert!(server.stop_within(Duration::from_secs(35)));
     stream
         .set_read_timeout(Some(Duration::from_secs(5)))
