@@ -6,7 +6,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use crate::http::request::Head;
+use crate::http::request::{Head, cgi_byte};
 
 /// Turns an environ string back into the bytes it came from (one byte per latin-1 char); a
 /// char that cannot be latin-1 (set by an app, not by the server) contributes its UTF-8 bytes
@@ -236,15 +236,6 @@ impl Environ {
     /// Whether no key is set.
     pub fn is_empty(&self) -> bool {
         self.vars.is_empty()
-    }
-}
-
-/// A header name's byte as it appears in its CGI key (`content-type` -> `CONTENT_TYPE`).
-fn cgi_byte(b: u8) -> u8 {
-    if b == b'-' {
-        b'_'
-    } else {
-        b.to_ascii_uppercase()
     }
 }
 

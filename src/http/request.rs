@@ -893,6 +893,16 @@ fn push_cgi_name(out: &mut String, name: &[u8]) {
     }
 }
 
+/// A header name's byte as it is in its CGI key (`content-type` -> `CONTENT_TYPE`): the mapping
+/// `push_cgi_name` makes by segment, for code that compares a name with a key byte by byte.
+pub fn cgi_byte(b: u8) -> u8 {
+    if b == b'-' {
+        b'_'
+    } else {
+        b.to_ascii_uppercase()
+    }
+}
+
 fn invalid_header() -> HttpError {
     HttpError::bad_request("Invalid header")
 }
