@@ -105,6 +105,19 @@ fn connect_from_client(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// The app sees nginx's own address as the request's: its port (from X-Forwarded-Port) and the
+/// Host with that port (X-Forwarded-Host), as a client of nginx at `front` named it.
+fn assert_addressed_to_nginx(env: &[(String, String)], front: SocketAddr) {
+    assert_eq!(
+        env_get(env, "SERVER_PORT"),
+        Some(front.port().to_string().as_str())
+    );
+    assert_eq!(
+        env_get(env, "HTTP_HOST"),
+        Some(format!("localhost:{}", front.port()).as_str())
+    );
+}
+
 /// The environ the echo app saw for `request`, sent from CLIENT_IP through nginx at `front`;
 /// the request must be answered 200 and arrive with the client's own address.
 fn environ_through(front: SocketAddr, request: &str) -> Vec<(String, String)> {
@@ -151,14 +164,7 @@ fn nginx_in_front_passes_the_real_client_and_drops_forgeries() {
         "nginx's scheme, not the forged one"
     );
     assert_eq!(env_get(&env, "SERVER_NAME"), Some("localhost"));
-    assert_eq!(
-        env_get(&env, "SERVER_PORT"),
-        Some(front.port().to_string().as_str())
-    );
-    assert_eq!(
-        env_get(&env, "HTTP_HOST"),
-        Some(format!("localhost:{}", front.port()).as_str())
-    );
+    assert_addressed_to_nginx(&env, front);
     assert_eq!(env_get(&env, "HTTP_FORWARDED"), None);
     assert_eq!(env_get(&env, "HTTP_X_FORWARDED_BY"), None);
     assert_eq!(env_get(&env, "PATH_INFO"), Some("/some/path"));
@@ -203,12 +209,5 @@ fn nginx_in_front_of_the_unix_socket_ini_passes_host_and_port() {
         "GET / HTTP/1.1\r\nHost: localhost\r\nX-Forwarded-Host: evil.example\r\n\
          Connection: close\r\n\r\n",
     );
-    assert_eq!(
-        env_get(&env, "SERVER_PORT"),
-        Some(front.port().to_string().as_str())
-    );
-    assert_eq!(
-        env_get(&env, "HTTP_HOST"),
-        Some(format!("localhost:{}", front.port()).as_str())
-    );
+    assert_addressed_to_nginx(&env, front);
 }

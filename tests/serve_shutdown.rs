@@ -199,6 +199,15 @@ fn idle_connections_are_closed_at_shutdown() {
     assert!(read_to_close(&mut never_used).is_empty());
 }
 
+/// Sends SIGTERM and waits up to `within` for the server to exit 0 (`why` says what a
+/// timeout means); returns how long the stop took.
+fn sigterm_stops(server: &mut Server, within: Duration, why: &str) -> Duration {
+    let start = Instant::now();
+    let status = server.signal(SIGTERM, within).expect(why);
+    assert_eq!(status.code(), Some(0), "{status:?}");
+    start.elapsed()
+}
+
 fn echo() -> Server {
     Server::start(&["--listen", "127.0.0.1:0", "--app", "echo"])
 }
@@ -237,16 +246,12 @@ fn sigterm_closes_idle_keep_alive_connections_and_exits_promptly() {
     let mut reader = answered_keep_alive(&server);
     let mut silent = connect(server.addr());
     std::thread::sleep(Duration::from_millis(100));
-    let start = Instant::now();
-    let status = server
-        .signal(SIGTERM, Duration::from_secs(10))
-        .expect("idle connections kept the server alive");
-    assert_eq!(status.code(), Some(0));
-    assert!(
-        start.elapsed() < Duration::from_secs(5),
-        "{:?}",
-        start.elapsed()
+    let took = sigterm_stops(
+        &mut server,
+        Duration::from_secs(10),
+        "idle connections kept the server alive",
     );
+    assert!(took < Duration::from_secs(5), "{took:?}");
     assert!(read_to_close(&mut reader).is_empty());
     assert!(read_to_close(&mut silent).is_empty());
 }
@@ -259,16 +264,12 @@ fn sigterm_right_after_a_keep_alive_response_does_not_wait_for_the_client() {
     for _ in 0..3 {
         let mut server = echo();
         let mut reader = answered_keep_alive(&server);
-        let start = Instant::now();
-        let status = server
-            .signal(SIGTERM, Duration::from_secs(10))
-            .expect("the server did not stop");
-        assert_eq!(status.code(), Some(0));
-        assert!(
-            start.elapsed() < Duration::from_millis(1500),
-            "{:?}",
-            start.elapsed()
+        let took = sigterm_stops(
+            &mut server,
+            Duration::from_secs(10),
+            "the server did not stop",
         );
+        assert!(took < Duration::from_millis(1500), "{took:?}");
         assert!(read_to_close(&mut reader).is_empty());
     }
 }
@@ -319,16 +320,12 @@ fn an_upload_that_stopped_arriving_does_not_hold_the_stop() {
         .write_all(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789")
         .unwrap();
     std::thread::sleep(Duration::from_millis(200));
-    let start = Instant::now();
-    let status = server
-        .signal(SIGTERM, Duration::from_secs(20))
-        .expect("the stalled upload held the stop");
-    assert_eq!(status.code(), Some(0));
-    assert!(
-        start.elapsed() < Duration::from_secs(15),
-        "{:?}",
-        start.elapsed()
+    let took = sigterm_stops(
+        &mut server,
+        Duration::from_secs(20),
+        "the stalled upload held the stop",
     );
+    assert!(took < Duration::from_secs(15), "{took:?}");
     assert!(
         read_to_close(&mut stream).is_empty(),
         "no response to half a request"
@@ -403,12 +400,11 @@ fn a_client_not_reading_its_response_does_not_hold_the_stop() {
     // A response is sent whole at shutdown only while the client takes it: one client that
     // stopped reading held every stop for the whole 30 s cap, past Docker's 10 s grace.
     let (mut server, _dir, _stream) = download_in_flight(256 << 20);
-    let start = Instant::now();
-    let status = server
-        .signal(SIGTERM, Duration::from_secs(20))
-        .expect("the client not reading held the stop");
-    assert_eq!(status.code(), Some(0));
-    let took = start.elapsed();
+    let took = sigterm_stops(
+        &mut server,
+        Duration::from_secs(20),
+        "the client not reading held the stop",
+    );
     assert!(
         (Duration::from_millis(2500)..Duration::from_secs(15)).contains(&took),
         "{took:?}"
@@ -437,16 +433,12 @@ fn a_drain_cut_short_by_a_slow_client_says_so() {
             std::thread::sleep(Duration::from_millis(50));
         }
     });
-    let start = Instant::now();
-    let status = server
-        .signal(SIGTERM, Duration::from_secs(45))
-        .expect("exit after the drain deadline");
-    assert_eq!(status.code(), Some(0));
-    assert!(
-        start.elapsed() >= Duration::from_secs(25),
-        "{:?}",
-        start.elapsed()
+    let took = sigterm_stops(
+        &mut server,
+        Duration::from_secs(45),
+        "exit after the drain deadline",
     );
+    assert!(took >= Duration::from_secs(25), "{took:?}");
     // The exit does not wait for the test's stderr reader: wait for the line.
     assert!(
         server.wait_for_log(
@@ -619,10 +611,11 @@ fn a_sigint_ignored_by_whoever_started_the_server_stays_ignored() {
         "SIGINT stopped a server started with it ignored"
     );
     assert!(get_unix(&path).starts_with(b"HTTP/1.0 200"));
-    let status = server
-        .signal(SIGTERM, Duration::from_secs(20))
-        .expect("SIGTERM did not stop it");
-    assert!(status.success(), "{status:?}");
+    sigterm_stops(
+        &mut server,
+        Duration::from_secs(20),
+        "SIGTERM did not stop it",
+    );
 }
 
 /// One HTTP/1.0 GET over the Unix socket at `path`: the whole answer.
@@ -652,10 +645,11 @@ fn systemd_is_told_ready_then_stopping() {
     let mut buf = [0u8; 64];
     let n = notify.recv(&mut buf).expect("no READY=1");
     assert_eq!(&buf[..n], b"READY=1");
-    let status = server
-        .signal(SIGTERM, Duration::from_secs(20))
-        .expect("SIGTERM did not stop it");
-    assert!(status.success(), "{status:?}");
+    sigterm_stops(
+        &mut server,
+        Duration::from_secs(20),
+        "SIGTERM did not stop it",
+    );
     let n = notify.recv(&mut buf).expect("no STOPPING=1");
     assert_eq!(&buf[..n], b"STOPPING=1");
 }
