@@ -781,11 +781,11 @@ fn header_fields() {
     );
 
     // Accepted: `_` names dropped, obs-text kept byte-exact, HTAB inside values, OWS trimmed,
-    // no Host on HTTP/1.0, repeated fields joined.
+    // no Host on HTTP/1.0, repeated fields joined (Cookie with "; ").
     let seen = accepted(
         &server,
         "fields",
-        b"GET / HTTP/1.1\r\nHost: a\r\nX_Under: 1\r\nX-Auth_User: admin\r\nX-Hi: \xe9\xff\r\nUser: \x85admin\xa0\r\nX-Tab: a\tb\r\nX-Ows: \t v \t\r\nX-Multi: a\r\nx-multi: b\r\nConnection: close\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: a\r\nX_Under: 1\r\nX-Auth_User: admin\r\nX-Hi: \xe9\xff\r\nUser: \x85admin\xa0\r\nX-Tab: a\tb\r\nX-Ows: \t v \t\r\nX-Multi: a\r\nx-multi: b\r\nCookie: a=1\r\ncookie: b=2\r\nConnection: close\r\n\r\n",
     );
     assert_eq!(seen.get("HTTP_X_UNDER"), None, "X_Under must be dropped");
     assert_eq!(
@@ -803,6 +803,8 @@ fn header_fields() {
     assert_eq!(seen.get("HTTP_X_TAB"), Some("a\tb"));
     assert_eq!(seen.get("HTTP_X_OWS"), Some("v"));
     assert_eq!(seen.get("HTTP_X_MULTI"), Some("a, b"));
+    // Cookie pairs are separated by "; ": given "a=1, b=2", Werkzeug finds no cookie at all.
+    assert_eq!(seen.get("HTTP_COOKIE"), Some("a=1; b=2"));
 
     let seen = accepted(&server, "1.0 without Host", b"GET / HTTP/1.0\r\n\r\n");
     assert_eq!(seen.get("HTTP_HOST"), None);

@@ -51,6 +51,13 @@ def test_flask_json(flask_server):
     assert json.loads(body) == {"method": "GET", "args": {"a": "1"}, "server": "waitress"}
 
 
+def test_flask_reads_cookies_sent_in_two_header_lines(flask_server):
+    # A proxy may split cookies over two lines (HTTP/2 sends one field per cookie); joined with
+    # ", " (as waitress does), Werkzeug reads no cookie at all.
+    line, headers, body = get(flask_server, b"/cookies", headers=b"Cookie: a=1\r\nCookie: b=2\r\n")
+    assert json.loads(body) == {"a": "1", "b": "2"}
+
+
 def test_flask_form_post(flask_server):
     data = b"name=waitress&lang=rust"
     line, headers, body = request(

@@ -211,7 +211,8 @@ impl Head {
     }
 
     /// Header fields in arrival order, names in waitress's CGI form (`CONTENT_TYPE`), values
-    /// latin-1 decoded with SP/HTAB trimmed; duplicates joined with `", "`; names containing
+    /// latin-1 decoded with SP/HTAB trimmed; duplicates joined with `", "` (`"; "` for
+    /// Cookie, see `joining_separator`); names containing
     /// `_` dropped; `Transfer-Encoding` left out (it is described by `framing`).
     pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
         self.headers
@@ -761,6 +762,17 @@ struct Special<'a> {
     expect: Values<'a>,
 }
 
+/// What goes between the values of a repeated header once they are one environ value.
+///
+/// RFC 9110 §5.3 joins field lines with commas, as waitress does for every name. Cookie is the
+/// exception: its pairs are separated by `"; "` (RFC 6265 §4.2.1), cookie parsers (Django's,
+/// Werkzeug's, `http.cookies`) split on `;` alone: given `"a=1, b=2"`, Django reads one cookie
+/// `a` with the value `1, b=2`, and Werkzeug (Flask) none at all. Two Cookie lines arrive when a proxy splits them (RFC 9113 §8.2.3
+/// joins HTTP/2's cookie fields with `"; "` for HTTP/1.1 for this reason; Node.js does the same).
+fn joining_separator(cgi_name: &str) -> &'static str {
+    if cgi_name == "COOKIE" { "; " } else { ", " }
+}
+
 fn parse_fields<'a>(
     line: RequestLine,
     lines: impl Iterator<Item = &'a [u8]>,
@@ -826,9 +838,10 @@ fn parse_fields<'a>(
         for (i, header) in headers.iter_mut().enumerate() {
             let mut more = repeats.iter().filter(|r| r.0 == i).map(|r| r.1).peekable();
             if more.peek().is_some() {
+                let separator = joining_separator(text.get(header.0));
                 header.1 = text.push_copy_with(header.1, |t| {
                     for value in more {
-                        t.push_str(", ");
+                        t.push_str(separator);
                         push_latin1(t, value);
                     }
                 });
@@ -1215,6 +1228,14 @@ mod tests {
                 (got, _) => panic!("{id}: got {got:?}, want {want:?}"),
             }
         }
+    }
+
+    #[test]
+    fn repeated_cookie_headers_are_joined_as_one_cookie_list() {
+        let req = b"GET / HTTP/1.1\r\nHost: h\r\nCookie: a=1\r\nX-C: 1\r\ncookie: b=2\r\nCOOKIE: c=3\r\nX-C: 2\r\n\r\n";
+        let h = parse_head(req, &Limits::default()).unwrap();
+        assert_eq!(h.header("COOKIE"), Some("a=1; b=2; c=3"));
+        assert_eq!(h.header("X_C"), Some("1, 2"));
     }
 
     #[test]

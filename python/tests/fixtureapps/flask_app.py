@@ -1,4 +1,4 @@
-"""A small Flask app: templates-free pages, JSON, a form post, streaming, send_file."""
+"""A small Flask app: templates-free pages, JSON, cookies, a form post, streaming, send_file."""
 
 import io
 import os
@@ -16,6 +16,11 @@ def index():
 @app.route("/json")
 def as_json():
     return jsonify(method=request.method, args=request.args, server=request.environ["SERVER_SOFTWARE"])
+
+
+@app.route("/cookies")
+def cookies():
+    return jsonify(request.cookies.to_dict())
 
 
 @app.route("/form", methods=["POST"])
