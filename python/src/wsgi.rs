@@ -458,7 +458,7 @@ fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) 
         use std::io::{Seek, SeekFrom};
         use std::os::fd::BorrowedFd;
 
-        let filelike = wrapper.getattr("filelike")?;
+        let filelike = wrapper.getattr("file")?;
         let Ok(fd) = filelike
             .call_method0("fileno")
             .and_then(|f| f.extract::<i32>())
@@ -477,7 +477,7 @@ fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) 
         if fd < 0 {
             return Ok(false);
         }
-        // SAFETY: the descriptor belongs to `filelike`, which is alive for this call; we only
+        // SAFETY: the descriptor belongs to `file`, which is alive for this call; we only
         // duplicate it, and the duplicate is ours to close.
         let Ok(owned) = unsafe { BorrowedFd::borrow_raw(fd) }.try_clone_to_owned() else {
             return Ok(false);
@@ -542,7 +542,7 @@ fn announce_length(
     wrapper: &Bound<'_, PyAny>,
     start: &StartResponse,
 ) -> PyResult<()> {
-    let filelike = wrapper.getattr("filelike")?;
+    let filelike = wrapper.getattr("file")?;
     if !(filelike.hasattr("seek")? && filelike.hasattr("tell")?) {
         return Ok(());
     }

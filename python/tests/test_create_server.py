@@ -46,6 +46,7 @@ def test_port_0_is_known_before_run_and_close_lets_the_request_in_progress_finis
     # Strings, as waitress's getnameinfo gives them.
     assert server.effective_port.isdigit() and server.effective_port != "0"
     assert server.effective_listen == [(server.effective_host, server.effective_port)]
+    assert server.getsockname() == (server.effective_host, server.effective_port)
     assert server.application is sleepy
     thread = serve_in_thread(server)
     try:
@@ -96,6 +97,7 @@ def test_several_listeners_are_in_effective_listen_and_printed_with_brackets(cap
         assert (v4, v6) == ("127.0.0.1", "::1")
         # As in waitress, a server of several listeners has no single host and port.
         assert not hasattr(server, "effective_port")
+        assert not hasattr(server, "getsockname")
         with caplog.at_level(logging.INFO, logger="waitress"):
             server.print_listen("Serving on http://{}:{}")
         assert [r.getMessage() for r in caplog.records if r.name == "waitress"] == [
@@ -110,6 +112,7 @@ def test_a_unix_socket_is_unix_and_its_path(tmp_path):
     path = str(tmp_path / "app.sock")
     server = waitress_rs.create_server(sleepy, unix_socket=path)
     assert (server.effective_host, server.effective_port) == ("unix", path)
+    assert server.getsockname() == ("unix", path)
     thread = serve_in_thread(server)
     try:
         with socket.socket(socket.AF_UNIX) as sock:

@@ -305,6 +305,16 @@ def test_threads_setting_bounds_the_worker_threads(start_server):
     assert max(counts) >= 10
 
 
+def test_file_wrapper_can_be_seeked_by_middleware(conn):
+    # waitress 2.1.0: the wrapper has its file's seek, tell and seekable, so a Range request
+    # is answered by seeking (without them Werkzeug reads the file up to the range); the body
+    # then goes out from where the wrapper was seeked to.
+    line, headers, body = conn.request(b"/fw_seek")
+    assert line == b"HTTP/1.1 206 Partial Content\r\n", body
+    assert headers["content-length"] == "1000"
+    assert body == (b"0123456789" * 10000)[99000:]
+
+
 def test_file_wrapper_sends_regular_files_with_sendfile(conn):
     # read() of this file raises: the body can only have gone out through sendfile, from the
     # file's current position (3), with the length known.

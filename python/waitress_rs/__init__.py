@@ -32,26 +32,40 @@ class FileWrapper:
 
     A regular file with ``fileno()`` and ``tell()`` is sent from its current position with
     sendfile, without passing through Python; anything else is read ``block_size`` bytes at
-    a time.
+    a time. As in waitress (2.1.0), the wrapper of a seekable file has the file's ``seek``,
+    ``tell`` and ``seekable``, so middleware can answer a Range request by seeking the
+    wrapper (Werkzeug's ``send_file`` does) instead of reading the file up to the range.
     """
 
-    def __init__(self, filelike, block_size=32768):
-        self.filelike = filelike
+    def __init__(self, file, block_size=32768):
+        self.file = file
         self.block_size = block_size
+        if _is_seekable(file):
+            if hasattr(file, "seekable"):
+                self.seekable = file.seekable
+            self.seek = file.seek
+            self.tell = file.tell
 
     def __iter__(self):
         return self
 
     def __next__(self):
-        data = self.filelike.read(self.block_size)
+        data = self.file.read(self.block_size)
         if not data:
             raise StopIteration
         return data
 
     def close(self):
-        close = getattr(self.filelike, "close", None)
+        close = getattr(self.file, "close", None)
         if close is not None:
             close()
+
+
+def _is_seekable(file):
+    """waitress's test: ``seekable()`` where the object has it, else ``seek`` and ``tell``."""
+    if hasattr(file, "seekable"):
+        return file.seekable()
+    return hasattr(file, "seek") and hasattr(file, "tell")
 
 
 def _split_test_shims(kw):
@@ -119,6 +133,16 @@ class Server:
         self.effective_listen = [_host_port(url) for url in native.urls]
         if len(self.effective_listen) == 1:
             self.effective_host, self.effective_port = self.effective_listen[0]
+
+    @property
+    def getsockname(self):
+        """``getsockname()``: the listener's address as waitress's server gives it, the pair of
+        strings ``effective_host`` and ``effective_port`` (``("unix", path)`` for a UNIX
+        socket). A server of several listeners has no such method, as in waitress."""
+        if len(self.effective_listen) != 1:
+            raise AttributeError("a server with several listeners has no getsockname(); see effective_listen")
+        address = self.effective_listen[0]
+        return lambda: address
 
     def print_listen(self, format_str):
         """Log ``format_str.format(host, port)`` for each listener to the ``waitress`` logger

@@ -40,6 +40,12 @@ class NoReadFile:
     def tell(self):
         return self.f.tell()
 
+    def seekable(self):
+        return True
+
+    def seek(self, offset, whence=0):
+        return self.f.seek(offset, whence)
+
     def read(self, n=-1):
         raise RuntimeError("read() called: the file did not go out with sendfile")
 
@@ -52,6 +58,19 @@ def _json(start_response, data, status="200 OK"):
     body = json.dumps(data).encode()
     start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
     return [body]
+
+
+def _sendfile_path():
+    import os
+
+    p = os.path.join(os.environ["WAITRESS_RS_TEST_TMP"], "sendfile.bin")
+    if not os.path.exists(p):
+        # Written once, atomically: concurrent requests must not see it half written.
+        tmp = "%s.%d" % (p, threading.get_ident())
+        with open(tmp, "wb") as f:
+            f.write(b"0123456789" * 10000)
+        os.replace(tmp, p)
+    return p
 
 
 def app(environ, start_response):
@@ -213,17 +232,16 @@ def app(environ, start_response):
     if path == "/closed_count":
         return _json(start_response, {"closed": len(_closed)})
     if path == "/sendfile":
-        import os
-
-        p = os.path.join(os.environ["WAITRESS_RS_TEST_TMP"], "sendfile.bin")
-        if not os.path.exists(p):
-            # Written once, atomically: concurrent requests must not see it half written.
-            tmp = "%s.%d" % (p, threading.get_ident())
-            with open(tmp, "wb") as f:
-                f.write(b"0123456789" * 10000)
-            os.replace(tmp, p)
         start_response("200 OK", [("Content-Type", "application/octet-stream")])
-        return environ["wsgi.file_wrapper"](NoReadFile(p))
+        return environ["wsgi.file_wrapper"](NoReadFile(_sendfile_path()))
+    if path == "/fw_seek":
+        # Middleware answering a Range request seeks the wrapper, as Werkzeug's does.
+        wrapper = environ["wsgi.file_wrapper"](NoReadFile(_sendfile_path()))
+        assert wrapper.seekable() and wrapper.tell() == 3, wrapper.tell()
+        wrapper.seek(99000)
+        assert wrapper.file.tell() == 99000
+        start_response("206 Partial Content", [("Content-Type", "application/octet-stream")])
+        return wrapper
     if path == "/empty_list":
         start_response("200 OK", [("Content-Type", "text/plain")])
         return []
