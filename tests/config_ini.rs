@@ -555,6 +555,48 @@ fn the_file_configures_the_running_server() {
     );
 }
 
+#[cfg(unix)]
+#[test]
+fn the_app_section_names_a_built_in_app_as_pastedeploy_names_it() {
+    let dir = support::temp_dir();
+    let server_section = "[server:main]\nuse = egg:waitress#main\nlisten = 127.0.0.1:0\n";
+    // Distribution names compare as PasteDeploy compares them (PEP 503), as for the server.
+    let path = write(
+        dir.path(),
+        "echo.ini",
+        &format!("[app:main]\nuse = EGG:Waitress_RS#echo\n\n{server_section}"),
+    );
+    let server = support::Server::start(&["--config", path.to_str().unwrap()]);
+    let response = support::get(server.addr(), "/");
+    assert_eq!(response.status, 200, "{response:?}");
+    assert!(
+        String::from_utf8_lossy(&response.body).contains("\"PATH_INFO\""),
+        "{response:?}"
+    );
+    drop(server);
+
+    // What the binary cannot serve exits 78 saying why: a Python project, or a pipeline (as
+    // waitress's logging docs wrap an app in paste's translogger), which has no `use` line.
+    for (name, app, why) in [
+        (
+            "python.ini",
+            "[app:main]\nuse = egg:myproject\n",
+            "which is not a built-in app of this binary",
+        ),
+        (
+            "pipeline.ini",
+            "[pipeline:main]\npipeline = translogger myapp\n",
+            "[pipeline:main] is a PasteDeploy pipeline of Python filters and apps",
+        ),
+    ] {
+        let path = write(dir.path(), name, &format!("{app}\n{server_section}"));
+        let (status, _, stderr) = support::run(&["--config", path.to_str().unwrap()]);
+        assert_eq!(status.code(), Some(78), "{name}: {stderr}");
+        assert!(stderr.contains(why), "{name}: {stderr}");
+        assert!(stderr.contains("Python package"), "{name}: {stderr}");
+    }
+}
+
 /// An INI value for each key and the line `--check` prints for it; panics for a key it does not
 /// know, so a new key has to be added here.
 fn ini_sample(name: &str) -> (&'static str, &'static str) {

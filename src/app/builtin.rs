@@ -6,10 +6,11 @@ use std::sync::Arc;
 use super::App;
 use super::echo::Echo;
 use super::static_files::StaticFiles;
-use crate::settings::paste::PasteSection;
+use crate::settings::paste::{EggUri, PasteSection};
 
-/// The distribution names an `egg:` URI may use for the built-in apps.
-const EGG_NAMES: [&str; 2] = ["waitress-rs", "waitress_rs"];
+/// The distribution whose entry points the built-in apps are (`egg:waitress-rs#echo`), in
+/// [`EggUri`]'s normalised form.
+const EGG_DIST: &str = "waitress-rs";
 
 /// Why no application could be made.
 #[derive(Debug, thiserror::Error)]
@@ -62,40 +63,51 @@ fn static_app(root: &str, listing: bool) -> Result<Arc<dyn App>, AppSpecError> {
         .map_err(|e| AppSpecError::Unusable(format!("cannot serve {root}: {e}")))
 }
 
+/// The built-in app's entry point an `[app:*]` section names (`echo` for
+/// `egg:waitress-rs#echo`), or `None` for anything else, such as a Python project that needs
+/// the Python package.
+fn builtin_entry(section: &PasteSection) -> Option<String> {
+    let egg = EggUri::parse(&section.use_.as_ref()?.value)?;
+    (egg.dist == EGG_DIST).then_some(egg.entry)
+}
+
 /// Whether an `[app:*]` section names one of the built-in apps (rather than, say, a Python
 /// project that needs the Python package).
 pub fn is_builtin(section: &PasteSection) -> bool {
-    section
-        .use_
-        .as_ref()
-        .and_then(|u| u.value.trim().strip_prefix("egg:"))
-        .and_then(|egg| egg.split_once('#'))
-        .is_some_and(|(dist, _)| EGG_NAMES.contains(&dist))
+    builtin_entry(section).is_some()
 }
 
 /// The app an `[app:main]` section describes.
 pub fn from_section(section: &PasteSection) -> Result<Arc<dyn App>, AppSpecError> {
     let at = |line: usize| format!("{}:{line}", section.file.display());
+    let python_apps = "Python apps run with the waitress-rs Python package";
     let Some(used) = &section.use_ else {
+        // PasteDeploy's pipeline:, composite: and filter-app: sections compose Python
+        // filters and apps, and have no 'use' of their own.
+        let kind = section.section.split_once(':').map_or("", |(kind, _)| kind);
+        let why = if kind == "app" || kind == "application" {
+            "has no 'use' line".to_owned()
+        } else {
+            format!("is a PasteDeploy {kind} of Python filters and apps; {python_apps}")
+        };
         return Err(AppSpecError::Unknown(format!(
-            "{}: [{}] has no 'use' line",
+            "{}: [{}] {why}",
             at(section.section_line),
             section.section
         )));
     };
-    if !is_builtin(section) {
+    let Some(entry_point) = builtin_entry(section) else {
         return Err(AppSpecError::Unknown(format!(
             "{}: [{}] uses {}, which is not a built-in app of this binary (egg:waitress-rs#echo or \
-             egg:waitress-rs#static); Python apps run with the waitress-rs Python package",
+             egg:waitress-rs#static); {python_apps}",
             at(used.line),
             section.section,
             used.value.trim()
         )));
-    }
-    let entry_point = used.value.trim().rsplit_once('#').map_or("", |(_, e)| e);
+    };
     let get = |key: &str| section.entries.iter().find(|e| e.key == key);
     for entry in &section.entries {
-        let known = match entry_point {
+        let known = match entry_point.as_str() {
             "static" => ["root", "listing"].contains(&entry.key.as_str()),
             _ => false,
         };
@@ -107,7 +119,7 @@ pub fn from_section(section: &PasteSection) -> Result<Arc<dyn App>, AppSpecError
             )));
         }
     }
-    match entry_point {
+    match entry_point.as_str() {
         "echo" => Ok(Arc::new(Echo)),
         "static" => {
             let Some(root) = get("root") else {

@@ -3,17 +3,16 @@
 use super::cli::Invocation;
 use super::error::ConfigError;
 use super::ini::IniFile;
-use super::paste::{self, PasteError, PasteSection};
+use super::paste::{self, EggUri, PasteError, PasteSection};
 use super::raw::{RawSettings, Source};
 use super::resolve::Resolved;
 use super::table::Settings;
 
-/// Whether a `use =` value means this server: waitress's own entry point, or ours. Distribution
-/// names match as pkg_resources matches them (any case, `_` as `-`); the entry point is `main`.
+/// Whether a `use =` value means this server: waitress's own entry point, or ours.
 fn means_this_server(used: &str) -> bool {
-    let (dist, entry) = used.trim().split_once('#').unwrap_or((used.trim(), "main"));
-    let dist = dist.to_ascii_lowercase().replace('_', "-");
-    entry == "main" && matches!(dist.as_str(), "egg:waitress" | "egg:waitress-rs")
+    EggUri::parse(used).is_some_and(|egg| {
+        egg.entry == "main" && matches!(egg.dist.as_str(), "waitress" | "waitress-rs")
+    })
 }
 
 /// What an invocation's sources give: the settings, and the file's `[app:main]` if it has one.
@@ -163,6 +162,7 @@ mod tests {
             "egg:waitress-rs#main",
             "egg:waitress_rs",
             "egg:WAITRESS_RS#main",
+            "EGG:waitress.rs",
             " egg:waitress#main ",
         ] {
             assert!(means_this_server(ok), "{ok}");
@@ -172,6 +172,8 @@ mod tests {
             "egg:waitress#other",
             "egg:gunicorn#main",
             "egg:waitress#main\nthreads = 5",
+            "egg:waitressrs",
+            "call:waitress:serve_paste",
             "waitress",
         ] {
             assert!(!means_this_server(bad), "{bad}");

@@ -25,6 +25,43 @@ const MAX_INTERPOLATION_DEPTH: usize = 10;
 /// file ask for 100 GB. A real configuration expands to kilobytes.
 const MAX_EXPANDED_BYTES: usize = 16 << 20;
 
+/// An `egg:DIST#ENTRY` reference from a `use =` line, as PasteDeploy resolves it: the scheme in
+/// any case, the entry point `main` when there is no `#`, and the distribution's name compared
+/// in its PEP 503 form (`Waitress_RS` and `waitress-rs` are one distribution), as
+/// `importlib.metadata` finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EggUri {
+    /// The distribution's name, normalised: lower case, each run of `-`, `_`, `.` one `-`.
+    pub dist: String,
+    /// The entry point's name, exact.
+    pub entry: String,
+}
+
+impl EggUri {
+    /// The reference a `use` value makes, or `None` if it is not an `egg:` one.
+    pub fn parse(used: &str) -> Option<EggUri> {
+        let (uri, entry) = used.trim().split_once('#').unwrap_or((used.trim(), "main"));
+        let (scheme, dist) = uri.split_once(':')?;
+        if !scheme.eq_ignore_ascii_case("egg") {
+            return None;
+        }
+        let mut normalized = String::with_capacity(dist.len());
+        for c in dist.chars() {
+            if matches!(c, '-' | '_' | '.') {
+                if !normalized.ends_with('-') {
+                    normalized.push('-');
+                }
+            } else {
+                normalized.push(c.to_ascii_lowercase());
+            }
+        }
+        Some(EggUri {
+            dist: normalized,
+            entry: entry.to_owned(),
+        })
+    }
+}
+
 /// One loaded PasteDeploy section, reduced the way `get_context` reduces it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PasteSection {
