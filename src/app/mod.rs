@@ -370,10 +370,9 @@ impl<'a> Response<'a> {
         if self.complete {
             return Err(ResponseError::BodyComplete.into());
         }
+        // Complete only once committed: a send refused for want of a status may be retried.
+        self.commit(Some(data.len() as u64))?;
         self.complete = true;
-        if !self.committed {
-            self.commit(Some(data.len() as u64))?;
-        }
         if !data.is_empty() {
             self.sink.data(data)?;
         }
@@ -386,10 +385,8 @@ impl<'a> Response<'a> {
         if self.complete {
             return Err(ResponseError::BodyComplete.into());
         }
+        self.commit(Some(len))?;
         self.complete = true;
-        if !self.committed {
-            self.commit(Some(len))?;
-        }
         self.sink.file(file, len)?;
         Ok(())
     }
@@ -596,6 +593,22 @@ mod tests {
         res.start("200 OK", vec![]).unwrap();
         res.send(b"hello").unwrap();
         assert_eq!(sink.head.unwrap().2, Some(5));
+    }
+
+    #[test]
+    fn a_body_refused_before_start_can_be_given_after_it() {
+        let not_started =
+            |e: AppError| e.downcast_ref::<ResponseError>() == Some(&ResponseError::NotStarted);
+        let mut sink = Capture::default();
+        let mut res = Response::new(&mut sink);
+        assert!(not_started(res.send(b"early").unwrap_err()));
+        let file = tempfile::tempfile().unwrap();
+        assert!(not_started(res.send_file(file, 0).unwrap_err()));
+        res.start("200 OK", vec![]).unwrap();
+        res.send(b"body").unwrap();
+        res.finish().unwrap();
+        assert_eq!(sink.body, b"body");
+        assert_eq!(sink.head.map(|(_, _, length)| length), Some(Some(4)));
     }
 
     #[test]
