@@ -29,6 +29,49 @@ const EXIT_NOHOST: u8 = 68;
 /// sysexits `EX_SOFTWARE`: the program's own flags clash with the server's.
 const EXIT_SOFTWARE: u8 = 70;
 
+/// Every status the command exits with and what it means, for the man page's EXIT STATUS.
+const EXIT_STATUSES: [(u8, &str); 8] = [
+    (
+        0,
+        "Served and shut down cleanly, or --check found the configuration valid.",
+    ),
+    (
+        EXIT_FAILURE,
+        "A runtime failure while starting or serving (such as a missing directory for the \
+         Unix socket), or a second stop signal during a graceful shutdown.",
+    ),
+    (
+        EXIT_USAGE,
+        "A usage error: an unknown flag, a missing value, or no application named (or none \
+         that is built in).",
+    ),
+    (
+        EXIT_NOHOST,
+        "A listen host could not be resolved because the name service failed (EX_NOHOST): \
+         not a configuration error, so a unit that stops restarting on 78 tries again.",
+    ),
+    (
+        EXIT_UNAVAILABLE,
+        "A listen address is already in use, or a file that is not a socket is at the Unix \
+         socket path (EX_UNAVAILABLE).",
+    ),
+    (
+        EXIT_SOFTWARE,
+        "A program built on the waitress-rs library declared a flag of its own that the \
+         server's flags already use (EX_SOFTWARE): a bug in that program.",
+    ),
+    (
+        EXIT_NOPERM,
+        "Permission denied binding a listen address or Unix socket (EX_NOPERM).",
+    ),
+    (
+        EXIT_CONFIG,
+        "The configuration is invalid (EX_CONFIG), one line per error on stderr; the \
+         application cannot be made (a static directory missing); or the sockets it names \
+         (sockets, systemd's LISTEN_FDS) are not usable listening sockets.",
+    ),
+];
+
 /// One line to stderr, lost if stderr is closed or full, never a panic: `eprintln!` panics
 /// when the write fails, and the panic's exit status 101 replaced the one that says what
 /// went wrong (a supervisor's `RestartPreventExitStatus=78` no longer saw a bad configuration).
@@ -213,7 +256,7 @@ where
         }
     };
     let generated = match inv.generate.as_deref() {
-        Some("man") => Some(doc::man_page(cmd, program)),
+        Some("man") => Some(doc::man_page(cmd, program, &EXIT_STATUSES)),
         Some("settings-table") => Some(doc::settings_table()),
         _ => None,
     };
@@ -463,6 +506,24 @@ mod tests {
         assert_eq!(config_status(&[invalid]), EXIT_CONFIG);
     }
 
+    #[test]
+    fn the_man_page_says_what_each_exit_status_means() {
+        let server = cli::Program::Server;
+        let page = doc::man_page(cli::command_for(server), server, &EXIT_STATUSES);
+        for code in [
+            0,
+            EXIT_FAILURE,
+            EXIT_USAGE,
+            EXIT_NOHOST,
+            EXIT_UNAVAILABLE,
+            EXIT_SOFTWARE,
+            EXIT_NOPERM,
+            EXIT_CONFIG,
+        ] {
+            assert!(page.contains(&format!(".TP\n\\fB{code}\\fR\n")), "{code}");
+        }
+    }
+
     fn greeting_flag(cmd: clap::Command) -> clap::Command {
         cmd.arg(clap::Arg::new("greeting").long("greeting"))
     }
@@ -510,7 +571,7 @@ mod tests {
         assert_eq!(seen.borrow().as_deref(), Some("hi"));
 
         let own = cli::Program::OwnApp("greet");
-        let page = doc::man_page(greeting_flag(cli::command_for(own)), own);
+        let page = doc::man_page(greeting_flag(cli::command_for(own)), own, &EXIT_STATUSES);
         assert!(page.contains("\\fB\\-\\-greeting\\fR"), "{page}");
     }
 

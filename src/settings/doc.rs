@@ -8,43 +8,6 @@ use clap::Command;
 use super::cli::Program;
 use super::table::{Form, Group, KEYS};
 
-/// Exit statuses, for the man page's EXIT STATUS section (and used by the binary).
-pub const EXIT_STATUSES: [(u8, &str); 7] = [
-    (
-        0,
-        "Served and shut down cleanly, or --check found the configuration valid.",
-    ),
-    (
-        1,
-        "A runtime failure while starting or serving (such as a missing directory for the \
-         Unix socket).",
-    ),
-    (
-        2,
-        "A usage error: an unknown flag, a missing value, or no application named (or none \
-         that is built in).",
-    ),
-    (
-        68,
-        "A listen host could not be resolved because the name service failed (EX_NOHOST): \
-         not a configuration error, so a unit that stops restarting on 78 tries again.",
-    ),
-    (
-        69,
-        "A listen address is already in use, or a file that is not a socket is at the Unix socket path (EX_UNAVAILABLE).",
-    ),
-    (
-        77,
-        "Permission denied binding a listen address or Unix socket (EX_NOPERM).",
-    ),
-    (
-        78,
-        "The configuration is invalid (EX_CONFIG), one line per error on stderr; the \
-         application cannot be made (a static directory missing); or the sockets it names \
-         (sockets, systemd's LISTEN_FDS) are not usable listening sockets.",
-    ),
-];
-
 /// Escapes text for roff: backslashes, hyphens (so they are not hyphenation points), and a
 /// leading dot or quote (which would start a request).
 fn roff(text: &str) -> String {
@@ -59,8 +22,13 @@ fn roff(text: &str) -> String {
 /// Writes the man page of `program`, whose command line `cmd` parses (the binary's, or
 /// [`command_for`](super::cli::command_for) with a program's own flags added): a program serving its own application
 /// gets its own name, synopsis and examples, and no `--app` (which it refuses) or waitress-rs's
-/// shipped files.
-pub fn render(w: &mut dyn Write, cmd: Command, program: Program<'_>) -> io::Result<()> {
+/// shipped files. `exit_statuses` are the EXIT STATUS section: each status and its meaning.
+pub fn render(
+    w: &mut dyn Write,
+    cmd: Command,
+    program: Program<'_>,
+    exit_statuses: &[(u8, &str)],
+) -> io::Result<()> {
     let version = env!("CARGO_PKG_VERSION");
     let source = match program {
         Program::Server => format!("waitress-rs {version}"),
@@ -110,7 +78,7 @@ pub fn render(w: &mut dyn Write, cmd: Command, program: Program<'_>) -> io::Resu
     }
 
     writeln!(w, ".SH EXIT STATUS")?;
-    for (code, meaning) in EXIT_STATUSES {
+    for (code, meaning) in exit_statuses {
         writeln!(w, ".TP\n\\fB{code}\\fR\n{}", roff(meaning))?;
     }
 
@@ -228,10 +196,10 @@ pub fn settings_table() -> String {
 }
 
 /// The man page of `program` as a string (see [`render`]).
-pub fn man_page(cmd: Command, program: Program<'_>) -> String {
+pub fn man_page(cmd: Command, program: Program<'_>, exit_statuses: &[(u8, &str)]) -> String {
     let mut buf = Vec::new();
     // Writing to a Vec cannot fail.
-    let _ = render(&mut buf, cmd, program);
+    let _ = render(&mut buf, cmd, program, exit_statuses);
     String::from_utf8_lossy(&buf).into_owned()
 }
 
@@ -243,7 +211,7 @@ mod tests {
     #[test]
     fn a_program_serving_its_own_app_gets_a_page_in_its_name_without_choosing_an_app() {
         let own = Program::OwnApp("hello");
-        let page = man_page(command_for(own), own);
+        let page = man_page(command_for(own), own, &[]);
         assert!(page.contains(".TH hello 1"), "{page}");
         assert!(
             page.contains("hello \\- A production HTTP/1.1 server"),
@@ -264,7 +232,7 @@ mod tests {
         ] {
             assert!(!page.contains(absent), "{absent} in {page}");
         }
-        let binary = man_page(command_for(Program::Server), Program::Server);
+        let binary = man_page(command_for(Program::Server), Program::Server, &[]);
         for present in [
             "\\-\\-app",
             "MODULE:OBJECT",
