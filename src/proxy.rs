@@ -14,9 +14,9 @@
 
 use std::borrow::Cow;
 use std::collections::{BTreeSet, HashSet};
-use std::net::Ipv6Addr;
 
 use crate::app::environ::Environ;
+use crate::http::authority;
 use crate::settings::ProxyHeader;
 
 /// The `log` target every waitress message uses, so operators can filter as they did in Python.
@@ -71,8 +71,6 @@ const SCHEME_HTTP: &str = "http";
 const SCHEME_HTTPS: &str = "https";
 const DEFAULT_PORT_HTTP: &str = "80";
 const DEFAULT_PORT_HTTPS: &str = "443";
-/// The largest TCP port.
-const MAX_PORT: u32 = 65_535;
 
 /// The header names waitress reports for values that came out of a `Forwarded` header.
 const FORWARDED_PROTO_NAME: &str = "Forwarded Proto=";
@@ -362,7 +360,7 @@ impl ProxyConfig {
             };
             let (name_part, port_part) = split_port(&host);
             // Stricter than waitress, which takes any string as the host (PX-12).
-            if !is_uri_host(name_part) {
+            if !authority::valid_uri_host(name_part.as_bytes()) {
                 return Err(MalformedProxyHeader::new(name, REASON_BAD_HOST, &host));
             }
             match port_part {
@@ -698,80 +696,10 @@ fn is_uri_scheme(value: &str) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'))
 }
 
-/// port = 1*DIGIT with a value in 1-65535. Leading zeros are allowed (RFC 3986 has no rule
-/// against them); a sign, spaces or anything `str::parse` would tolerate are not.
+/// A port a proxy says the client used: a port by [`authority::valid_port`]'s rule, and not 0,
+/// which no client connects to.
 fn is_port(value: &str) -> bool {
-    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let mut number: u32 = 0;
-    for b in value.bytes() {
-        number = number * 10 + u32::from(b - b'0');
-        if number > MAX_PORT {
-            return false;
-        }
-    }
-    number >= 1
-}
-
-/// uri-host = IP-literal / IPv4address / reg-name (RFC 3986 §3.2.2), not empty. IPv4 addresses
-/// are reg-names by syntax, so they need no rule of their own.
-fn is_uri_host(host: &str) -> bool {
-    if let Some(literal) = host.strip_prefix('[') {
-        return literal.strip_suffix(']').is_some_and(is_ip_literal_body);
-    }
-    !host.is_empty() && is_reg_name(host)
-}
-
-/// The inside of `[...]`: an IPv6 address or IPvFuture (`v` 1*HEXDIG `.` 1*(unreserved /
-/// sub-delims / `:`)).
-fn is_ip_literal_body(body: &str) -> bool {
-    if let Some(future) = body.strip_prefix(['v', 'V']) {
-        let Some((version, address)) = future.split_once('.') else {
-            return false;
-        };
-        return !version.is_empty()
-            && version.bytes().all(|b| b.is_ascii_hexdigit())
-            && !address.is_empty()
-            && address
-                .bytes()
-                .all(|b| is_unreserved(b) || is_sub_delim(b) || b == b':');
-    }
-    body.parse::<Ipv6Addr>().is_ok()
-}
-
-/// reg-name = *( unreserved / pct-encoded / sub-delims ).
-fn is_reg_name(host: &str) -> bool {
-    let bytes = host.as_bytes();
-    let mut at = 0;
-    while at < bytes.len() {
-        let b = bytes[at];
-        if b == b'%' {
-            let hex = bytes.get(at + 1..at + 3);
-            if !hex.is_some_and(|h| h.iter().all(u8::is_ascii_hexdigit)) {
-                return false;
-            }
-            at += 3;
-        } else if is_unreserved(b) || is_sub_delim(b) {
-            at += 1;
-        } else {
-            return false;
-        }
-    }
-    true
-}
-
-/// unreserved = ALPHA / DIGIT / "-" / "." / "_" / "~".
-fn is_unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~')
-}
-
-/// sub-delims = "!" / "$" / "&" / "'" / "(" / ")" / "*" / "+" / "," / ";" / "=".
-fn is_sub_delim(b: u8) -> bool {
-    matches!(
-        b,
-        b'!' | b'$' | b'&' | b'\'' | b'(' | b')' | b'*' | b'+' | b',' | b';' | b'='
-    )
+    authority::valid_port(value.as_bytes()) && value.bytes().any(|b| b != b'0')
 }
 
 #[cfg(test)]

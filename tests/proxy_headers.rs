@@ -182,6 +182,8 @@ fn malformed_trusted_headers_get_400() {
         ("X-Forwarded-Port: abc\r\n", "X-Forwarded-Port"),
         ("X-Forwarded-Port: 70000\r\n", "X-Forwarded-Port"),
         ("X-Forwarded-Host: evil.com/../x\r\n", "X-Forwarded-Host"),
+        // Read as a Host header is read: at most five digits of port.
+        ("X-Forwarded-Host: a:000080\r\n", "X-Forwarded-Host"),
         ("X-Forwarded-For: \"1.2.3.4\r\n", "X-Forwarded-For"),
     ] {
         let (response, _) = echo(server.addr(), header);

@@ -777,6 +777,13 @@ fn header_fields() {
                 400,
                 "Invalid Host header",
             ),
+            bad(
+                "Host with an IPv6 literal that is not an address",
+                b"GET / HTTP/1.1\r\nHost: [:::::]\r\n\r\n",
+                "1.1",
+                400,
+                "Invalid Host header",
+            ),
         ],
     );
 
@@ -805,6 +812,14 @@ fn header_fields() {
     assert_eq!(seen.get("HTTP_X_MULTI"), Some("a, b"));
     // Cookie pairs are separated by "; ": given "a=1, b=2", Werkzeug finds no cookie at all.
     assert_eq!(seen.get("HTTP_COOKIE"), Some("a=1; b=2"));
+
+    // RFC 3986 §3.2.2: an IP literal may be IPvFuture, as the proxy layer's hosts may be.
+    let seen = accepted(
+        &server,
+        "IPvFuture Host",
+        b"GET / HTTP/1.1\r\nHost: [v1.x]:8080\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(seen.get("HTTP_HOST"), Some("[v1.x]:8080"));
 
     let seen = accepted(&server, "1.0 without Host", b"GET / HTTP/1.0\r\n\r\n");
     assert_eq!(seen.get("HTTP_HOST"), None);

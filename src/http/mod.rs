@@ -11,6 +11,7 @@
 //! - [`error`]: the errors the parser answers with, and waitress's error response format.
 //! - [`date`]: the cached `Date` header value.
 
+pub mod authority;
 pub mod body;
 pub mod date;
 pub mod error;

@@ -3,11 +3,9 @@
 //! The request line is parsed by hand, as are the header lines: httparse accepts bare LF line
 //! ends and refuses `HTTP/1.2` and non-UTF-8 targets, none of which match the rules here.
 
+use super::authority::valid_authority;
 use super::error::HttpError;
-use super::{
-    is_field_value_byte, is_ows, is_reg_name_byte, is_tchar, latin1, parse_decimal, push_latin1,
-    trim_ows,
-};
+use super::{is_field_value_byte, is_ows, is_tchar, latin1, parse_decimal, push_latin1, trim_ows};
 
 /// The per-request limits, from the waitress settings of the same names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -644,79 +642,6 @@ fn split_path_query(s: &[u8]) -> (std::ops::Range<usize>, std::ops::Range<usize>
         Some(i) => (0..i, i + 1..end),
         None => (0..end, end..end),
     }
-}
-
-/// Highest TCP port number, for the `port` of an authority.
-const MAX_PORT: u64 = 65_535;
-
-/// `uri-host [ ":" port ]` (RFC 9110 §7.2, RFC 3986 §3.2.2): a bracketed IPv6 literal, or a
-/// non-empty reg-name (which covers IPv4), then an optional port of 1 to 5 digits up to 65535
-/// (RFC 3986 also allows an empty port; it is refused here). With `port_required` the port
-/// must be there (authority-form for CONNECT).
-pub fn valid_authority(s: &[u8], port_required: bool) -> bool {
-    let port = if let Some(rest) = s.strip_prefix(b"[") {
-        let Some(close) = rest.iter().position(|&b| b == b']') else {
-            return false;
-        };
-        let (literal, after) = rest.split_at(close);
-        if !valid_ip_literal(literal) {
-            return false;
-        }
-        match after.get(1..).unwrap_or_default() {
-            [] => None,
-            [b':', port @ ..] => Some(port),
-            _ => return false,
-        }
-    } else {
-        let (host, port) = match s.iter().position(|&b| b == b':') {
-            Some(i) => (
-                s.get(..i).unwrap_or_default(),
-                Some(s.get(i + 1..).unwrap_or_default()),
-            ),
-            None => (s, None),
-        };
-        if !valid_reg_name(host) {
-            return false;
-        }
-        port
-    };
-    match port {
-        None => !port_required,
-        Some(p) => p.len() <= 5 && parse_decimal(p).is_some_and(|n| n <= MAX_PORT),
-    }
-}
-
-/// The inside of `[...]`: hex digits, `:` and `.` (IPv6, possibly with an embedded IPv4).
-/// IPvFuture (`v1.x`) is not accepted.
-fn valid_ip_literal(literal: &[u8]) -> bool {
-    !literal.is_empty()
-        && literal
-            .iter()
-            .all(|&b| b.is_ascii_hexdigit() || b == b':' || b == b'.')
-}
-
-/// A non-empty `reg-name = *( unreserved / pct-encoded / sub-delims )`.
-fn valid_reg_name(host: &[u8]) -> bool {
-    if host.is_empty() {
-        return false;
-    }
-    let mut i = 0;
-    while let Some(&b) = host.get(i) {
-        if b == b'%' {
-            let ok = host.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
-                && host.get(i + 2).is_some_and(u8::is_ascii_hexdigit);
-            if !ok {
-                return false;
-            }
-            i += 3;
-            continue;
-        }
-        if !is_reg_name_byte(b) {
-            return false;
-        }
-        i += 1;
-    }
-    true
 }
 
 /// The values of one special header field, in arrival order. Nearly every request sends each
