@@ -255,12 +255,11 @@ where
             return EXIT_USAGE;
         }
     };
-    let generated = match inv.generate.as_deref() {
-        Some("man") => Some(doc::man_page(cmd, program, &EXIT_STATUSES)),
-        Some("settings-table") => Some(doc::settings_table()),
-        _ => None,
-    };
-    if let Some(text) = generated {
+    if let Some(what) = inv.generate {
+        let text = match what {
+            cli::Generate::Man => doc::man_page(cmd, program, &EXIT_STATUSES),
+            cli::Generate::SettingsTable => doc::settings_table(),
+        };
         let _ = std::io::stdout().write_all(text.as_bytes());
         return 0;
     }

@@ -669,12 +669,12 @@ fn undquote(value: &str) -> Result<Cow<'_, str>, &'static str> {
     Ok(Cow::Owned(out))
 }
 
-/// obs-text: the bytes 0x80-0xFF, which latin-1 decoding turns into U+0080-U+00FF.
 /// VCHAR (RFC 5234): printable ASCII, no space.
 fn is_visible_ascii(value: &str) -> bool {
     value.bytes().all(|b| b.is_ascii_graphic())
 }
 
+/// obs-text: the bytes 0x80-0xFF, which latin-1 decoding turns into U+0080-U+00FF.
 fn is_obs_text(c: char) -> bool {
     ('\u{80}'..='\u{ff}').contains(&c)
 }

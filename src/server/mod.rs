@@ -2,8 +2,9 @@
 //! `threads` workers that run the application.
 //!
 //! Bytes flow one way: a `channel::Channel` reads and parses on the loop thread, hands a
-//! complete request to a worker as a `task::Task`, the worker queues the framed response in
-//! the connection's `output::Output`, and the loop writes it out.
+//! complete request to a worker as a `task::Task`, and the worker frames the response into
+//! the connection's `output::Output`, which writes it to the socket itself when nothing is
+//! queued ahead of it and leaves the rest (a client slower than the app) to the loop.
 
 mod channel;
 mod event_loop;

@@ -21,6 +21,29 @@ const GENERAL: &str = "General";
 /// The default section name, as PasteDeploy and pserve use it.
 pub const DEFAULT_SECTION: &str = "main";
 
+/// What the hidden `--generate` flag prints: the committed docs are made with it, and tests
+/// compare them with its output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generate {
+    /// `man`: the man page.
+    Man,
+    /// `settings-table`: the README's table of settings.
+    SettingsTable,
+}
+
+impl clap::ValueEnum for Generate {
+    fn value_variants<'a>() -> &'a [Self] {
+        &[Generate::Man, Generate::SettingsTable]
+    }
+
+    fn to_possible_value(&self) -> Option<clap::builder::PossibleValue> {
+        Some(clap::builder::PossibleValue::new(match self {
+            Generate::Man => "man",
+            Generate::SettingsTable => "settings-table",
+        }))
+    }
+}
+
 /// The parsed command line.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Invocation {
@@ -41,7 +64,7 @@ pub struct Invocation {
     /// `--log-level LEVEL`.
     pub log_level: Option<String>,
     /// Hidden `--generate man|settings-table`: print generated documentation.
-    pub generate: Option<String>,
+    pub generate: Option<Generate>,
     /// Everything parsed, for flags a program added to the command (`cmd.arg(...)`).
     pub matches: ArgMatches,
 }
@@ -169,7 +192,7 @@ fn server_command() -> Command {
         .arg(
             Arg::new("generate")
                 .long("generate")
-                .value_parser(["man", "settings-table"])
+                .value_parser(clap::value_parser!(Generate))
                 .hide(true),
         )
         .arg(
@@ -279,7 +302,7 @@ pub fn invocation(
         log_level: matches
             .get_one::<String>("log_level")
             .map(|level| canonical_level(level)),
-        generate: matches.get_one::<String>("generate").cloned(),
+        generate: matches.get_one::<Generate>("generate").copied(),
         matches: matches.clone(),
         section: DEFAULT_SECTION.to_owned(),
         ..Invocation::default()

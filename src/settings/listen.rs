@@ -66,8 +66,8 @@ pub struct ListenError {
     pub entry: String,
     /// What is wrong.
     pub reason: String,
-    /// The name service gave no address for the host (a name that does not exist, or DNS
-    /// failing for the moment), rather than the entry being malformed.
+    /// The name service failed to answer for the host just now (DNS failing at boot), so a
+    /// later try may succeed; a name that does not exist, or a malformed entry, is not this.
     pub unresolved: bool,
 }
 
