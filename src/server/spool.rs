@@ -149,13 +149,20 @@ struct WriteState {
 /// A body in the making.
 #[derive(Debug)]
 pub struct Spool {
-    memory: Vec<u8>,
-    spilled: Option<Spilled>,
+    store: Store,
     len: u64,
     overflow: usize,
     expected: Option<u64>,
     writer: SpoolWriter,
     waker: Waker,
+}
+
+/// Where a spool's bytes are: all in memory until the body passes `overflow`, then all in the
+/// file (what was in memory becomes its first block).
+#[derive(Debug)]
+enum Store {
+    Memory(Vec<u8>),
+    Spilled(Spilled),
 }
 
 /// The part of a spool that went to the file.
@@ -212,8 +219,7 @@ impl Spool {
     /// `waker` tells the loop about the connection when it can go on.
     pub fn new(overflow: usize, writer: SpoolWriter, waker: Waker) -> Spool {
         Spool {
-            memory: Vec::new(),
-            spilled: None,
+            store: Store::Memory(Vec::new()),
             len: 0,
             overflow,
             expected: None,
@@ -224,9 +230,12 @@ impl Spool {
 
     /// Appends body bytes.
     pub fn write(&mut self, data: &[u8]) -> io::Result<()> {
-        if self.spilled.is_none() && self.memory.len() + data.len() > self.overflow {
+        if let Store::Memory(memory) = &mut self.store
+            && memory.len() + data.len() > self.overflow
+        {
+            let file = super::temp::file()?;
             // What is in memory becomes the first block, without a copy.
-            let mut block = std::mem::take(&mut self.memory);
+            let mut block = std::mem::take(memory);
             block.reserve(BLOCK.saturating_sub(block.len()));
             let progress = Arc::new(Progress {
                 state: Mutex::new(WriteState {
@@ -235,17 +244,20 @@ impl Spool {
                 }),
                 waker: self.waker.clone(),
             });
-            self.spilled = Some(Spilled {
-                file: Arc::new(super::temp::file()?),
+            self.store = Store::Spilled(Spilled {
+                file: Arc::new(file),
                 block,
                 offset: 0,
                 progress,
             });
         }
         self.len += data.len() as u64;
-        let Some(spilled) = &mut self.spilled else {
-            self.memory.extend_from_slice(data);
-            return Ok(());
+        let spilled = match &mut self.store {
+            Store::Memory(memory) => {
+                memory.extend_from_slice(data);
+                return Ok(());
+            }
+            Store::Spilled(spilled) => spilled,
         };
         let mut data = data;
         while !data.is_empty() {
@@ -268,13 +280,13 @@ impl Spool {
 
     /// Whether the body went to the temp file (later bytes follow it there).
     pub fn is_spilled(&self) -> bool {
-        self.spilled.is_some()
+        matches!(self.store, Store::Spilled(_))
     }
 
     /// Whether more of the body may be read now: not while `MAX_BLOCKS_IN_FLIGHT` blocks wait
     /// for the writer. When not, the connection is woken once a block is written.
     pub fn takes_more(&self) -> bool {
-        let Some(spilled) = &self.spilled else {
+        let Store::Spilled(spilled) = &self.store else {
             return true;
         };
         let mut state = spilled.progress.lock();
@@ -290,16 +302,16 @@ impl Spool {
 
     /// The body is complete: sends the last block to the writer.
     pub fn finish(&mut self) -> io::Result<()> {
-        match &mut self.spilled {
-            Some(spilled) => spilled.send(&self.writer),
-            None => Ok(()),
+        match &mut self.store {
+            Store::Spilled(spilled) => spilled.send(&self.writer),
+            Store::Memory(_) => Ok(()),
         }
     }
 
     /// Whether every block sent is written (or failed). When not, the connection is woken
     /// once they are.
     pub fn is_stored(&self) -> bool {
-        let Some(spilled) = &self.spilled else {
+        let Store::Spilled(spilled) = &self.store else {
             return true;
         };
         let mut state = spilled.progress.lock();
@@ -311,8 +323,9 @@ impl Spool {
     /// The body for the app, read from its start, once [`Spool::is_stored`]. An error if a
     /// write failed.
     pub fn into_body(mut self) -> io::Result<Body> {
-        let Some(spilled) = self.spilled.take() else {
-            return Ok(Body::from_bytes(std::mem::take(&mut self.memory)));
+        let spilled = match std::mem::replace(&mut self.store, Store::Memory(Vec::new())) {
+            Store::Memory(memory) => return Ok(Body::from_bytes(memory)),
+            Store::Spilled(spilled) => spilled,
         };
         if let Some(e) = spilled.progress.lock().error.take() {
             return Err(e);
@@ -328,7 +341,7 @@ impl Spool {
 
 impl Drop for Spool {
     fn drop(&mut self) {
-        if let Some(spilled) = &self.spilled {
+        if let Store::Spilled(spilled) = &self.store {
             spilled.progress.lock().abandoned = true;
         }
     }
@@ -539,7 +552,10 @@ mod tests {
         #[cfg(target_os = "linux")]
         {
             use std::os::unix::fs::MetadataExt;
-            let file = &spool.spilled.as_ref().unwrap().file;
+            let Store::Spilled(spilled) = &spool.store else {
+                panic!("600 KiB past the overflow must have spilled");
+            };
+            let file = &spilled.file;
             let bytes = file.metadata().unwrap().blocks() * 512;
             assert!(
                 bytes <= (600 << 10) + RESERVE_AHEAD + (1 << 20),
