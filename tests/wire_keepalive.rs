@@ -1,5 +1,5 @@
-//! Connection persistence, pipelining, HEAD, `Expect: 100-continue`, chunked request bodies and
-//! absolute-form targets, over real sockets against the binary running the echo app
+//! Connection persistence (CONNECT included), pipelining, HEAD, `Expect: 100-continue`, chunked
+//! request bodies and absolute-form targets, over real sockets against the binary running the echo app
 //! (waitress's EchoTests, PipeliningTests and ExpectContinueTests, plus waitress-rs's
 //! documented differences).
 
@@ -395,6 +395,28 @@ fn close_on_http11_drops_what_follows() {
         conn.closed(),
         "the request after `Connection: close` was answered"
     );
+}
+
+/// RFC 9110 §9.3.6: after a 2xx to CONNECT the client (and any proxy on the way) treats the
+/// connection as a tunnel, so what follows must not be read as HTTP: a proxy tunnelling
+/// `GET /admin` would have it answered as a request from the proxy's own address. The answer
+/// carries no Content-Length or Transfer-Encoding, its body ends with the connection, and
+/// nothing after the CONNECT is answered (waitress answers both).
+#[test]
+fn nothing_after_a_connect_is_read_as_http() {
+    let server = echo();
+    let mut conn = Conn::open(server.addr());
+    conn.send(
+        b"CONNECT a:443 HTTP/1.1\r\nHost: a:443\r\n\r\nGET /admin HTTP/1.1\r\nHost: internal\r\n\r\n",
+    );
+    let res = conn.response(false);
+    assert_eq!(res.status, 200, "{res:?}");
+    assert_eq!(res.header("Content-Length"), None, "{res:?}");
+    assert_eq!(res.header("Transfer-Encoding"), None, "{res:?}");
+    assert_eq!(res.header("Connection"), Some("close"), "{res:?}");
+    let seen = Echoed::parse(&res);
+    assert_eq!(seen.get("REQUEST_METHOD"), Some("CONNECT"));
+    assert!(conn.closed(), "the request after CONNECT was answered");
 }
 
 /// A client that said its request was its last may send nothing more (RFC 9112 §9.6), so once

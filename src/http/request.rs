@@ -164,7 +164,7 @@ pub struct Head {
     /// An HTTP/1.1 `Expect: 100-continue` with a body to wait for.
     pub expect_continue: bool,
     /// Whether the connection may stay open after this request, as far as the client is
-    /// concerned.
+    /// concerned. Never after a CONNECT (see `parse_fields`).
     pub keep_alive: bool,
 }
 
@@ -784,10 +784,15 @@ fn parse_fields<'a>(
                 .flat_map(list_elements)
                 .any(|e| e.eq_ignore_ascii_case(token))
         };
-        match version {
-            Version::Http11 => !has(b"close"),
-            Version::Http10 => has(b"keep-alive") && !has(b"close"),
-        }
+        // RFC 9110 §9.3.6: after a 2xx to CONNECT the client and any proxy on the way treat
+        // the connection as a tunnel, so nothing after the request may be read as HTTP: a
+        // request sent through such a tunnel would reach the app as if from the proxy, past
+        // its rules (waitress answers it). An app cannot tunnel, so the connection ends.
+        line.form != TargetForm::Authority
+            && match version {
+                Version::Http11 => !has(b"close"),
+                Version::Http10 => has(b"keep-alive") && !has(b"close"),
+            }
     };
     // RFC 9110 §10.1.1: ignore 100-continue from HTTP/1.0; and with no body there is nothing
     // to wait for (waitress sends the 100 and then hangs).
@@ -1393,6 +1398,7 @@ mod tests {
         assert_eq!(h.form, TargetForm::Authority);
         assert_eq!(h.path(), "");
         assert_eq!(h.authority(), Some("example.com:443"));
+        assert!(!h.keep_alive, "nothing after a CONNECT is read as HTTP");
 
         let h = parse(b"GET //double//slash HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
         assert_eq!(h.path(), "//double//slash");

@@ -26,6 +26,10 @@ pub struct ResponseContext {
     pub version: Version,
     /// Whether the request method is HEAD: same headers as GET, no body.
     pub head_request: bool,
+    /// Whether the request is a CONNECT: a 2xx answer makes the connection a tunnel for the
+    /// client (RFC 9110 §9.3.6), so it goes out with no Content-Length or Transfer-Encoding
+    /// (which the client must ignore) and its body ends with the connection.
+    pub connect_request: bool,
     /// Whether the client allows the connection to stay open ([`super::request::Head::keep_alive`]).
     pub keep_alive: bool,
     /// Whether the server closes anyway (framing error after the head, shutdown, ...).
@@ -81,8 +85,10 @@ pub fn plan(
     let ident = ident.filter(|i| !i.is_empty());
     let has_body = status_has_body(status);
     // What a GET would get; HEAD sends the same headers without the body.
+    let tunnel = req.connect_request && status.starts_with('2');
     let framing = match (has_body, length, req.version) {
         (false, _, _) => BodyFraming::None,
+        (true, _, _) if tunnel => BodyFraming::UntilClose,
         (true, Some(n), _) => BodyFraming::Length(n),
         (true, None, Version::Http11) => BodyFraming::Chunked,
         (true, None, Version::Http10) => BodyFraming::UntilClose,
@@ -202,6 +208,7 @@ mod tests {
         ResponseContext {
             version,
             head_request: false,
+            connect_request: false,
             keep_alive: true,
             force_close: false,
         }
@@ -262,6 +269,25 @@ mod tests {
         assert!(!t.contains("Transfer-Encoding"));
         assert!(!t.contains("Keep-Alive"));
         assert_eq!((p.body, p.close), (BodyFraming::UntilClose, true));
+    }
+
+    #[test]
+    fn a_2xx_to_connect_has_no_framing_headers_and_ends_with_the_connection() {
+        let mut c = ctx(Version::Http11);
+        c.connect_request = true;
+        c.keep_alive = false; // as the parser gives it for CONNECT
+        let app = hdrs(&[("Content-Length", "2")]);
+        let p = plan(&c, "200 OK", &app, Some(2), None, DATE);
+        let t = text(&p);
+        assert!(
+            !t.contains("Content-Length") && !t.contains("Transfer-Encoding"),
+            "{t}"
+        );
+        assert_eq!((p.body, p.close), (BodyFraming::UntilClose, true));
+        // Any other answer is framed as usual, and closes.
+        let p = plan(&c, "405 Method Not Allowed", &app, Some(2), None, DATE);
+        assert!(text(&p).contains("Content-Length: 2\r\n"));
+        assert_eq!((p.body, p.close), (BodyFraming::Length(2), true));
     }
 
     #[test]

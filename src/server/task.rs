@@ -9,7 +9,7 @@ use crate::app::environ::{self, ConnectionVars};
 use crate::app::{App, AppError, Body, Request, Response, Sink};
 use crate::http::date::with_date;
 use crate::http::error::{HttpError, error_response};
-use crate::http::request::Head;
+use crate::http::request::{Head, TargetForm};
 use crate::http::response::{self, BodyFraming, LAST_CHUNK, ResponseContext};
 use crate::logging;
 use crate::proxy::ProxyConfig;
@@ -59,6 +59,7 @@ impl Handler {
         let ctx = ResponseContext {
             version: head.version,
             head_request: head.is_head(),
+            connect_request: head.form == TargetForm::Authority,
             keep_alive: head.keep_alive,
             force_close,
         };
