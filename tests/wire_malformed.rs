@@ -277,6 +277,8 @@ fn body_limit_is_checked_before_the_body() {
 }
 
 const TE_UNSUPPORTED: &str = "Transfer-Encoding requested is not supported.";
+/// RFC 9112 §6.3(4): a 400 where waitress answers 501.
+const TE_NOT_FINAL: &str = "Transfer-Encoding: chunked is not the final coding";
 
 #[test]
 fn transfer_encoding_rules() {
@@ -302,36 +304,36 @@ fn transfer_encoding_rules() {
                 "TE identity",
                 b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
                 "1.1",
-                501,
-                TE_UNSUPPORTED,
+                400,
+                TE_NOT_FINAL,
             ),
             bad(
                 "TE unknown",
                 b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: foo\r\n\r\n",
                 "1.1",
-                501,
-                TE_UNSUPPORTED,
+                400,
+                TE_NOT_FINAL,
             ),
             bad(
                 "TE \\x85chunked (no unicode whitespace trimming)",
                 b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: \x85chunked\r\n\r\n0\r\n\r\n",
                 "1.1",
-                501,
-                TE_UNSUPPORTED,
+                400,
+                TE_NOT_FINAL,
             ),
             bad(
                 "TE chun\\u212aed (no unicode case folding)",
                 b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chun\xe2\x84\xaaed\r\n\r\n0\r\n\r\n",
                 "1.1",
-                501,
-                TE_UNSUPPORTED,
+                400,
+                TE_NOT_FINAL,
             ),
             bad(
                 "TE chunked, gzip",
                 b"POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, gzip\r\n\r\n0\r\n\r\n",
                 "1.1",
                 400,
-                "Transfer-Encoding: chunked is not the final coding",
+                TE_NOT_FINAL,
             ),
             bad(
                 "TE chunked twice",

@@ -957,15 +957,22 @@ fn resolve_framing(
             any_before = true;
             last = coding;
         }
-        // RFC 9112 §6.1: chunked MUST NOT be applied more than once; §6.3(3): it must be last.
-        if chunked_before {
-            return Err(HttpError::bad_request(if is_chunked(last) {
-                "Transfer-Encoding: chunked applied twice"
-            } else {
-                "Transfer-Encoding: chunked is not the final coding"
-            }));
+        // RFC 9112 §6.1: chunked MUST NOT be applied more than once; §6.3(4): with any other
+        // coding last the body's length cannot be known, which MUST be a 400 and a close
+        // (waitress answers `gzip` or `identity` alone with a 501, RFC 9112 §6.1's SHOULD
+        // for a coding it does not know, which §6.3's MUST overrides).
+        if chunked_before && is_chunked(last) {
+            return Err(HttpError::bad_request(
+                "Transfer-Encoding: chunked applied twice",
+            ));
         }
-        if any_before || !is_chunked(last) {
+        if !is_chunked(last) {
+            return Err(HttpError::bad_request(
+                "Transfer-Encoding: chunked is not the final coding",
+            ));
+        }
+        // chunked last, after a coding this server does not decode (`gzip, chunked`).
+        if any_before {
             return Err(HttpError::not_implemented(
                 "Transfer-Encoding requested is not supported.",
             ));
@@ -1237,13 +1244,13 @@ mod tests {
                 b"Transfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n",
                 Err(501),
             ),
-            (b"Transfer-Encoding: identity\r\n", Err(501)),
-            (b"Transfer-Encoding: gzip\r\n", Err(501)),
-            (b"Transfer-Encoding: \x85chunked\r\n", Err(501)),
-            (b"Transfer-Encoding: chunked\xa0\r\n", Err(501)),
-            (b"Transfer-Encoding: chun\xe2\x84\xaaed\r\n", Err(501)),
-            (b"Transfer-Encoding: chunked;q=1\r\n", Err(501)),
-            (b"Transfer-Encoding: xchunked\r\n", Err(501)),
+            (b"Transfer-Encoding: identity\r\n", Err(400)),
+            (b"Transfer-Encoding: gzip\r\n", Err(400)),
+            (b"Transfer-Encoding: \x85chunked\r\n", Err(400)),
+            (b"Transfer-Encoding: chunked\xa0\r\n", Err(400)),
+            (b"Transfer-Encoding: chun\xe2\x84\xaaed\r\n", Err(400)),
+            (b"Transfer-Encoding: chunked;q=1\r\n", Err(400)),
+            (b"Transfer-Encoding: xchunked\r\n", Err(400)),
             (b"Transfer-Encoding: chunked, chunked\r\n", Err(400)),
             (
                 b"Transfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n",
