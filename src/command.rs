@@ -408,9 +408,9 @@ fn choose_app(
         }
         return Some(Err((
             format!(
-                "{target}: this binary serves Rust apps (--app echo, --app static:DIR); for a \
-                 Python WSGI application install the Python package: pip install ./python in the \
-                 waitress-rs sources"
+                "{target}: this binary serves Rust apps (--app echo, --app static:DIR); a \
+                 Python WSGI application runs with the Python package (pip install ./python in \
+                 the waitress-rs sources), as python -m waitress_rs or its own waitress-rs script"
             ),
             EXIT_USAGE,
         )));

@@ -338,6 +338,8 @@ fn python_target_without_the_package_is_a_usage_error() {
         stderr.contains("pip install ./python"),
         "error does not say how to get the Python package: {stderr}"
     );
+    // Both are named waitress-rs: the way to the package's that no PATH order hides.
+    assert!(stderr.contains("python -m waitress_rs"), "{stderr}");
     assert!(stderr.starts_with("waitress-rs: error: "), "{stderr}");
 }
 

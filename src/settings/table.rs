@@ -308,7 +308,8 @@ settings_table! {
     /// Proxy headers to trust from trusted_proxy.
     /// Any of forwarded, x-forwarded-for, x-forwarded-host, x-forwarded-proto,
     /// x-forwarded-port, x-forwarded-by, separated by spaces; forwarded may not be mixed with
-    /// the x-forwarded-* headers.
+    /// the x-forwarded-* headers. Left empty with trusted_proxy set, x-forwarded-proto is
+    /// trusted (with a warning), as in waitress.
     trusted_proxy_headers: BTreeSet<ProxyHeader> = "", Proxy, Value("NAMES"),
         convert::proxy_headers;
 
