@@ -184,9 +184,10 @@ fn run(
     result.map_err(Stopped::Serve)
 }
 
-/// Where the server has no signal handling of its own (Windows), Python's does the work: the
-/// server runs on its own thread while this one wakes five times a second to let Python see a
-/// Ctrl-C, and a `KeyboardInterrupt` starts the graceful shutdown.
+/// On Windows, Ctrl-C is left to Python rather than the core's console handler, so a program
+/// sees the `KeyboardInterrupt` it expects: the server runs on its own thread while this one
+/// wakes five times a second to let Python see a Ctrl-C, and a `KeyboardInterrupt` starts the
+/// graceful shutdown.
 #[cfg_attr(unix, allow(dead_code))]
 fn run_polling_signals(py: Python<'_>, server: server::Server) -> PyResult<Result<(), ServeError>> {
     let handle = server.shutdown_handle();

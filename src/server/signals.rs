@@ -137,6 +137,9 @@ fn log_aside(log: impl FnOnce() + Send + 'static) -> std::sync::mpsc::Receiver<(
     rx
 }
 
+/// Exit status when a second stop signal (or console event) cuts the drain short.
+const EXIT_INTERRUPTED: i32 = 1;
+
 /// Installs the handlers: each signal counts in `stop` and wakes the loop. `socket_files` are
 /// removed before an immediate exit, since the loop will not get to it. Each signal is acted
 /// on before it is logged: with stderr blocked, a SIGTERM used to wait behind its own log line,
@@ -149,8 +152,6 @@ pub fn install(
 ) -> io::Result<Installed> {
     use signal_hook::consts::SIGINT;
     use std::sync::atomic::Ordering;
-    /// Exit status when a second signal cuts the drain short.
-    const EXIT_INTERRUPTED: i32 = 1;
     let taken = stop_signals();
     keep_default_actions(taken)?;
     let mut signals = signal_hook::iterator::Signals::new(taken)?;
@@ -202,6 +203,11 @@ pub fn install(
 static CONSOLE_STOP: std::sync::Mutex<Option<(Arc<AtomicUsize>, Arc<WakeList>)>> =
     std::sync::Mutex::new(None);
 
+/// Console events received since `install`, counted apart from `stop` as the Unix signals
+/// are: a Ctrl-C after a ShutdownHandle's stop is the first, not the second that exits.
+#[cfg(windows)]
+static CONSOLE_EVENTS: AtomicUsize = AtomicUsize::new(0);
+
 #[cfg(windows)]
 unsafe extern "system" fn on_console_event(_event: u32) -> windows_sys::core::BOOL {
     let target = CONSOLE_STOP
@@ -211,10 +217,12 @@ unsafe extern "system" fn on_console_event(_event: u32) -> windows_sys::core::BO
     let Some((stop, wake)) = target else {
         return 0; // not ours: the next handler (or the default) decides
     };
-    if stop.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+    use std::sync::atomic::Ordering;
+    stop.fetch_add(1, Ordering::SeqCst);
+    if CONSOLE_EVENTS.fetch_add(1, Ordering::SeqCst) == 0 {
         wake.nudge();
     } else {
-        std::process::exit(1);
+        std::process::exit(EXIT_INTERRUPTED);
     }
     1 // handled: keep the process alive while it drains
 }
@@ -229,6 +237,7 @@ pub fn install(
 ) -> io::Result<Installed> {
     use windows_sys::Win32::System::Console::SetConsoleCtrlHandler;
 
+    CONSOLE_EVENTS.store(0, std::sync::atomic::Ordering::SeqCst);
     *CONSOLE_STOP.lock().unwrap_or_else(|p| p.into_inner()) = Some((stop, wake));
     // SAFETY: the handler is a plain function that only touches the process-wide static above.
     if unsafe { SetConsoleCtrlHandler(Some(on_console_event), 1) } == 0 {
