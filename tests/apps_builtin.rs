@@ -690,11 +690,6 @@ fn echo_request_target_forms() {
     assert_eq!(seen.get("wsgi.url_scheme"), Some("http"));
     assert_eq!(seen.get("PATH_INFO"), Some("/x"));
     assert_eq!(seen.get("REQUEST_URI"), Some("https://example.com/x"));
-    // Authority-form is for CONNECT only.
-    let seen = ask(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
-    assert_eq!(seen.get("REQUEST_METHOD"), Some("CONNECT"));
-    assert_eq!(seen.get("PATH_INFO"), Some(""));
-    assert_eq!(seen.get("REQUEST_URI"), Some("example.com:443"));
     // The fragment stays in REQUEST_URI only; a broken %-escape is kept as it is.
     let seen = ask(b"GET /a?b#c HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(seen.get("PATH_INFO"), Some("/a"));
@@ -702,6 +697,11 @@ fn echo_request_target_forms() {
     assert_eq!(seen.get("REQUEST_URI"), Some("/a?b#c"));
     let seen = ask(b"GET /%zz%2 HTTP/1.1\r\nHost: a\r\n\r\n");
     assert_eq!(seen.get("PATH_INFO"), Some("/%zz%2"));
+    // Authority-form is for CONNECT only; last, as the connection ends after a CONNECT.
+    let seen = ask(b"CONNECT example.com:443 HTTP/1.1\r\nHost: example.com:443\r\n\r\n");
+    assert_eq!(seen.get("REQUEST_METHOD"), Some("CONNECT"));
+    assert_eq!(seen.get("PATH_INFO"), Some(""));
+    assert_eq!(seen.get("REQUEST_URI"), Some("example.com:443"));
 }
 
 /// The PX table of http-hardening.md §G over the wire.

@@ -220,7 +220,7 @@ mod tests {
                 67,
             ),
             (
-                b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: identity\r\n\r\n",
+                b"GET / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
                 "HTTP/1.1 501 Not Implemented",
                 91,
             ),
