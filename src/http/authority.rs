@@ -12,7 +12,7 @@ pub const MAX_PORT: u64 = 65_535;
 
 /// Most digits in a port. RFC 3986 allows any number (`000080`); five is what any port takes,
 /// and more could only hide a number from a reader that stops at five.
-const MAX_PORT_DIGITS: usize = 5;
+pub const MAX_PORT_DIGITS: usize = 5;
 
 /// `uri-host [ ":" port ]`: a bracketed IP literal or a non-empty reg-name (which covers
 /// IPv4), then an optional port (an empty one, which RFC 3986 allows, is refused). With
