@@ -134,6 +134,32 @@ fn a_request_queued_behind_a_response_the_client_is_not_reading_costs_no_cpu() {
 
 #[cfg(unix)]
 #[test]
+fn clients_gone_before_they_are_accepted_do_not_fill_the_connection_limit() {
+    // Port scanners and TCP health checks connect and close at once, often in bursts. Such
+    // clients accepted together held places until the loop's next pass read their EOFs: a
+    // burst of 300 logged the limit reached and lifted 53 times in a second. The server is
+    // stopped while 20 of them come and go, so all wait in the backlog for one pass.
+    let mut server = Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        "echo",
+        "--connection-limit",
+        "5",
+    ]);
+    assert!(server.signal(libc::SIGSTOP, Duration::ZERO).is_none());
+    for _ in 0..20 {
+        drop(connect(server.addr()));
+    }
+    assert!(server.signal(libc::SIGCONT, Duration::ZERO).is_none());
+    assert_eq!(get(server.addr(), "/").status, 200);
+    let log = server.log();
+    assert!(server.stop().success());
+    assert!(!log.contains("connection limit"), "{log}");
+}
+
+#[cfg(unix)]
+#[test]
 fn clients_closing_right_behind_their_requests_do_not_fill_the_connection_limit() {
     // Request and FIN arriving together are reported once: the EOF behind the request is
     // unconfirmed until the loop's delayed EOF check, and such connections used to hold their
