@@ -838,6 +838,41 @@ mod tests {
     }
 
     #[test]
+    fn removal_is_logged_only_when_asked_and_only_when_something_went() {
+        // log_untrusted_proxy_headers = false: headers are cleared silently.
+        let cfg = config(Some("192.0.2.99"), 1, &[]);
+        let mut env = environ(&ALL_HEADERS);
+        let (result, warnings) = run(&cfg, &mut env);
+        result.unwrap();
+        assert_eq!(env.get(XFF), None);
+        assert!(warnings.is_empty(), "{warnings:?}");
+        // Logging on, but nothing to remove: no line.
+        let mut cfg = config(Some("192.0.2.99"), 1, &[]);
+        cfg.log_untrusted_proxy_headers = true;
+        let (result, warnings) = run(&cfg, &mut environ(&[]));
+        result.unwrap();
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn forwarded_host_syntax_ip_future_and_pct_encoding() {
+        let cfg = config(Some("127.0.0.1"), 1, &["x-forwarded-host"]);
+        for bad in ["[v.x]", "[vg.x]", "[v1.]", "a%4", "ab%41@"] {
+            let err = malformed(&cfg, &[(XFH, bad)]);
+            assert_eq!(
+                (err.header, err.reason.as_str()),
+                ("X-Forwarded-Host", REASON_BAD_HOST),
+                "{bad}"
+            );
+        }
+        for good in ["[v1.fe80::a]", "[VF.x:y]", "%41.example", "a%41b"] {
+            let env = ok(&cfg, &[(XFH, good)]);
+            assert_eq!(env.get(SERVER_NAME), Some(good));
+            assert_eq!(env.get(HTTP_HOST), Some(good));
+        }
+    }
+
+    #[test]
     fn without_clearing_every_header_stays_verbatim() {
         let mut cfg = config(Some("127.0.0.1"), 1, &["x-forwarded-by"]);
         cfg.clear_untrusted_proxy_headers = false;

@@ -722,6 +722,97 @@ mod tests {
     }
 
     #[test]
+    fn bws_may_be_more_than_one_space_or_tab() {
+        // BWS = *( SP / HTAB ): runs of whitespace before `;` and around `=` are valid.
+        for input in [
+            &b"1  ;a\r\nx\r\n0\r\n\r\n"[..],
+            b"1;a \t= b\r\nx\r\n0\r\n\r\n",
+            b"1;a=b \t ;c\r\nx\r\n0\r\n\r\n",
+        ] {
+            let (body, consumed) = chunked(input)
+                .unwrap_or_else(|e| panic!("{input:?}: {e}"))
+                .unwrap_or_else(|| panic!("{input:?}: not done"));
+            assert_eq!(
+                (body.as_slice(), consumed),
+                (&b"x"[..], input.len()),
+                "{input:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn caps_are_the_documented_sizes() {
+        // README: 4 KiB of extensions per size line, 16 KiB of trailers.
+        let mut ext = b"1;".to_vec();
+        ext.extend(std::iter::repeat_n(b'a', 4095));
+        ext.extend_from_slice(b"\r\nx\r\n0\r\n\r\n");
+        assert!(chunked(&ext).unwrap().is_some());
+        let mut trailer = b"0\r\nX: ".to_vec();
+        trailer.extend(std::iter::repeat_n(b'v', 16 * 1024 - 10));
+        trailer.extend_from_slice(b"\r\n\r\n");
+        assert!(chunked(&trailer).unwrap().is_some());
+    }
+
+    #[test]
+    fn is_done_only_once_the_body_ended() {
+        let mut dec = BodyDecoder::new(Framing::Length(2), BIG, Version::Http11);
+        assert!(!dec.is_done());
+        dec.step(b"ab").unwrap();
+        assert!(dec.is_done());
+        let mut dec = BodyDecoder::new(Framing::Chunked, BIG, Version::Http11);
+        assert!(!dec.is_done());
+        dec.step(b"0\r\n\r\n").unwrap();
+        assert!(dec.is_done());
+    }
+
+    #[test]
+    fn caps_are_inclusive() {
+        // Exactly MAX_CHUNK_EXT_BODY bytes of extensions in a body pass (`;` counts, CRLF not):
+        // four lines of MAX_CHUNK_EXT_LINE each; one byte more does not.
+        let mut body = Vec::new();
+        for _ in 0..MAX_CHUNK_EXT_BODY / MAX_CHUNK_EXT_LINE {
+            body.extend_from_slice(b"1;");
+            body.extend(std::iter::repeat_n(b'a', MAX_CHUNK_EXT_LINE - 1));
+            body.extend_from_slice(b"\r\nx\r\n");
+        }
+        let mut over = body.clone();
+        body.extend_from_slice(b"0\r\n\r\n");
+        assert!(chunked(&body).unwrap().is_some());
+        over.extend_from_slice(b"0;\r\n\r\n");
+        assert_eq!(
+            chunked(&over).unwrap_err().detail,
+            "Chunk extensions too long"
+        );
+
+        // Exactly MAX_TRAILER_SIZE bytes after the last chunk's line (final CRLF included)
+        // pass; one more is 431.
+        let trailer = |len: usize| {
+            let mut t = b"0\r\nX: ".to_vec();
+            t.extend(std::iter::repeat_n(b'v', len - b"X: \r\n\r\n".len()));
+            t.extend_from_slice(b"\r\n\r\n");
+            t
+        };
+        assert!(chunked(&trailer(MAX_TRAILER_SIZE)).unwrap().is_some());
+        assert_eq!(
+            chunked(&trailer(MAX_TRAILER_SIZE + 1)).unwrap_err().status,
+            431
+        );
+    }
+
+    #[test]
+    fn trailer_names_are_tokens() {
+        let bare = "Bare CR or LF found in HTTP message";
+        for (input, detail) in [
+            (&b"0\r\n@X: y\r\n\r\n"[..], "Invalid trailer"),
+            (b"0\r\n\"X: y\r\n\r\n", "Invalid trailer"),
+            (b"0\r\nX\nY: y\r\n\r\n", bare),
+        ] {
+            let err = chunked(input).expect_err(&format!("{input:?} accepted"));
+            assert_eq!((err.status, &*err.detail), (400, detail), "{input:?}");
+        }
+    }
+
+    #[test]
     fn length_bodies() {
         let (body, consumed) = run(Framing::Length(5), BIG, b"helloNEXT", 9)
             .unwrap()

@@ -1458,6 +1458,38 @@ mod tests {
     }
 
     #[test]
+    fn limits_have_the_documented_sizes_and_are_inclusive() {
+        // README: targets up to 64 KiB are parsed (414 past that).
+        let mut raw = b"GET /".to_vec();
+        raw.extend(std::iter::repeat_n(b'a', 60 * 1024));
+        raw.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert!(parse(&raw).is_ok());
+        // A method of exactly MAX_METHOD_LEN bytes is still parsed.
+        let mut raw = vec![b'X'; MAX_METHOD_LEN];
+        raw.extend_from_slice(b" / HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(parse(&raw).unwrap().method().len(), MAX_METHOD_LEN);
+    }
+
+    #[test]
+    fn request_line_errors_know_whether_they_answer_a_head() {
+        // An error page for HEAD must go out without a body (RFC 9110 §9.3.2).
+        for target in [&b"/caf\xc3\xa9"[..], b"*"] {
+            for (method, head) in [(&b"HEAD"[..], true), (b"GET", false)] {
+                let mut raw = method.to_vec();
+                raw.push(b' ');
+                raw.extend_from_slice(target);
+                raw.extend_from_slice(b" HTTP/1.1\r\nHost: a\r\n\r\n");
+                let err = parse(&raw).unwrap_err();
+                assert_eq!((err.status, err.head_request), (400, head), "{raw:?}");
+            }
+        }
+        let h = parse(b"HEAD / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert!(h.is_head());
+        let h = parse(b"GET / HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
+        assert!(!h.is_head());
+    }
+
+    #[test]
     fn overlong_method_is_501() {
         let mut raw = vec![b'X'; MAX_METHOD_LEN + 1];
         raw.extend_from_slice(b" / HTTP/1.1\r\nHost: a\r\n\r\n");
@@ -1668,6 +1700,24 @@ mod tests {
     // ---- Connection and Expect ----
 
     #[test]
+    fn host_ip_literals_and_pct_encoding() {
+        for host in ["[g::1]", "[::1/x]", "ab%41@", "ab%41%zz"] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            let (status, detail) = refused(raw.as_bytes());
+            assert_eq!(
+                (status, detail.as_str()),
+                (400, "Invalid Host header"),
+                "{host}"
+            );
+        }
+        for host in ["[::1]", "[::ffff:192.0.2.1]:8080", "ab%41", "%41b"] {
+            let raw = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+            let h = parse(raw.as_bytes()).unwrap_or_else(|e| panic!("{host}: {e}"));
+            assert_eq!(h.host(), Some(host));
+        }
+    }
+
+    #[test]
     fn keep_alive_table() {
         let cases: &[(&str, &str, bool)] = &[
             ("1.1", "", true),
@@ -1829,6 +1879,37 @@ mod tests {
         // containing bare LFs is refused as soon as it is complete.
         let err = parse(b"GET / HTTP/1.1\nHost: x\n\r\n\r\n").unwrap_err();
         assert_eq!(err.status, 400);
+    }
+
+    #[test]
+    fn scanner_refuses_bare_line_ends_before_the_terminator() {
+        // No CRLFCRLF yet, but a bare LF or CR can never become a valid head: 400 at once,
+        // not a wait for a terminator an LF-only client never sends.
+        let l = Limits::default();
+        for raw in [
+            &b"\n"[..],
+            b"GET / HTTP/1.1\nHost: a\n",
+            b"GET / HTTP/1.1\r\nHost: a\n",
+            b"GET / HTTP/1.1\rHost: a",
+            b"\r\n\nGET",
+        ] {
+            let err = HeadScanner::new()
+                .scan(raw, &l)
+                .expect_err(&format!("{raw:?}"));
+            assert_eq!(
+                (err.status, &*err.detail),
+                (400, "Bare CR or LF found in HTTP message"),
+                "{raw:?}"
+            );
+        }
+        // A CR at the very end may still get its LF.
+        for raw in [&b"GET / HTTP/1.1\r"[..], b"GET / HTTP/1.1\r\nHost: a\r\n\r"] {
+            assert_eq!(
+                HeadScanner::new().scan(raw, &l),
+                Ok(HeadStatus::Partial),
+                "{raw:?}"
+            );
+        }
     }
 
     #[test]

@@ -455,6 +455,43 @@ mod tests {
     }
 
     #[test]
+    fn a_year_is_kept_exactly_and_is_the_cap() {
+        assert_eq!(duration("31536000"), Ok(Duration::from_secs(31_536_000)));
+        assert_eq!(duration("365d"), Ok(Duration::from_secs(31_536_000)));
+        assert_eq!(duration("400d"), Ok(Duration::from_secs(365 * 86_400)));
+        assert_eq!(MAX_DURATION, Duration::from_secs(365 * 86_400));
+    }
+
+    #[test]
+    fn read_sizes_are_between_one_byte_and_16_mib() {
+        assert_eq!(read_size("8192"), Ok(8192));
+        assert_eq!(read_size("1"), Ok(1));
+        assert_eq!(read_size("16777216"), Ok(16 << 20));
+        let err = read_size("16777217").unwrap_err();
+        assert!(err.contains("at most 16777216"), "{err}");
+        assert_eq!(read_size("0"), Err("must be at least 1".into()));
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn unix_socket_paths_must_fit_sun_path() {
+        assert_eq!(unix_socket_path(""), Ok(None));
+        let sock = "/run/waitress.sock";
+        assert_eq!(unix_socket_path(sock), Ok(Some(PathBuf::from(sock))));
+        // Linux's sun_path is 108 bytes, one of them the NUL.
+        let longest = format!("/{}", "a".repeat(106));
+        assert_eq!(
+            unix_socket_path(&longest),
+            Ok(Some(PathBuf::from(&longest)))
+        );
+        let err = unix_socket_path(&format!("{longest}a")).unwrap_err();
+        assert!(
+            err.starts_with("108 bytes: a Unix socket path can have at most 107"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn huge_integers_are_too_large_not_malformed() {
         let huge = "9".repeat(60);
         assert_eq!(positive::<usize>(&huge), Err("is too large".into()));
