@@ -132,6 +132,18 @@ fn a_request_queued_behind_a_response_the_client_is_not_reading_costs_no_cpu() {
     }
 }
 
+/// The echo app with room for five connections, whose log tells when the limit is reached.
+fn echo_limited_to_5() -> Server {
+    Server::start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        "echo",
+        "--connection-limit",
+        "5",
+    ])
+}
+
 #[cfg(unix)]
 #[test]
 fn clients_gone_before_they_are_accepted_do_not_fill_the_connection_limit() {
@@ -139,14 +151,7 @@ fn clients_gone_before_they_are_accepted_do_not_fill_the_connection_limit() {
     // clients accepted together held places until the loop's next pass read their EOFs: a
     // burst of 300 logged the limit reached and lifted 53 times in a second. The server is
     // stopped while 20 of them come and go, so all wait in the backlog for one pass.
-    let mut server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
-        "--connection-limit",
-        "5",
-    ]);
+    let mut server = echo_limited_to_5();
     assert!(server.signal(libc::SIGSTOP, Duration::ZERO).is_none());
     for _ in 0..20 {
         drop(connect(server.addr()));
@@ -166,14 +171,7 @@ fn clients_closing_right_behind_their_requests_do_not_fill_the_connection_limit(
     // places under the limit meanwhile (one client in a loop of these reached a limit of 5 in
     // a few requests). At the limit, the loop now looks for those EOFs before it stops
     // accepting.
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
-        "--connection-limit",
-        "5",
-    ]);
+    let server = echo_limited_to_5();
     for n in 0..300 {
         let mut stream = connect(server.addr());
         stream
