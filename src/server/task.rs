@@ -100,15 +100,7 @@ impl Handler {
         let committed = writer.sent_anything();
         let path = || request.environ.head().map_or("", Head::path);
         match result {
-            Ok(()) => {
-                // As waitress logs it when it writes a response to a client that went while
-                // the app ran (seen with channel_request_lookahead); the app may have stopped
-                // early for it.
-                if request.client.disconnected() {
-                    log::info!(target: "waitress", "Client disconnected while serving {}", path());
-                }
-                writer.finish();
-            }
+            Ok(()) => writer.finish(),
             Err(e) if output.is_closed() || is_disconnect(&e) => {
                 log::info!(target: "waitress", "Client disconnected while serving {}", path());
                 output.finish(Finished::Close);
