@@ -521,6 +521,8 @@ mod tests {
         ] {
             assert!(page.contains(&format!(".TP\n\\fB{code}\\fR\n")), "{code}");
         }
+        // The table's meaning of 1 includes the second stop signal's exit, set in server.
+        assert_eq!(i32::from(EXIT_FAILURE), crate::server::EXIT_INTERRUPTED);
     }
 
     fn greeting_flag(cmd: clap::Command) -> clap::Command {

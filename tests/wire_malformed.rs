@@ -278,7 +278,7 @@ fn body_limit_is_checked_before_the_body() {
 
 const TE_UNSUPPORTED: &str = "Transfer-Encoding requested is not supported.";
 /// RFC 9112 §6.3(4): a 400 where waitress answers 501.
-const TE_NOT_FINAL: &str = "Transfer-Encoding: chunked is not the final coding";
+const TE_NOT_FINAL: &str = "Transfer-Encoding: the final coding is not chunked";
 
 #[test]
 fn transfer_encoding_rules() {

@@ -968,7 +968,7 @@ fn resolve_framing(
         }
         if !is_chunked(last) {
             return Err(HttpError::bad_request(
-                "Transfer-Encoding: chunked is not the final coding",
+                "Transfer-Encoding: the final coding is not chunked",
             ));
         }
         // chunked last, after a coding this server does not decode (`gzip, chunked`).

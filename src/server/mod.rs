@@ -31,6 +31,8 @@ use crate::settings::Settings;
 
 pub use event_loop::DRAIN_DEADLINE;
 pub use listener::BindError;
+#[cfg(test)]
+pub(crate) use signals::EXIT_INTERRUPTED;
 
 /// Why serving stopped with an error.
 #[derive(Debug, thiserror::Error)]

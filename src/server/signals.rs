@@ -138,7 +138,7 @@ fn log_aside(log: impl FnOnce() + Send + 'static) -> std::sync::mpsc::Receiver<(
 }
 
 /// Exit status when a second stop signal (or console event) cuts the drain short.
-const EXIT_INTERRUPTED: i32 = 1;
+pub(crate) const EXIT_INTERRUPTED: i32 = 1;
 
 /// Installs the handlers: each signal counts in `stop` and wakes the loop. `socket_files` are
 /// removed before an immediate exit, since the loop will not get to it. Each signal is acted
