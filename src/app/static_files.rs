@@ -1733,6 +1733,101 @@ mod tests {
         assert!(!page.contains("out.txt"), "{page}");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_reached_by_a_symlink_out_of_the_root_is_neither_listed_nor_redirected() {
+        let outside = site();
+        let dir = site();
+        std::os::unix::fs::symlink(outside.path().join("bare"), dir.path().join("out")).unwrap();
+        std::os::unix::fs::symlink(outside.path().join("sub"), dir.path().join("outsub")).unwrap();
+        let listing = StaticFiles::new(dir.path()).unwrap().with_listing(true);
+        for path in ["/out/", "/out", "/out/inner/"] {
+            let a = get(&listing, path, &[]);
+            assert_eq!(a.code(), "404", "{path}");
+            assert!(!a.text().contains("a.txt"), "{path}: {}", a.text());
+        }
+        // Without a listing, an index.html outside does not earn a redirect either.
+        let plain = StaticFiles::new(dir.path()).unwrap();
+        assert_eq!(get(&plain, "/outsub", &[]).code(), "404");
+    }
+
+    #[test]
+    fn a_directory_named_index_html_is_not_an_index() {
+        let dir = site();
+        fs::create_dir(dir.path().join("bare/index.html")).unwrap();
+        let app = StaticFiles::new(dir.path()).unwrap().with_listing(true);
+        let a = get(&app, "/bare/", &[]);
+        assert_eq!(a.status, "200 OK");
+        let page = a.text();
+        assert!(
+            page.contains(r#"<li><a href="index.html/">index.html/</a></li>"#),
+            "{page}"
+        );
+    }
+
+    #[test]
+    fn a_range_applies_to_a_directory_index_on_get_only() {
+        let dir = site();
+        let app = StaticFiles::new(dir.path()).unwrap();
+        let a = get(&app, "/sub/", &[("HTTP_RANGE", "bytes=0-2")]);
+        assert_eq!(a.status, "206 Partial Content");
+        assert_eq!(a.body, b"<p>");
+        assert_eq!(a.header("Content-Range"), Some("bytes 0-2/12"));
+        let h = call_with(
+            &app,
+            "HEAD",
+            "",
+            "/sub/",
+            "",
+            &[("HTTP_RANGE", "bytes=0-2")],
+        );
+        assert_eq!((h.code(), h.length), ("200", Some(12)));
+        assert_eq!(h.header("Content-Range"), None);
+    }
+
+    #[test]
+    fn if_match_with_the_weak_tag_after_another_tag_is_412() {
+        // The parser must resume right after each closing quote: `"x", W/"tag"` read as
+        // `"x"`, `", W/"`, `"tag"` would lose the `W/` and match strongly.
+        let dir = site();
+        let app = StaticFiles::new(dir.path()).unwrap();
+        let etag = etag_of(&app, "/hello.txt");
+        let a = get(
+            &app,
+            "/hello.txt",
+            &[("HTTP_IF_MATCH", &format!("\"x\", W/{etag}"))],
+        );
+        assert_eq!(a.code(), "412");
+        let strong = |h: &str| etag_list_matches(h, "\"abc\"", Comparison::Strong);
+        assert!(!strong("\"x\", W/\"abc\""));
+        assert!(strong("\"x\", \"abc\""));
+    }
+
+    #[test]
+    fn lookup_errors_without_an_os_code_are_404_only_for_invalid_input() {
+        // A name the OS cannot take (interior NUL) fails before any system call, with no errno.
+        let nul = io::Error::new(io::ErrorKind::InvalidInput, "file name contained a NUL");
+        assert_eq!(answer::<()>(Err(refusal(nul))), Some(Status::NotFound));
+        let other = io::Error::other("disk on fire");
+        assert_eq!(answer::<()>(Err(refusal(other))), None);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_directory_that_may_be_searched_but_not_read_is_403_when_listed() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = site();
+        let locked = dir.path().join("bare/inner");
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o311)).unwrap();
+        if fs::read_dir(&locked).is_ok() {
+            // Running as root: permissions cannot be tested here.
+            return;
+        }
+        let app = StaticFiles::new(dir.path()).unwrap().with_listing(true);
+        assert_eq!(get(&app, "/bare/inner/", &[]).status, "403 Forbidden");
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o755)).unwrap();
+    }
+
     #[test]
     fn range_parsing() {
         use RangeAsk::*;
