@@ -976,6 +976,10 @@ mod tests {
         call_with(app, "GET", "", path, "", headers)
     }
 
+    fn head(app: &StaticFiles, path: &str, headers: &[(&'static str, &str)]) -> Answer {
+        call_with(app, "HEAD", "", path, "", headers)
+    }
+
     fn etag_of(app: &StaticFiles, path: &str) -> String {
         get(app, path, &[]).header("ETag").unwrap().to_owned()
     }
@@ -1000,7 +1004,7 @@ mod tests {
         let dir = site();
         let app = StaticFiles::new(dir.path()).unwrap();
         let g = get(&app, "/hello.txt", &[]);
-        let h = call_with(&app, "HEAD", "", "/hello.txt", "", &[]);
+        let h = head(&app, "/hello.txt", &[]);
         assert_eq!(
             (h.status, h.headers, h.length),
             (g.status, g.headers, g.length)
@@ -1474,14 +1478,7 @@ mod tests {
             assert_eq!(a.header("Content-Range"), None);
         }
         // HEAD has no range handling (RFC 9110 §14.2).
-        let a = call_with(
-            &app,
-            "HEAD",
-            "",
-            "/hello.txt",
-            "",
-            &[("HTTP_RANGE", "bytes=0-1")],
-        );
+        let a = head(&app, "/hello.txt", &[("HTTP_RANGE", "bytes=0-1")]);
         assert_eq!((a.code(), a.length), ("200", Some(11)));
     }
 
@@ -1564,15 +1561,8 @@ mod tests {
         assert_eq!(code(&both), "200");
         let ranged_412 = [("HTTP_IF_MATCH", "\"other\""), ("HTTP_RANGE", "bytes=0-1")];
         assert_eq!(code(&ranged_412), "412");
-        let head = call_with(
-            &app,
-            "HEAD",
-            "",
-            "/hello.txt",
-            "",
-            &[("HTTP_IF_MATCH", "\"no\"")],
-        );
-        assert_eq!(head.code(), "412");
+        let h = head(&app, "/hello.txt", &[("HTTP_IF_MATCH", "\"no\"")]);
+        assert_eq!(h.code(), "412");
     }
 
     #[test]
@@ -1773,14 +1763,7 @@ mod tests {
         assert_eq!(a.status, "206 Partial Content");
         assert_eq!(a.body, b"<p>");
         assert_eq!(a.header("Content-Range"), Some("bytes 0-2/12"));
-        let h = call_with(
-            &app,
-            "HEAD",
-            "",
-            "/sub/",
-            "",
-            &[("HTTP_RANGE", "bytes=0-2")],
-        );
+        let h = head(&app, "/sub/", &[("HTTP_RANGE", "bytes=0-2")]);
         assert_eq!((h.code(), h.length), ("200", Some(12)));
         assert_eq!(h.header("Content-Range"), None);
     }
