@@ -25,7 +25,7 @@ fn echo(addr: SocketAddr, extra: &str) -> (support::Response, Vec<(String, Strin
 
 #[test]
 fn untrusted_proxy_headers_never_reach_the_app() {
-    let server = Server::start(&["--listen", "127.0.0.1:0", "--app", "echo"]);
+    let server = Server::echo();
     let (response, env) = echo(server.addr(), &format!("{SPOOFS}X-Real-IP: 9.9.9.9\r\n"));
     assert_eq!(response.status, 200);
     assert_eq!(env_get(&env, "REMOTE_ADDR"), Some("127.0.0.1"));

@@ -90,7 +90,7 @@ fn client(addr: SocketAddr, id: usize, requests: usize) -> Result<(), String> {
 fn many_concurrent_keep_alive_clients_all_served() {
     const CLIENTS: usize = 200;
     const REQUESTS: usize = 20;
-    let server = Server::start(&["--listen", "127.0.0.1:0", "--app", "echo"]);
+    let server = Server::echo();
     let baseline = baseline_fds(&server);
     let addr = server.addr();
     let start = Instant::now();
@@ -121,7 +121,7 @@ fn many_concurrent_keep_alive_clients_all_served() {
 
 #[test]
 fn accept_then_reset_flood_leaves_no_trace() {
-    let server = Server::start(&["--listen", "127.0.0.1:0", "--app", "echo"]);
+    let server = Server::echo();
     let baseline = baseline_fds(&server);
     let addr = server.addr();
     for i in 0..2000 {

@@ -208,14 +208,10 @@ fn sigterm_stops(server: &mut Server, within: Duration, why: &str) -> Duration {
     start.elapsed()
 }
 
-fn echo() -> Server {
-    Server::start(&["--listen", "127.0.0.1:0", "--app", "echo"])
-}
-
 #[test]
 fn sigint_and_sigterm_exit_zero() {
     for (signal, name) in [(SIGINT, "SIGINT"), (SIGTERM, "SIGTERM")] {
-        let mut server = echo();
+        let mut server = Server::echo();
         assert_eq!(get(server.addr(), "/").status, 200);
         let status = server
             .signal(signal, Duration::from_secs(30))
@@ -242,7 +238,7 @@ fn answered_keep_alive(server: &Server) -> BufReader<TcpStream> {
 
 #[test]
 fn sigterm_closes_idle_keep_alive_connections_and_exits_promptly() {
-    let mut server = echo();
+    let mut server = Server::echo();
     let mut reader = answered_keep_alive(&server);
     let mut silent = connect(server.addr());
     std::thread::sleep(Duration::from_millis(100));
@@ -262,7 +258,7 @@ fn sigterm_right_after_a_keep_alive_response_does_not_wait_for_the_client() {
     // it. The connection then lingered the full 2 s for a FIN its client, told the connection
     // stays open, had no reason to send (every pserve --reload with a browser tab open).
     for _ in 0..3 {
-        let mut server = echo();
+        let mut server = Server::echo();
         let mut reader = answered_keep_alive(&server);
         let took = sigterm_stops(
             &mut server,
@@ -278,7 +274,7 @@ fn sigterm_right_after_a_keep_alive_response_does_not_wait_for_the_client() {
 fn an_upload_under_way_at_sigterm_is_received_and_answered() {
     // Its head had come in, so it is a request in progress: it used to be cut off with no
     // response, half its body sent (waitress's SIGINT does the same; a deploy should not).
-    let mut server = echo();
+    let mut server = Server::echo();
     let mut stream = connect(server.addr());
     let body = vec![b'u'; 200_000];
     write!(
@@ -314,7 +310,7 @@ fn an_upload_under_way_at_sigterm_is_received_and_answered() {
 fn an_upload_that_stopped_arriving_does_not_hold_the_stop() {
     // Received whole only while it keeps coming: a client that sent 10 bytes of 1,000 and went
     // quiet held the stop for the whole 30 s cap.
-    let mut server = echo();
+    let mut server = Server::echo();
     let mut stream = connect(server.addr());
     stream
         .write_all(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789")

@@ -87,15 +87,11 @@ fn accepted(server: &Server, id: &str, raw: &[u8]) -> Echoed {
     Echoed::parse(&res)
 }
 
-fn echo() -> Server {
-    Server::start(&["--listen", "127.0.0.1:0", "--app", "echo"])
-}
-
 const CL_INVALID: &str = "Content-Length is invalid";
 
 #[test]
 fn content_length_framing() {
-    let server = echo();
+    let server = Server::echo();
     check_rejected(
         &server,
         &[
@@ -282,7 +278,7 @@ const TE_NOT_FINAL: &str = "Transfer-Encoding: the final coding is not chunked";
 
 #[test]
 fn transfer_encoding_rules() {
-    let server = echo();
+    let server = Server::echo();
     check_rejected(
         &server,
         &[
@@ -408,7 +404,7 @@ const START_LINE: &str = "Start line is invalid";
 
 #[test]
 fn request_line() {
-    let server = echo();
+    let server = Server::echo();
     check_rejected(
         &server,
         &[
@@ -614,7 +610,7 @@ const FOLD: &str = "Obsolete line folding is not allowed";
 
 #[test]
 fn header_fields() {
-    let server = echo();
+    let server = Server::echo();
     check_rejected(
         &server,
         &[
@@ -840,7 +836,7 @@ fn header_fields() {
 /// its Content-Length among them, and nothing after them; then the connection closes.
 #[test]
 fn errors_answering_head_have_no_body() {
-    let server = echo();
+    let server = Server::echo();
     let cases: &[(&str, &[u8], u16)] = &[
         ("asterisk-form", b"HEAD * HTTP/1.1\r\nHost: a\r\n\r\n", 400),
         (
@@ -890,7 +886,7 @@ fn errors_answering_head_have_no_body() {
 /// CRLFCRLF that never comes (HF-12; waitress waits for `channel_timeout`).
 #[test]
 fn all_lf_request_is_refused_not_left_waiting() {
-    let server = echo();
+    let server = Server::echo();
     for (id, raw) in [
         ("all LF", &b"GET / HTTP/1.1\nHost: a\n\n"[..]),
         ("LF then CRLF", b"GET / HTTP/1.1\nHost: a\r\n"),
@@ -907,7 +903,7 @@ fn all_lf_request_is_refused_not_left_waiting() {
 /// The early bare-CR/LF check must not mistake a CRLF split across reads for a bare CR.
 #[test]
 fn crlf_split_across_reads_is_fine() {
-    let server = echo();
+    let server = Server::echo();
     let mut conn = Conn::open(server.addr());
     conn.writer.set_nodelay(true).unwrap();
     for part in [
@@ -938,7 +934,7 @@ fn chunked(body: &[u8]) -> &'static [u8] {
 
 #[test]
 fn chunked_bodies() {
-    let server = echo();
+    let server = Server::echo();
     let size = "Invalid chunk size";
     let ext = "Invalid chunk extension";
     let unterminated = "Chunk not properly terminated";
@@ -1392,7 +1388,7 @@ fn pipelined_request_after_an_error_with_lookahead() {
 /// Size limits inside the head: request-target (414), method (501), header line count (431).
 #[test]
 fn head_limits() {
-    let server = echo();
+    let server = Server::echo();
     let long_target = format!("GET /{} HTTP/1.1\r\nHost: a\r\n\r\n", "t".repeat(70_000));
     let long_method = format!("{} / HTTP/1.1\r\nHost: a\r\n\r\n", "M".repeat(65));
     let mut many_headers = "GET / HTTP/1.1\r\nHost: a\r\n".to_owned();
@@ -1439,7 +1435,7 @@ fn head_limits() {
 /// stages; an abortive close with unread data would reset the connection and lose the 400).
 #[test]
 fn error_response_survives_a_client_still_sending() {
-    let server = echo();
+    let server = Server::echo();
     for round in 0..5 {
         let mut conn = Conn::open(server.addr());
         let mut writer = conn.writer.try_clone().unwrap();

@@ -46,6 +46,11 @@ impl Server {
         Self::start_with(binary().args(args), 1)
     }
 
+    /// Starts the binary serving the built-in echo app on an ephemeral 127.0.0.1 port.
+    pub fn echo() -> Server {
+        Self::start(&["--listen", "127.0.0.1:0", "--app", "echo"])
+    }
+
     /// Starts `cmd` and waits for `listeners` `Serving on` lines.
     pub fn start_with(cmd: &mut Command, listeners: usize) -> Server {
         let mut child = cmd
