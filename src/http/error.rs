@@ -88,6 +88,14 @@ impl HttpError {
         self
     }
 
+    /// The same error as the answer to a request whose line was understood: in that request's
+    /// version, and with no body for a HEAD (RFC 9110 §9.3.2). An error found before that is
+    /// answered as HTTP/1.0 with its page, as waitress answers it.
+    #[must_use]
+    pub fn answering(self, version: Version, head_request: bool) -> Self {
+        self.with_version(version).answering_head(head_request)
+    }
+
     /// The reason phrase waitress sends for this status.
     pub fn reason(&self) -> &'static str {
         reason_phrase(self.status)
@@ -192,6 +200,20 @@ mod tests {
         assert!(got.ends_with("Server: waitress\r\n\r\n"), "{got}");
         // Answering a HEAD is sticky: a later `false` does not bring the body back.
         assert!(err.answering_head(false).head_request);
+    }
+
+    #[test]
+    fn an_error_answering_a_request_takes_its_version_and_its_method() {
+        let head = HttpError::bad_request("x").answering(Version::Http11, true);
+        assert_eq!(
+            (head.version, head.head_request),
+            (Some(Version::Http11), true)
+        );
+        let get = HttpError::bad_request("x").answering(Version::Http10, false);
+        assert_eq!(
+            (get.version, get.head_request),
+            (Some(Version::Http10), false)
+        );
     }
 
     #[test]

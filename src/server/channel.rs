@@ -526,7 +526,7 @@ impl Channel {
         // once the body has left `reading`, are tagged by `spool_error`).
         let error = match &self.reading {
             Reading::Body(incoming) | Reading::Storing(incoming) => {
-                answering(error, &incoming.head)
+                error.answering(incoming.head.version, incoming.head.is_head())
             }
             Reading::Head | Reading::Stopped => error,
         };
@@ -810,18 +810,6 @@ fn spool_error(e: &io::Error, head: &Head) -> HttpError {
     log::error!(target: "waitress",
         "Could not store the request body of {} in {}: {e}",
         head.path(), super::temp::dir().display());
-    answering(
-        HttpError::internal("The request body could not be stored"),
-        head,
-    )
-}
-
-/// `error` as the answer to the request `head` began: in its version, and without a body for
-/// a HEAD. Errors found before a head was parsed are answered as HTTP/1.0, as in waitress.
-fn answering(error: HttpError, head: &Head) -> HttpError {
-    let error = match error.version {
-        Some(_) => error,
-        None => error.with_version(head.version),
-    };
-    error.answering_head(head.is_head())
+    HttpError::internal("The request body could not be stored")
+        .answering(head.version, head.is_head())
 }

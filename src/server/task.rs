@@ -63,20 +63,11 @@ impl Handler {
             keep_alive: head.keep_alive,
             force_close,
         };
-        // An error page answers the request it is for: its version, and no body for a HEAD.
-        let refuse = |status: u16, detail: String| {
-            let error = match status {
-                400 => HttpError::bad_request(detail),
-                _ => HttpError::internal(detail),
-            };
-            error
-                .with_version(ctx.version)
-                .answering_head(ctx.head_request)
-        };
         let mut environ = environ::for_request(head, body.len(), connection);
         if self.proxy.is_active() {
             if let Err(malformed) = self.proxy.apply(&mut environ) {
-                self.error_response(&output, refuse(400, malformed.detail()));
+                let error = HttpError::bad_request(malformed.detail());
+                self.refuse(&output, &ctx, error);
                 return;
             }
         }
@@ -120,13 +111,15 @@ impl Handler {
                     } else {
                         INTERNAL_ERROR_DETAIL.to_owned()
                     };
-                    self.error_response(&output, refuse(500, detail));
+                    self.refuse(&output, &ctx, HttpError::internal(detail));
                 }
             }
         }
     }
 
-    fn error_response(&self, output: &Output, error: HttpError) {
+    /// Answers the request `ctx` describes with `error` and closes the connection.
+    fn refuse(&self, output: &Output, ctx: &ResponseContext, error: HttpError) {
+        let error = error.answering(ctx.version, ctx.head_request);
         let bytes = with_date(|date| error_response(&error, self.ident.as_deref(), date));
         let _ = output.push(&[&bytes]);
         output.finish(Finished::Close);
