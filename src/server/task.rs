@@ -152,17 +152,89 @@ struct Writer<'a> {
     output: &'a Output,
     ctx: ResponseContext,
     ident: Option<&'a str>,
-    /// The status, kept only for the warning about a body where none may be sent.
-    bodiless_status: Option<String>,
-    /// The planned head, held back so it goes out in one write with the first body bytes.
-    head: Option<Vec<u8>>,
-    /// How the body goes out; `None` until the head is planned.
-    framing: Option<BodyFraming>,
-    /// Bytes still allowed by the Content-Length.
-    remaining: u64,
-    declared: u64,
+    /// The response as planned from the app's head; `None` until the app gives its head (the
+    /// app layer sends no body before it).
+    planned: Option<Planned>,
+}
+
+/// A response whose head is decided.
+struct Planned {
+    /// The head, held back so it goes out in one write with the first body bytes; `None` once
+    /// it went to the output.
+    held_head: Option<Vec<u8>>,
+    /// What becomes of the body the app writes.
+    body: BodyState,
+    /// Whether the connection closes after this response.
     close: bool,
-    warned: bool,
+}
+
+/// What becomes of the body the app writes. A write the response cannot take is warned of
+/// (in waitress's words) as the body becomes [`BodyState::Dropped`], so once a response at
+/// most; a body short of its Content-Length is warned of when the response finishes.
+#[derive(Debug, PartialEq, Eq)]
+enum BodyState {
+    /// Up to the Content-Length: a write past it is cut there, with a warning (waitress drops
+    /// the excess too).
+    Length { declared: u64, remaining: u64 },
+    /// Each part as a chunk, then the last chunk.
+    Chunked,
+    /// As written; the connection's close ends it.
+    UntilClose,
+    /// The status may not have a body (204, 304): the first byte written is dropped with a
+    /// warning naming the status.
+    Forbidden { status: String },
+    /// Dropped without a word: the body of a HEAD response, or what follows a warning.
+    Dropped,
+}
+
+impl BodyState {
+    /// The body of a response with `status`, framed `framing` by its plan.
+    fn new(framing: BodyFraming, status: &str, head_request: bool) -> BodyState {
+        match framing {
+            BodyFraming::Length(n) => BodyState::Length {
+                declared: n,
+                remaining: n,
+            },
+            BodyFraming::Chunked => BodyState::Chunked,
+            BodyFraming::UntilClose => BodyState::UntilClose,
+            // The plan sends no body for any HEAD: nothing to warn about there.
+            BodyFraming::None if head_request => BodyState::Dropped,
+            BodyFraming::None => BodyState::Forbidden {
+                status: status.to_owned(),
+            },
+        }
+    }
+
+    /// How much of `len` bytes the app writes may go out.
+    fn allow(&mut self, len: u64) -> u64 {
+        match self {
+            BodyState::Chunked | BodyState::UntilClose => len,
+            BodyState::Length {
+                declared,
+                remaining,
+            } => {
+                let n = len.min(*remaining);
+                *remaining -= n;
+                if n < len {
+                    log::warn!(target: "waitress",
+                        "application-written content exceeded the number of bytes specified by Content-Length header ({})",
+                        declared);
+                    *self = BodyState::Dropped;
+                }
+                n
+            }
+            BodyState::Forbidden { status } => {
+                if len > 0 {
+                    log::warn!(target: "waitress",
+                        "application-written content was ignored due to HTTP response that may not contain a message-body: ({})",
+                        status);
+                    *self = BodyState::Dropped;
+                }
+                0
+            }
+            BodyState::Dropped => 0,
+        }
+    }
 }
 
 impl<'a> Writer<'a> {
@@ -171,48 +243,29 @@ impl<'a> Writer<'a> {
             output,
             ctx,
             ident,
-            bodiless_status: None,
-            head: None,
-            framing: None,
-            remaining: 0,
-            declared: 0,
-            close: false,
-            warned: false,
+            planned: None,
         }
     }
 
-    /// How much of `len` bytes may go out, warning once when the app exceeds its
-    /// Content-Length (the excess is dropped, as waitress drops it).
+    /// How much of `len` bytes may go out.
     fn allowed(&mut self, len: u64) -> u64 {
-        match self.framing {
-            Some(BodyFraming::Length(_)) => {
-                if len > self.remaining && !self.warned {
-                    self.warned = true;
-                    log::warn!(target: "waitress",
-                        "application-written content exceeded the number of bytes specified by Content-Length header ({})",
-                        self.declared);
-                }
-                let n = len.min(self.remaining);
-                self.remaining -= n;
-                n
-            }
-            Some(BodyFraming::None) => {
-                if len > 0 && !self.warned && !self.ctx.head_request {
-                    self.warned = true;
-                    log::warn!(target: "waitress",
-                        "application-written content was ignored due to HTTP response that may not contain a message-body: ({})",
-                        self.bodiless_status.as_deref().unwrap_or_default());
-                }
-                0
-            }
-            _ => len,
-        }
+        self.planned.as_mut().map_or(len, |p| p.body.allow(len))
+    }
+
+    fn is_chunked(&self) -> bool {
+        matches!(
+            self.planned,
+            Some(Planned {
+                body: BodyState::Chunked,
+                ..
+            })
+        )
     }
 
     /// Whether any byte of the response went to the output (the head may still be held back,
     /// in which case an error can still become a 500).
     fn sent_anything(&self) -> bool {
-        self.framing.is_some() && self.head.is_none()
+        self.planned.as_ref().is_some_and(|p| p.held_head.is_none())
     }
 
     /// Queues `parts` after the held-back head, if it has not gone yet. At most three parts
@@ -226,7 +279,7 @@ impl<'a> Writer<'a> {
                 "the head and the parts go out in one writev"
             )
         };
-        let Some(head) = self.head.take() else {
+        let Some(head) = self.planned.as_mut().and_then(|p| p.held_head.take()) else {
             return self.output.push(&parts);
         };
         let mut all: [&[u8]; WRITEV_PARTS] = [&[]; WRITEV_PARTS];
@@ -235,25 +288,27 @@ impl<'a> Writer<'a> {
         self.output.push(&all[..=N])
     }
 
-    fn finish(&mut self) {
-        let last: &[u8] = if self.framing == Some(BodyFraming::Chunked) {
-            LAST_CHUNK
-        } else {
-            b""
-        };
-        if self.push([last]).is_err() {
-            self.close = true;
-        }
-        match self.framing {
-            Some(BodyFraming::Length(_)) if self.remaining > 0 => {
-                log::warn!(target: "waitress",
-                    "application returned too few bytes ({}) for specified Content-Length ({}) via app_iter",
-                    self.declared - self.remaining, self.declared);
-                self.close = true;
+    /// Ends the response: its last chunk (or its head, if nothing came after it), and whether
+    /// the connection stays open.
+    fn finish(mut self) {
+        let last: &[u8] = if self.is_chunked() { LAST_CHUNK } else { b"" };
+        let mut close = self.push([last]).is_err();
+        if let Some(planned) = &self.planned {
+            close |= planned.close;
+            if let BodyState::Length {
+                declared,
+                remaining,
+            } = planned.body
+            {
+                if remaining > 0 {
+                    log::warn!(target: "waitress",
+                        "application returned too few bytes ({}) for specified Content-Length ({}) via app_iter",
+                        declared - remaining, declared);
+                    close = true;
+                }
             }
-            _ => {}
         }
-        self.output.finish(if self.close {
+        self.output.finish(if close {
             Finished::Close
         } else {
             Finished::KeepAlive
@@ -284,16 +339,11 @@ impl Sink for Writer<'_> {
         };
         let plan =
             with_date(|date| response::plan(&ctx, status, headers, length, self.ident, date));
-        if plan.body == BodyFraming::None && !self.ctx.head_request {
-            self.bodiless_status = Some(status.to_owned());
-        }
-        self.close = plan.close;
-        if let BodyFraming::Length(n) = plan.body {
-            self.remaining = n;
-            self.declared = n;
-        }
-        self.framing = Some(plan.body);
-        self.head = Some(plan.head);
+        self.planned = Some(Planned {
+            held_head: Some(plan.head),
+            body: BodyState::new(plan.body, status, ctx.head_request),
+            close: plan.close,
+        });
         Ok(())
     }
 
@@ -303,7 +353,7 @@ impl Sink for Writer<'_> {
             return Ok(());
         }
         let data = &data[..n];
-        if self.framing == Some(BodyFraming::Chunked) {
+        if self.is_chunked() {
             let mut buf = [0u8; response::CHUNK_HEADER_MAX];
             let header = response::chunk_header(n, &mut buf);
             self.push([header, data, b"\r\n"])
@@ -322,7 +372,7 @@ impl Sink for Writer<'_> {
             return Ok(());
         }
         let offset = file.stream_position()?;
-        if self.framing == Some(BodyFraming::Chunked) {
+        if self.is_chunked() {
             let mut buf = [0u8; response::CHUNK_HEADER_MAX];
             let n = usize::try_from(n).map_err(|_| io::Error::other("file too large"))?;
             self.push([response::chunk_header(n, &mut buf)])?;
@@ -331,6 +381,75 @@ impl Sink for Writer<'_> {
         } else {
             self.push([])?;
             self.output.push_file(file, offset, n)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_body_past_its_content_length_is_cut_there_and_the_rest_dropped() {
+        let mut body = BodyState::new(BodyFraming::Length(5), "200 OK", false);
+        assert_eq!(body.allow(3), 3);
+        assert_eq!(body.allow(0), 0);
+        assert_eq!(
+            body,
+            BodyState::Length {
+                declared: 5,
+                remaining: 2
+            }
+        );
+        assert_eq!(body.allow(4), 2, "cut at the Content-Length");
+        // The warning went with the move to `Dropped`, which drops the rest without another.
+        assert_eq!(body, BodyState::Dropped);
+        assert_eq!(body.allow(1), 0);
+    }
+
+    #[test]
+    fn a_write_after_the_content_length_is_filled_exactly_is_the_one_warned_of() {
+        let mut body = BodyState::new(BodyFraming::Length(2), "200 OK", false);
+        assert_eq!(body.allow(2), 2);
+        assert_eq!(
+            body,
+            BodyState::Length {
+                declared: 2,
+                remaining: 0
+            },
+            "filled, not exceeded: no warning yet"
+        );
+        assert_eq!(body.allow(1), 0);
+        assert_eq!(body, BodyState::Dropped);
+    }
+
+    #[test]
+    fn a_body_for_a_status_without_one_is_dropped_and_warned_of_once() {
+        let mut body = BodyState::new(BodyFraming::None, "204 No Content", false);
+        assert_eq!(body.allow(0), 0);
+        assert_eq!(
+            body,
+            BodyState::Forbidden {
+                status: "204 No Content".to_owned()
+            },
+            "an empty write is no body"
+        );
+        assert_eq!(body.allow(3), 0);
+        assert_eq!(body, BodyState::Dropped);
+    }
+
+    #[test]
+    fn a_head_responses_body_is_dropped_without_a_warning() {
+        let mut body = BodyState::new(BodyFraming::None, "200 OK", true);
+        assert_eq!(body, BodyState::Dropped);
+        assert_eq!(body.allow(3), 0);
+    }
+
+    #[test]
+    fn chunked_and_until_close_bodies_take_every_byte() {
+        for framing in [BodyFraming::Chunked, BodyFraming::UntilClose] {
+            let mut body = BodyState::new(framing, "200 OK", false);
+            assert_eq!(body.allow(u64::MAX), u64::MAX, "{framing:?}");
         }
     }
 }
