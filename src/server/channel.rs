@@ -143,6 +143,21 @@ enum EofCheck {
     Queued(Instant),
 }
 
+/// What the connection is answering (one thing at a time, in order).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answering {
+    /// Nothing: the next ready request or error goes out when there is one.
+    Nothing,
+    /// A request, with a worker.
+    Request {
+        /// The client said it is its last (`Connection: close`, or HTTP/1.0 without
+        /// keep-alive): RFC 9112 §9.6 forbids it to send more on this connection.
+        clients_last: bool,
+    },
+    /// The error that ends the connection's requests: its page is being written.
+    Error,
+}
+
 /// A complete request, or the error that ends the connection, waiting for its turn.
 #[derive(Debug)]
 enum Ready {
@@ -175,8 +190,8 @@ pub struct Channel {
     inbuf: Vec<u8>,
     scanner: HeadScanner,
     ready: VecDeque<Ready>,
-    /// A request is with a worker, or an error response is being written.
-    in_flight: bool,
+    /// What is being answered.
+    answering: Answering,
     /// The client sent EOF.
     eof: bool,
     /// What the loop knows of input on the socket it has not read.
@@ -185,9 +200,6 @@ pub struct Channel {
     eof_check: EofCheck,
     /// The server is shutting down: answer what was received, then close.
     draining: bool,
-    /// The request being answered was the client's last (`Connection: close`, or HTTP/1.0
-    /// without keep-alive): RFC 9112 §9.6 forbids it to send more on this connection.
-    client_done: bool,
 }
 
 impl Channel {
@@ -209,12 +221,11 @@ impl Channel {
             inbuf: Vec::new(),
             scanner: HeadScanner::new(),
             ready: VecDeque::new(),
-            in_flight: false,
+            answering: Answering::Nothing,
             eof: false,
             unread: Unread::Nothing,
             eof_check: EofCheck::None,
             draining: false,
-            client_done: false,
         }
     }
 
@@ -281,7 +292,7 @@ impl Channel {
     /// `Output::finish`).
     pub fn finish_is_quiet(&self) -> bool {
         self.phase == Phase::Open
-            && self.in_flight
+            && self.in_flight()
             && self.ready.is_empty()
             && self.inbuf.is_empty()
             && self.unread != Unread::Waiting
@@ -306,7 +317,7 @@ impl Channel {
     /// connections are closed by `channel_timeout` and at shutdown.
     pub fn is_idle(&self) -> bool {
         self.phase == Phase::Open
-            && !self.in_flight
+            && !self.in_flight()
             && self.ready.is_empty()
             // A body still being written to its temp file is a request in progress (shutdown
             // drains idle connections, and this one is not).
@@ -328,7 +339,7 @@ impl Channel {
         // An upload behind a request still running (lookahead) may be waiting on the server,
         // for a 100 Continue or for the client's own pipelining: its clock starts once
         // nothing is ahead of it (the running response's end counts as activity).
-        let nothing_ahead = !self.in_flight && self.ready.is_empty();
+        let nothing_ahead = !self.in_flight() && self.ready.is_empty();
         if self.receiving_body() && nothing_ahead && quiet_since(self.last_activity) {
             Some(Stalled::Upload)
         } else if self.output_waiting_since().is_some_and(quiet_since) {
@@ -356,15 +367,20 @@ impl Channel {
         !self.ready.is_empty() || matches!(self.reading, Reading::Body(_) | Reading::Storing(_))
     }
 
+    /// Whether a request is with a worker, or an error page is being written.
+    fn in_flight(&self) -> bool {
+        self.answering != Answering::Nothing
+    }
+
     /// Requests received and not finished.
     fn queued(&self) -> usize {
-        self.ready.len() + usize::from(self.in_flight)
+        self.ready.len() + usize::from(self.in_flight())
     }
 
     /// Stops taking requests: what was received is answered, the last with `Connection: close`.
     pub fn drain(&mut self) {
         self.draining = true;
-        if self.in_flight && self.inbuf.is_empty() && !self.more_received() {
+        if self.in_flight() && self.inbuf.is_empty() && !self.more_received() {
             // The running request is the last: tell the client its response closes.
             self.output.make_last();
         }
@@ -701,14 +717,14 @@ impl Channel {
                     }
                 }
             }
-            if self.in_flight {
+            if self.in_flight() {
                 let (how, at) = self.output.take_finished()?;
-                self.in_flight = false;
+                let answered = std::mem::replace(&mut self.answering, Answering::Nothing);
                 // Idle from the response's end, not from the request's arrival.
                 self.last_activity = self.last_activity.max(at);
                 match how {
                     Finished::Close => {
-                        if self.nothing_more_coming() {
+                        if self.nothing_more_coming(answered) {
                             self.close();
                         } else {
                             self.linger(now + LINGER_DEADLINE);
@@ -720,10 +736,11 @@ impl Channel {
             }
             self.parse(cfg);
             if let Some(ready) = self.ready.pop_front() {
-                self.in_flight = true;
                 match ready {
                     Ready::Request(head, body) => {
-                        self.client_done = !head.keep_alive;
+                        self.answering = Answering::Request {
+                            clients_last: !head.keep_alive,
+                        };
                         return Some(Task {
                             force_close: self.draining && !self.more_received(),
                             head,
@@ -733,7 +750,7 @@ impl Channel {
                         });
                     }
                     Ready::Error(error) => {
-                        self.client_done = false;
+                        self.answering = Answering::Error;
                         let bytes =
                             with_date(|date| error_response(&error, cfg.ident.as_deref(), date));
                         self.output.push_now(&bytes);
@@ -762,15 +779,15 @@ impl Channel {
         }
     }
 
-    /// Whether the connection can close at once after the response just written, with no
-    /// lingering: the client said that request was its last, nothing of it is left unread,
-    /// and a read finds the socket empty (or at its end). Then closing cannot reset the
-    /// connection under the response, and lingering would only cost a shutdown, a readiness
-    /// event and a read per connection (`Connection: close` at 50 connections: 28.6k ->
-    /// 31.5k req/s, bench/NOTES.md). nginx's `lingering_close on` decides the same way; a
-    /// close the server chose, an error, or input still arriving lingers as before.
-    fn nothing_more_coming(&mut self) -> bool {
-        if !self.client_done
+    /// Whether the connection can close at once after the response to `answered` was
+    /// written, with no lingering: the client said that request was its last, nothing of it
+    /// is left unread, and a read finds the socket empty (or at its end). Then closing cannot
+    /// reset the connection under the response, and lingering would only cost a shutdown, a
+    /// readiness event and a read per connection (`Connection: close` at 50 connections:
+    /// 28.6k -> 31.5k req/s, bench/NOTES.md). nginx's `lingering_close on` decides the same
+    /// way; a close the server chose, an error, or input still arriving lingers as before.
+    fn nothing_more_coming(&mut self, answered: Answering) -> bool {
+        if answered != (Answering::Request { clients_last: true })
             || self.draining
             || !self.inbuf.is_empty()
             || !self.ready.is_empty()
