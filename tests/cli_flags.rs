@@ -3,8 +3,8 @@
 
 mod support;
 
+use waitress_rs::settings::Form;
 use waitress_rs::settings::KEYS;
-use waitress_rs::settings::table::Form;
 
 /// A valid value for each value-taking key, the other flags it needs, and the line `--check`
 /// prints for it. Panics for a key it does not know, so a new key has to be added here.

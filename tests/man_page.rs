@@ -2,8 +2,8 @@
 
 mod support;
 
+use waitress_rs::settings::Form;
 use waitress_rs::settings::KEYS;
-use waitress_rs::settings::table::Form;
 
 const REGENERATE: &str = "cargo run -- --generate man > man/waitress-rs.1";
 

@@ -11,8 +11,7 @@ use pyo3::prelude::*;
 use waitress_rs::app::{App, builtin};
 use waitress_rs::command::{self, Frontend};
 use waitress_rs::server::ServeError;
-use waitress_rs::settings::paste::PasteSection;
-use waitress_rs::settings::{Settings, cli};
+use waitress_rs::settings::{PasteSection, Settings, cli};
 
 use crate::server::Stopped;
 use crate::wsgi::WsgiApp;

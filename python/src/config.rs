@@ -70,7 +70,7 @@ fn as_setting_string(name: &str, value: &Bound<'_, PyAny>) -> PyResult<String> {
 /// is 1.5 s, where waitress truncates it to 1, and `asyncore_loop_timeout=0.1` to a busy 0).
 /// Anything else is left as written, for the converter to refuse.
 fn float_setting_string(name: &str, value: f64) -> String {
-    let is_duration = settings::table::key(name).is_some_and(|k| k.value_name == "SECONDS");
+    let is_duration = settings::key(name).is_some_and(|k| k.value_name == "SECONDS");
     if value.is_finite() && value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{value:.0}")
     } else if is_duration && value.is_finite() && value > 0.0 && value < 1e12 {

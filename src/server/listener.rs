@@ -11,9 +11,7 @@ use std::sync::Arc;
 use socket2::{Domain, Protocol, Socket, Type};
 
 use crate::app::environ::{Peer, ServerVars};
-use crate::settings::Settings;
-use crate::settings::convert::Sockets;
-use crate::settings::listen::Bind;
+use crate::settings::{Bind, Settings, Sockets};
 
 use super::io::Stream;
 

@@ -19,7 +19,7 @@ use super::table::{Form, Group, KEYS, Key};
 const GENERAL: &str = "General";
 
 /// The default section name, as PasteDeploy and pserve use it.
-pub const DEFAULT_SECTION: &str = "main";
+const DEFAULT_SECTION: &str = "main";
 
 /// What the hidden `--generate` flag prints: the committed docs are made with it, and tests
 /// compare them with its output.
@@ -260,7 +260,7 @@ where
 }
 
 /// Parses a command line of `program`.
-pub fn parse_for<I, T>(args: I, program: Program<'_>) -> Result<Invocation, clap::Error>
+fn parse_for<I, T>(args: I, program: Program<'_>) -> Result<Invocation, clap::Error>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
@@ -273,7 +273,7 @@ where
 /// The invocation `matches` hold, parsed by `cmd`: [`command_for`]`(program)`, to which a
 /// program may have added flags of its own (`--database-url`), read from the same matches.
 /// Errors are `cmd`'s.
-pub fn invocation(
+pub(crate) fn invocation(
     cmd: &mut Command,
     matches: &ArgMatches,
     program: Program<'_>,

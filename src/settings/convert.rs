@@ -18,7 +18,7 @@ const FALSE_WORDS: [&str; 6] = ["f", "false", "n", "no", "off", "0"];
 /// The longest duration a setting holds; longer values are taken as this. Deadlines are
 /// `Instant + duration`, which panics on overflow, while waitress compares plain numbers, so a
 /// huge timeout (a common way to say "never") must still work: a year is never enough.
-pub const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+const MAX_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 
 /// Duration units accepted after a number. humantime also knows `M` (months), `w` and `y`, which
 /// are far more likely to be typos for minutes than intended, so they are refused.
@@ -33,7 +33,7 @@ fn strip(s: &str) -> &str {
 }
 
 /// A boolean: waitress's true words, the matching false words, anything else refused.
-pub fn boolean(s: &str) -> Result<bool, String> {
+pub(crate) fn boolean(s: &str) -> Result<bool, String> {
     let word = strip(s).to_ascii_lowercase();
     if TRUE_WORDS.contains(&word.as_str()) {
         Ok(true)
@@ -47,7 +47,7 @@ pub fn boolean(s: &str) -> Result<bool, String> {
 /// An integer as Python's `int()` reads ASCII text: surrounding whitespace, an optional sign,
 /// digits with single underscores between them (`1_000`). Past `i128` the value saturates,
 /// so a huge number is "too large" for every caller rather than "not a number".
-pub fn python_int(s: &str) -> Option<i128> {
+fn python_int(s: &str) -> Option<i128> {
     let s = strip(s);
     let (negative, digits) = match s.as_bytes().first() {
         Some(b'-') => (true, &s[1..]),
@@ -77,7 +77,7 @@ pub fn python_int(s: &str) -> Option<i128> {
 }
 
 /// A whole number of at least `min`, fitting `T`.
-pub fn int_at_least<T: TryFrom<i128>>(s: &str, min: i128) -> Result<T, String> {
+fn int_at_least<T: TryFrom<i128>>(s: &str, min: i128) -> Result<T, String> {
     let n = python_int(s).ok_or_else(|| "expected a whole number".to_string())?;
     if n < min {
         return Err(match min {
@@ -90,12 +90,12 @@ pub fn int_at_least<T: TryFrom<i128>>(s: &str, min: i128) -> Result<T, String> {
 }
 
 /// A count or size that may be zero.
-pub fn non_negative<T: TryFrom<i128>>(s: &str) -> Result<T, String> {
+pub(super) fn non_negative<T: TryFrom<i128>>(s: &str) -> Result<T, String> {
     int_at_least(s, 0)
 }
 
 /// A count or size that must be at least one for the server to work at all.
-pub fn positive<T: TryFrom<i128>>(s: &str) -> Result<T, String> {
+pub(super) fn positive<T: TryFrom<i128>>(s: &str) -> Result<T, String> {
     int_at_least(s, 1)
 }
 
@@ -103,10 +103,10 @@ pub fn positive<T: TryFrom<i128>>(s: &str) -> Result<T, String> {
 /// more than a socket's receive buffer holds (6 MiB at most by Linux's default `tcp_rmem`),
 /// so more costs only memory; a huge value aborted the process at the first read, which
 /// allocated it.
-pub const MAX_RECV_BYTES: usize = 16 << 20;
+const MAX_RECV_BYTES: usize = 16 << 20;
 
 /// The size of a read: at least 1, at most [`MAX_RECV_BYTES`].
-pub fn read_size(s: &str) -> Result<usize, String> {
+pub(super) fn read_size(s: &str) -> Result<usize, String> {
     let n: usize = positive(s)?;
     if n > MAX_RECV_BYTES {
         return Err(format!(
@@ -117,18 +117,18 @@ pub fn read_size(s: &str) -> Result<usize, String> {
 }
 
 /// A TCP port: 0 (any free port) to 65535.
-pub fn port(s: &str) -> Result<u16, String> {
+pub(super) fn port(s: &str) -> Result<u16, String> {
     let n = python_int(s).ok_or_else(|| "expected a port number".to_string())?;
     u16::try_from(n).map_err(|_| "a port must be between 0 and 65535".to_string())
 }
 
 /// Any string, kept as given (configparser already stripped it).
-pub fn string(s: &str) -> Result<String, String> {
+pub(super) fn string(s: &str) -> Result<String, String> {
     Ok(s.to_owned())
 }
 
 /// Waitress's `str_iftruthy`: an empty value means "not set".
-pub fn optional_string(s: &str) -> Result<Option<String>, String> {
+pub(super) fn optional_string(s: &str) -> Result<Option<String>, String> {
     Ok(if s.is_empty() {
         None
     } else {
@@ -137,7 +137,7 @@ pub fn optional_string(s: &str) -> Result<Option<String>, String> {
 }
 
 /// `ident`: goes out in the `Server` header, so it must be printable header text.
-pub fn ident(s: &str) -> Result<Option<String>, String> {
+pub(super) fn ident(s: &str) -> Result<Option<String>, String> {
     if s.chars().any(|c| c.is_control() || !c.is_ascii()) {
         return Err("must be printable ASCII: it is sent in the Server header".into());
     }
@@ -146,7 +146,7 @@ pub fn ident(s: &str) -> Result<Option<String>, String> {
 
 /// `url_scheme`: an RFC 3986 scheme, since it becomes `wsgi.url_scheme` and apps build URLs
 /// from it (waitress does not check it).
-pub fn scheme(s: &str) -> Result<String, String> {
+pub(super) fn scheme(s: &str) -> Result<String, String> {
     let mut chars = s.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic());
     if !first_ok || !chars.all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c)) {
@@ -157,7 +157,7 @@ pub fn scheme(s: &str) -> Result<String, String> {
 
 /// Waitress's `slash_fixed_str`: one leading slash, no trailing slash, empty stays empty
 /// (`///foo/` -> `/foo`, and a lone `/` survives).
-pub fn url_prefix(s: &str) -> Result<String, String> {
+pub(super) fn url_prefix(s: &str) -> Result<String, String> {
     let s = strip(s);
     if s.is_empty() {
         return Ok(String::new());
@@ -169,12 +169,12 @@ pub fn url_prefix(s: &str) -> Result<String, String> {
 }
 
 /// Waitress's `aslist`: lines, then whitespace-separated words.
-pub fn list(s: &str) -> Result<Vec<String>, String> {
+pub(super) fn list(s: &str) -> Result<Vec<String>, String> {
     Ok(s.split_whitespace().map(str::to_owned).collect())
 }
 
 /// `trusted_proxy_headers`: a list of known header names, case-insensitive.
-pub fn proxy_headers(s: &str) -> Result<BTreeSet<ProxyHeader>, String> {
+pub(super) fn proxy_headers(s: &str) -> Result<BTreeSet<ProxyHeader>, String> {
     let words = list(s)?;
     let unknown: Vec<&str> = words
         .iter()
@@ -202,7 +202,7 @@ pub fn proxy_headers(s: &str) -> Result<BTreeSet<ProxyHeader>, String> {
 
 /// Unix permission bits written in octal, as waitress's `asoctal` (`int(s, 8)`) reads them:
 /// `660`, `0660` or `0o660`.
-pub fn octal_perms(s: &str) -> Result<Perms, String> {
+pub(super) fn octal_perms(s: &str) -> Result<Perms, String> {
     let s = strip(s);
     let digits = s
         .strip_prefix("0o")
@@ -223,7 +223,7 @@ pub fn octal_perms(s: &str) -> Result<Perms, String> {
 
 /// A duration: a bare integer is seconds (waitress), or humantime forms such as `2m`, `500ms`,
 /// `1h 30m`.
-pub fn duration(s: &str) -> Result<Duration, String> {
+pub(super) fn duration(s: &str) -> Result<Duration, String> {
     let s = strip(s);
     const EXPECTED: &str = "expected whole seconds (120) or a duration such as 2m, 90s, 500ms, 1h";
     let d = if let Some(n) = python_int(s) {
@@ -251,7 +251,7 @@ pub fn duration(s: &str) -> Result<Duration, String> {
 }
 
 /// A duration that must be more than zero (a zero timeout would spin the event loop).
-pub fn positive_duration(s: &str) -> Result<Duration, String> {
+pub(super) fn positive_duration(s: &str) -> Result<Duration, String> {
     let d = duration(s)?;
     if d.is_zero() {
         return Err("must be more than zero".into());
@@ -272,7 +272,7 @@ const UNIX_PATH_MAX: usize = 107;
 
 /// `unix_socket`: a filesystem path; empty means none. A path too long for a socket address is
 /// refused here, so `--check` finds it rather than the bind.
-pub fn unix_socket_path(s: &str) -> Result<Option<PathBuf>, String> {
+pub(super) fn unix_socket_path(s: &str) -> Result<Option<PathBuf>, String> {
     if s.len() > UNIX_PATH_MAX {
         return Err(format!(
             "{} bytes: a Unix socket path can have at most {UNIX_PATH_MAX} here",
@@ -289,7 +289,7 @@ pub fn unix_socket_path(s: &str) -> Result<Option<PathBuf>, String> {
 /// `sockets`: inherited listening sockets. Waitress takes socket objects from Python code; from
 /// a file or flag the only meaningful thing is file descriptors: explicit numbers, or `systemd`
 /// for the ones systemd passes with `LISTEN_FDS`.
-pub fn sockets(s: &str) -> Result<Sockets, String> {
+pub(super) fn sockets(s: &str) -> Result<Sockets, String> {
     let words = list(s)?;
     if words.is_empty() {
         return Ok(Sockets::None);

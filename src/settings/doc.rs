@@ -23,7 +23,7 @@ fn roff(text: &str) -> String {
 /// [`command_for`](super::cli::command_for) with a program's own flags added): a program serving its own application
 /// gets its own name, synopsis and examples, and no `--app` (which it refuses) or waitress-rs's
 /// shipped files. `exit_statuses` are the EXIT STATUS section: each status and its meaning.
-pub fn render(
+fn render(
     w: &mut dyn Write,
     cmd: Command,
     program: Program<'_>,
@@ -174,7 +174,7 @@ fn own_app_examples(name: &str) -> Vec<(String, String)> {
 }
 
 /// The README's table of settings: INI key, flag, default, meaning.
-pub fn settings_table() -> String {
+pub(crate) fn settings_table() -> String {
     let mut out = String::from("| INI key | flag | default | meaning |\n|---|---|---|---|\n");
     for key in KEYS {
         let flag = match key.form {
@@ -196,7 +196,7 @@ pub fn settings_table() -> String {
 }
 
 /// The man page of `program` as a string (see [`render`]).
-pub fn man_page(cmd: Command, program: Program<'_>, exit_statuses: &[(u8, &str)]) -> String {
+pub(crate) fn man_page(cmd: Command, program: Program<'_>, exit_statuses: &[(u8, &str)]) -> String {
     let mut buf = Vec::new();
     // Writing to a Vec cannot fail.
     let _ = render(&mut buf, cmd, program, exit_statuses);

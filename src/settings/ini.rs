@@ -41,7 +41,7 @@ const MAX_FILE_BYTES: u64 = 1 << 20;
 
 /// A parsed INI file: its sections in file order.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct IniFile {
+pub(super) struct IniFile {
     /// The path as the user gave it (used in every message).
     pub path: PathBuf,
     /// Sections in file order. Repeated `[DEFAULT]` headers are merged into the first one, as
@@ -51,7 +51,7 @@ pub struct IniFile {
 
 /// One `[name]` section.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Section {
+pub(super) struct Section {
     /// The name between the brackets, exactly as configparser reads it (case kept, not trimmed).
     pub name: String,
     /// 1-based line of the header.
@@ -60,7 +60,7 @@ pub struct Section {
     pub entries: Vec<Entry>,
 }
 
-/// One `key = value` (or `key: value`) entry.
+/// One `key = value` (or `key: value`) entry of an INI section.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// The key, case kept (PasteDeploy sets `optionxform = str`).
@@ -75,17 +75,17 @@ pub struct Entry {
 
 impl IniFile {
     /// The section called `name`, if any.
-    pub fn section(&self, name: &str) -> Option<&Section> {
+    pub(super) fn section(&self, name: &str) -> Option<&Section> {
         self.sections.iter().find(|s| s.name == name)
     }
 
     /// The `[DEFAULT]` section, if the file has one.
-    pub fn defaults(&self) -> Option<&Section> {
+    pub(super) fn defaults(&self) -> Option<&Section> {
         self.section(DEFAULT_SECTION)
     }
 
     /// Reads and parses `path`.
-    pub fn load(path: &Path) -> Result<IniFile, IniError> {
+    pub(super) fn load(path: &Path) -> Result<IniFile, IniError> {
         use std::io::Read;
         let io_error = |source| IniError::Io {
             path: path.to_path_buf(),
@@ -129,7 +129,7 @@ impl IniFile {
     }
 
     /// Parses `text`; `path` is only used in messages and stored in the result.
-    pub fn parse(text: &str, path: &Path) -> Result<IniFile, IniError> {
+    pub(super) fn parse(text: &str, path: &Path) -> Result<IniFile, IniError> {
         let walk = Walk::run(text, path)?;
         let ini = Ini::load_from_str_opt(&walk.canonical, paste_parse_option()).map_err(|e| {
             // rust-ini's line is a line of the canonical text; map it back to the source.
@@ -153,7 +153,7 @@ impl IniFile {
 }
 
 /// The name configparser gives the section whose keys every other section inherits.
-pub const DEFAULT_SECTION: &str = "DEFAULT";
+pub(super) const DEFAULT_SECTION: &str = "DEFAULT";
 
 /// The options that make rust-ini read values the way configparser does: no quote or escape
 /// processing (`"true"` and `C:\temp` stay verbatim) and indented continuation lines.
@@ -169,7 +169,7 @@ fn paste_parse_option() -> ParseOption {
 /// Errors from reading an INI file. `Display` is one line, `path:line: message` where there is
 /// a line.
 #[derive(Debug, thiserror::Error)]
-pub enum IniError {
+pub(super) enum IniError {
     /// The file could not be read.
     #[error("{}: cannot read the file: {source}", path.display())]
     Io {

@@ -24,7 +24,7 @@ pub enum Bind {
 
 impl Bind {
     /// The URL of each listener as waitress logs it (`http://[::]:8080`, `http://unix:/path`).
-    pub fn urls(&self) -> Vec<String> {
+    pub(crate) fn urls(&self) -> Vec<String> {
         match self {
             Bind::Tcp(entries) => entries
                 .iter()
@@ -42,7 +42,7 @@ impl Bind {
     }
 
     /// Every TCP address to bind, in order.
-    pub fn tcp_addrs(&self) -> Vec<SocketAddr> {
+    pub(crate) fn tcp_addrs(&self) -> Vec<SocketAddr> {
         match self {
             Bind::Tcp(entries) => entries.iter().flat_map(|e| e.addrs.clone()).collect(),
             _ => Vec::new(),
@@ -61,7 +61,7 @@ pub struct ListenEntry {
 
 /// Why a listen entry was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ListenError {
+pub(super) struct ListenError {
     /// The entry as given.
     pub entry: String,
     /// What is wrong.
@@ -79,7 +79,7 @@ impl fmt::Display for ListenError {
 
 /// Which address families to resolve to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Families {
+pub(super) struct Families {
     /// IPv4 wanted.
     pub ipv4: bool,
     /// IPv6 wanted.
@@ -142,7 +142,7 @@ fn check_port(port: &str) -> Result<(), String> {
 
 /// Resolves every entry, dropping addresses an earlier entry already gave (except port 0,
 /// where each entry means a new socket).
-pub fn resolve(
+pub(super) fn resolve(
     entries: &[String],
     default_port: u16,
     families: Families,

@@ -25,7 +25,7 @@ pub struct Loaded {
 }
 
 /// Puts the `[server:NAME]` section of `ini` into `raw`, file:line for each value.
-pub fn read_server_section(
+fn read_server_section(
     ini: &IniFile,
     name: &str,
     raw: &mut RawSettings,

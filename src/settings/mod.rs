@@ -1,30 +1,34 @@
 //! Settings: one table of keys feeds the INI reader, the command line, `--check` and the man page.
 //!
-//! The flow: INI file ([`paste`]) and flags ([`cli`]) fill a [`RawSettings`] of strings with
-//! their [`Source`]s (flags last, so they win); [`Settings::resolve`] converts and validates it
-//! into one [`Settings`]; [`check`] prints it back as canonical INI.
+//! The flow: an INI file's `[server:NAME]` section (read as PasteDeploy reads it) and flags
+//! ([`cli`]) fill a [`RawSettings`] of strings with their [`Source`]s (flags last, so they win);
+//! [`Settings::resolve`] converts and validates it into one [`Settings`]; [`check`] prints it
+//! back as canonical INI. [`load`] reads and resolves what a parsed command line names.
 
 pub mod check;
 pub mod cli;
-pub mod convert;
-pub mod doc;
-pub mod error;
-pub mod ini;
-pub mod listen;
+pub(crate) mod convert;
+pub(crate) mod doc;
+mod error;
+mod ini;
+mod listen;
 mod load;
-pub mod paste;
-pub mod raw;
+pub(crate) mod paste;
+mod raw;
 mod resolve;
-pub mod table;
+mod table;
 
 use std::fmt;
 
-pub use error::ConfigError;
-pub use listen::Bind;
-pub use load::{Loaded, load, read_server_section};
-pub use raw::{RawSettings, Source};
+pub use convert::{Perms, Sockets};
+pub use error::{ConfigError, Origin};
+pub use ini::Entry;
+pub use listen::{Bind, ListenEntry};
+pub use load::{Loaded, load};
+pub use paste::PasteSection;
+pub use raw::{RawSettings, RawValue, Source, UnknownKey};
 pub use resolve::Resolved;
-pub use table::{KEYS, Key, Settings};
+pub use table::{Form, Group, KEYS, Key, Settings, key};
 
 /// A proxy header that `trusted_proxy_headers` can name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -45,7 +49,7 @@ pub enum ProxyHeader {
 
 impl ProxyHeader {
     /// Every proxy header, in the order waitress lists them.
-    pub const ALL: [ProxyHeader; 6] = [
+    pub(crate) const ALL: [ProxyHeader; 6] = [
         ProxyHeader::XForwardedFor,
         ProxyHeader::XForwardedHost,
         ProxyHeader::XForwardedProto,
@@ -67,7 +71,7 @@ impl ProxyHeader {
     }
 
     /// The header as it is spelled on the wire and in waitress's messages (`X-Forwarded-For`).
-    pub fn wire_name(self) -> &'static str {
+    pub(crate) fn wire_name(self) -> &'static str {
         match self {
             ProxyHeader::Forwarded => "Forwarded",
             ProxyHeader::XForwardedFor => "X-Forwarded-For",
@@ -79,7 +83,7 @@ impl ProxyHeader {
     }
 
     /// The environ key the header arrives under (`HTTP_X_FORWARDED_FOR`).
-    pub fn environ_key(self) -> &'static str {
+    pub(crate) fn environ_key(self) -> &'static str {
         match self {
             ProxyHeader::Forwarded => "HTTP_FORWARDED",
             ProxyHeader::XForwardedFor => "HTTP_X_FORWARDED_FOR",
@@ -91,7 +95,7 @@ impl ProxyHeader {
     }
 
     /// Looks a header up by name, ASCII case-insensitively, as waitress lower-cases them.
-    pub fn from_name(name: &str) -> Option<ProxyHeader> {
+    pub(crate) fn from_name(name: &str) -> Option<ProxyHeader> {
         ProxyHeader::ALL
             .into_iter()
             .find(|h| h.name().eq_ignore_ascii_case(name))

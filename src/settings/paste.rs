@@ -30,7 +30,7 @@ const MAX_EXPANDED_BYTES: usize = 16 << 20;
 /// in its PEP 503 form (`Waitress_RS` and `waitress-rs` are one distribution), as
 /// `importlib.metadata` finds it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EggUri {
+pub(crate) struct EggUri {
     /// The distribution's name, normalised: lower case, each run of `-`, `_`, `.` one `-`.
     pub dist: String,
     /// The entry point's name, exact.
@@ -39,7 +39,7 @@ pub struct EggUri {
 
 impl EggUri {
     /// The reference a `use` value makes, or `None` if it is not an `egg:` one.
-    pub fn parse(used: &str) -> Option<EggUri> {
+    pub(crate) fn parse(used: &str) -> Option<EggUri> {
         let (uri, entry) = used.trim().split_once('#').unwrap_or((used.trim(), "main"));
         let (scheme, dist) = uri.split_once(':')?;
         if !scheme.eq_ignore_ascii_case("egg") {
@@ -90,7 +90,7 @@ pub struct PasteSection {
 /// Errors from loading a PasteDeploy section. `Display` is one line, `path:line: ` first where
 /// there is a line.
 #[derive(Debug, thiserror::Error)]
-pub enum PasteError {
+pub(super) enum PasteError {
     /// The file could not be read or parsed.
     #[error(transparent)]
     Ini(#[from] IniError),
@@ -187,7 +187,11 @@ fn found_text(found: &[(String, usize)]) -> String {
 /// (which also accepts PasteDeploy's other application prefixes: `application`, `composite`,
 /// `composit`, `pipeline`, `filter-app`; the caller decides which of them it supports) or
 /// `filter`.
-pub fn load_section(ini: &IniFile, prefix: &str, name: &str) -> Result<PasteSection, PasteError> {
+pub(super) fn load_section(
+    ini: &IniFile,
+    prefix: &str,
+    name: &str,
+) -> Result<PasteSection, PasteError> {
     load_section_with_vars(ini, prefix, name, &[])
 }
 
@@ -195,7 +199,7 @@ pub fn load_section(ini: &IniFile, prefix: &str, name: &str) -> Result<PasteSect
 /// http_port=8080`). As in PasteDeploy they override `[DEFAULT]` for `get` (they are merged into
 /// `global_conf` last) but not for `%(name)s` interpolation, where they only fill in names
 /// `[DEFAULT]` does not define (`update_defaults(..., overwrite=False)`).
-pub fn load_section_with_vars(
+fn load_section_with_vars(
     ini: &IniFile,
     prefix: &str,
     name: &str,

@@ -102,7 +102,7 @@ impl RawSettings {
     }
 
     /// Removes the value given for `name`.
-    pub fn remove(&mut self, name: &str) -> Option<RawValue> {
+    pub(super) fn remove(&mut self, name: &str) -> Option<RawValue> {
         let at = self.values.iter().position(|v| v.key.name == name)?;
         Some(self.values.remove(at))
     }
@@ -114,12 +114,12 @@ impl RawSettings {
 
     /// Records a warning found while reading (e.g. a key PasteDeploy drops); `resolve` passes
     /// it on.
-    pub fn note(&mut self, warning: String) {
+    pub(super) fn note(&mut self, warning: String) {
         self.notes.push(warning);
     }
 
     /// Warnings recorded while reading.
-    pub fn notes(&self) -> &[String] {
+    pub(super) fn notes(&self) -> &[String] {
         &self.notes
     }
 }

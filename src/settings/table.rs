@@ -43,7 +43,7 @@ pub enum Group {
 
 impl Group {
     /// Every group, in help order.
-    pub const ALL: [Group; 5] = [
+    pub(super) const ALL: [Group; 5] = [
         Group::Binding,
         Group::Application,
         Group::Proxy,
@@ -52,7 +52,7 @@ impl Group {
     ];
 
     /// The heading in `--help` and the man page.
-    pub fn heading(self) -> &'static str {
+    pub(super) fn heading(self) -> &'static str {
         match self {
             Group::Binding => "Binding",
             Group::Application => "Application",
@@ -87,12 +87,12 @@ impl Key {
     }
 
     /// The first line of the help.
-    pub fn summary(&self) -> &'static str {
+    pub(super) fn summary(&self) -> &'static str {
         self.help.lines().next().unwrap_or_default().trim()
     }
 
     /// The help without line breaks inside paragraphs.
-    pub fn help_text(&self) -> String {
+    pub(super) fn help_text(&self) -> String {
         self.help
             .lines()
             .map(str::trim)
@@ -104,7 +104,7 @@ impl Key {
 }
 
 /// The canonical text of a typed value: what `--check` prints and reads back unchanged.
-pub trait Canonical {
+trait Canonical {
     /// The value as it would be written in an INI file.
     fn canonical(&self) -> String;
 }
@@ -262,7 +262,7 @@ macro_rules! settings_table {
 
         impl Settings {
             /// Each key with its value in canonical form, in table order.
-            pub fn canonical_values(&self) -> Vec<(&'static Key, String)> {
+            pub(super) fn canonical_values(&self) -> Vec<(&'static Key, String)> {
                 let values = [$( Canonical::canonical(&self.$name) ),+];
                 KEYS.iter().zip(values).collect()
             }
@@ -411,7 +411,7 @@ pub fn key(name: &str) -> Option<&'static Key> {
 }
 
 /// A setting whose name is close to `name` (a typo, or a flag spelling in an INI file).
-pub fn similar(name: &str) -> Option<&'static str> {
+pub(super) fn similar(name: &str) -> Option<&'static str> {
     let wanted = name
         .trim_start_matches('-')
         .replace('-', "_")
