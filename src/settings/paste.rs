@@ -12,10 +12,11 @@
 //! apart in [`PasteSection::use_`]), `require` (a list of Python distributions to check) and
 //! `filter-with` (app/filter sections only); they stay in `entries` if present.
 
+use std::cell::Cell;
 use std::fmt;
 use std::path::{Component, Path, PathBuf};
 
-use super::ini::{DEFAULT_SECTION, Entry, IniError, IniFile};
+use super::ini::{DEFAULT_SECTION, Entry, IniError, IniFile, Section};
 
 /// configparser's `MAX_INTERPOLATION_DEPTH`.
 const MAX_INTERPOLATION_DEPTH: usize = 10;
@@ -205,23 +206,80 @@ fn load_section_with_vars(
     name: &str,
     vars: &[(String, String)],
 ) -> Result<PasteSection, PasteError> {
+    let section = located_section(ini, prefix, name)?;
+    let raw_defaults = raw_defaults(ini, section, vars);
+
+    let own: Vec<(&str, &str)> = section
+        .entries
+        .iter()
+        .map(|e| (e.key.as_str(), e.value.as_str()))
+        .collect();
+    let lookup_defaults: Vec<(&str, &str)> = raw_defaults
+        .iter()
+        .map(|(k, v, _)| (k.as_str(), v.as_str()))
+        .collect();
+    let budget = Cell::new(MAX_EXPANDED_BYTES);
+    let ctx = Interpolator {
+        section: &own,
+        defaults: &lookup_defaults,
+        budget: &budget,
+    };
+    // The defaults are interpolated among themselves, without the section's keys; one budget
+    // covers the whole load.
+    let default_ctx = Interpolator {
+        section: &[],
+        ..ctx
+    };
+
+    let mut global_conf = initial_global_conf(&ini.path, &raw_defaults, vars, &default_ctx)?;
+    let is_default = |key: &str| raw_defaults.iter().any(|(k, _, _)| k == key);
+    let LocalConf {
+        mut entries,
+        shadowed,
+        gets,
+    } = read_local_conf(ini, section, is_default, &ctx, &mut global_conf)?;
+    apply_gets(&ini.path, gets, &global_conf, &mut entries)?;
+    let use_ = take_use(&mut entries);
+
+    Ok(PasteSection {
+        file: ini.path.clone(),
+        section: section.name.clone(),
+        section_line: section.line,
+        use_,
+        entries,
+        shadowed,
+        global_conf,
+        other_sections: other_sections(ini, section),
+    })
+}
+
+/// The section `prefix:NAME` of `ini`, found as [`find_section`] finds it.
+fn located_section<'a>(
+    ini: &'a IniFile,
+    prefix: &str,
+    name: &str,
+) -> Result<&'a Section, PasteError> {
     let section_name = find_section(ini, prefix, name)?;
-    let Some(section) = ini.section(&section_name) else {
-        // find_section only returns names present in the file.
-        return Err(PasteError::NoSection {
+    // find_section only returns names present in the file.
+    ini.section(&section_name)
+        .ok_or_else(|| PasteError::NoSection {
             path: ini.path.clone(),
             name: name.to_string(),
             prefixes: vec![prefix.to_string()],
             available: Vec::new(),
-        });
-    };
-    let path = &ini.path;
-    let default_entries: &[Entry] = ini.defaults().map_or(&[], |d| &d.entries);
-    let fallback_line = ini.defaults().map_or(section.line, |d| d.line);
+        })
+}
 
-    // configparser's `_defaults`: the loader defaults first, then [DEFAULT] (which may override
-    // them), then caller variables where nothing else set the name.
-    let abs_file = absolute(path);
+/// configparser's `_defaults`, each with the line its messages name: the loader defaults
+/// (`here`, `__file__`) first, then [DEFAULT] (which may override them), then caller variables
+/// where nothing else set the name.
+fn raw_defaults(
+    ini: &IniFile,
+    section: &Section,
+    vars: &[(String, String)],
+) -> Vec<(String, String, usize)> {
+    let fallback_line = ini.defaults().map_or(section.line, |d| d.line);
+    let abs_file = absolute(&ini.path);
     let here = abs_file
         .parent()
         .map_or_else(|| abs_file.clone(), Path::to_path_buf);
@@ -237,7 +295,7 @@ fn load_section_with_vars(
             fallback_line,
         ),
     ];
-    for e in default_entries {
+    for e in default_entries(ini) {
         set_triple(&mut raw_defaults, &e.key, &e.value, e.line);
     }
     for (k, v) in vars {
@@ -245,27 +303,26 @@ fn load_section_with_vars(
             raw_defaults.push((k.clone(), v.clone(), fallback_line));
         }
     }
+    raw_defaults
+}
 
-    let own: Vec<(&str, &str)> = section
-        .entries
-        .iter()
-        .map(|e| (e.key.as_str(), e.value.as_str()))
-        .collect();
-    let lookup_defaults: Vec<(&str, &str)> = raw_defaults
-        .iter()
-        .map(|(k, v, _)| (k.as_str(), v.as_str()))
-        .collect();
+/// The `[DEFAULT]` section's entries, if it has any.
+fn default_entries(ini: &IniFile) -> &[Entry] {
+    ini.defaults().map_or(&[], |d| &d.entries)
+}
 
-    // `parser.defaults()`: every default interpolated in the [DEFAULT] context. PasteDeploy does
-    // this eagerly on every load, so a bad `%` in [DEFAULT] fails any section.
-    let budget = std::cell::Cell::new(MAX_EXPANDED_BYTES);
-    let default_ctx = Interpolator {
-        section: &[],
-        defaults: &lookup_defaults,
-        budget: &budget,
-    };
+/// `global_conf` before the section's `set` keys: `parser.defaults()`, every default
+/// interpolated in the [DEFAULT] context (`default_ctx`), then the caller variables.
+/// PasteDeploy interpolates the defaults eagerly on every load, so a bad `%` in [DEFAULT]
+/// fails any section.
+fn initial_global_conf(
+    path: &Path,
+    raw_defaults: &[(String, String, usize)],
+    vars: &[(String, String)],
+    default_ctx: &Interpolator<'_>,
+) -> Result<Vec<(String, String)>, PasteError> {
     let mut global_conf: Vec<(String, String)> = Vec::new();
-    for (k, v, line) in &raw_defaults {
+    for (k, v, line) in raw_defaults {
         let value = default_ctx
             .interpolate(v)
             .map_err(|message| interpolation_error(path, *line, k, message))?;
@@ -274,23 +331,42 @@ fn load_section_with_vars(
     for (k, v) in vars {
         set_pair(&mut global_conf, k, v.clone());
     }
+    Ok(global_conf)
+}
 
-    let ctx = Interpolator {
-        section: &own,
-        defaults: &lookup_defaults,
-        budget: &budget,
-    };
-    let is_default = |key: &str| raw_defaults.iter().any(|(k, _, _)| k == key);
+/// What `get_context` makes of a section's keys, before its `get` keys are looked up.
+struct LocalConf {
+    /// `local_conf` in file order, values interpolated.
+    entries: Vec<Entry>,
+    /// The section's own keys dropped because they are defaults.
+    shadowed: Vec<Entry>,
+    /// `get NAME = other`: NAME, `other` interpolated, and the line; the last `get` of a NAME
+    /// wins.
+    gets: Vec<(String, String, usize)>,
+}
 
+/// `get_context`'s walk over `parser.options(section)`: `set` keys go into `global_conf` as
+/// they come, `get` keys are kept for [`apply_gets`], keys that are defaults are dropped, and
+/// the rest make `local_conf`.
+fn read_local_conf(
+    ini: &IniFile,
+    section: &Section,
+    is_default: impl Fn(&str) -> bool,
+    ctx: &Interpolator<'_>,
+    global_conf: &mut Vec<(String, String)>,
+) -> Result<LocalConf, PasteError> {
+    let path = &ini.path;
     // `parser.options(section)`: the section's keys, then [DEFAULT]'s keys it does not have.
     // Only `set `/`get ` keys of [DEFAULT] matter below (the rest are skipped as defaults); the
     // value read for them is the section's view, which for those keys is [DEFAULT]'s.
-    let inherited = default_entries
+    let inherited = default_entries(ini)
         .iter()
         .filter(|d| !section.entries.iter().any(|e| e.key == d.key));
-    let mut local: Vec<Entry> = Vec::new();
-    let mut shadowed = Vec::new();
-    let mut gets: Vec<(String, String, usize)> = Vec::new();
+    let mut local = LocalConf {
+        entries: Vec::new(),
+        shadowed: Vec::new(),
+        gets: Vec::new(),
+    };
     for (entry, is_own) in section
         .entries
         .iter()
@@ -298,40 +374,44 @@ fn load_section_with_vars(
         .chain(inherited.map(|e| (e, false)))
     {
         if let Some(rest) = entry.key.strip_prefix("set ") {
-            let value = ctx
-                .interpolate(&entry.value)
-                .map_err(|m| interpolation_error(path, entry.line, &entry.key, m))?;
-            set_pair(&mut global_conf, rest.trim(), value);
+            let value = ctx.interpolate_entry(path, entry)?;
+            set_pair(global_conf, rest.trim(), value);
         } else if let Some(rest) = entry.key.strip_prefix("get ") {
-            let value = ctx
-                .interpolate(&entry.value)
-                .map_err(|m| interpolation_error(path, entry.line, &entry.key, m))?;
+            let value = ctx.interpolate_entry(path, entry)?;
             let name = rest.trim().to_string();
-            match gets.iter_mut().find(|(n, _, _)| *n == name) {
+            match local.gets.iter_mut().find(|(n, _, _)| *n == name) {
                 Some(slot) => *slot = (name, value, entry.line),
-                None => gets.push((name, value, entry.line)),
+                None => local.gets.push((name, value, entry.line)),
             }
         } else if is_default(&entry.key) {
             // PasteDeploy: "It's a global option (?), so skip it" -- even when the section sets
             // it explicitly. Only the section's own keys are worth a warning.
             if is_own {
-                shadowed.push(entry.clone());
+                local.shadowed.push(entry.clone());
             }
         } else {
-            let value = ctx
-                .interpolate(&entry.value)
-                .map_err(|m| interpolation_error(path, entry.line, &entry.key, m))?;
-            local.push(Entry {
+            local.entries.push(Entry {
                 key: entry.key.clone(),
-                value,
+                value: ctx.interpolate_entry(path, entry)?,
                 line: entry.line,
             });
         }
     }
+    Ok(local)
+}
+
+/// Each `get NAME = other` sets NAME in `local_conf` to `other`'s value in `global_conf`, as a
+/// dict assignment: an existing key keeps its place.
+fn apply_gets(
+    path: &Path,
+    gets: Vec<(String, String, usize)>,
+    global_conf: &[(String, String)],
+    local: &mut Vec<Entry>,
+) -> Result<(), PasteError> {
     for (local_var, glob_var, line) in gets {
         let Some((_, value)) = global_conf.iter().find(|(k, _)| *k == glob_var) else {
             return Err(PasteError::MissingGlobal {
-                path: path.clone(),
+                path: path.to_path_buf(),
                 line,
                 key: local_var,
                 name: one_line(&glob_var),
@@ -342,32 +422,29 @@ fn load_section_with_vars(
             value: value.clone(),
             line,
         };
-        // A dict assignment: an existing key keeps its place.
         match local.iter_mut().find(|e| e.key == entry.key) {
             Some(slot) => *slot = entry,
             None => local.push(entry),
         }
     }
-    let use_ = local
+    Ok(())
+}
+
+/// Takes the `use` entry out of `local_conf`; validating it is the caller's job.
+fn take_use(local: &mut Vec<Entry>) -> Option<Entry> {
+    local
         .iter()
         .position(|e| e.key == "use")
-        .map(|i| local.remove(i));
+        .map(|i| local.remove(i))
+}
 
-    Ok(PasteSection {
-        file: path.clone(),
-        section: section.name.clone(),
-        section_line: section.line,
-        use_,
-        entries: local,
-        shadowed,
-        global_conf,
-        other_sections: ini
-            .sections
-            .iter()
-            .filter(|s| s.name != section.name && s.name != DEFAULT_SECTION)
-            .map(|s| s.name.clone())
-            .collect(),
-    })
+/// Every section of the file but `section` and `[DEFAULT]`, in file order.
+fn other_sections(ini: &IniFile, section: &Section) -> Vec<String> {
+    ini.sections
+        .iter()
+        .filter(|s| s.name != section.name && s.name != DEFAULT_SECTION)
+        .map(|s| s.name.clone())
+        .collect()
 }
 
 /// PasteDeploy's `config_prefixes`: groups of synonyms. Within a group only the first prefix
@@ -492,7 +569,7 @@ struct Interpolator<'a> {
     section: &'a [(&'a str, &'a str)],
     defaults: &'a [(&'a str, &'a str)],
     /// Bytes the load may still expand to (see [`MAX_EXPANDED_BYTES`]).
-    budget: &'a std::cell::Cell<usize>,
+    budget: &'a Cell<usize>,
 }
 
 impl Interpolator<'_> {
@@ -508,6 +585,12 @@ impl Interpolator<'_> {
         let mut out = String::new();
         self.expand(&mut out, value, 1)?;
         Ok(out)
+    }
+
+    /// The value of `entry`, a key of the file at `path`, interpolated; an error names the key.
+    fn interpolate_entry(&self, path: &Path, entry: &Entry) -> Result<String, PasteError> {
+        self.interpolate(&entry.value)
+            .map_err(|message| interpolation_error(path, entry.line, &entry.key, message))
     }
 
     /// Appends `text`, if the load's budget has room for it.
