@@ -253,3 +253,69 @@ fn resolve_listen(
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn raw(pairs: &[(&str, &str)]) -> RawSettings {
+        let mut raw = RawSettings::new();
+        for (key, value) in pairs {
+            raw.set(key, *value, Source::Keyword((*key).to_owned()))
+                .unwrap();
+        }
+        raw
+    }
+
+    #[test]
+    fn warnings_come_as_read_then_proxy_then_no_effect() {
+        let mut given = raw(&[
+            ("listen", "127.0.0.1:0"),
+            ("trusted_proxy", "10.0.0.1"),
+            ("send_bytes", "9000"),
+            ("asyncore_use_poll", "false"),
+        ]);
+        given.note("a note from reading".to_owned());
+        let resolved = Settings::resolve(&given).unwrap();
+        assert_eq!(
+            resolved.warnings,
+            [
+                "a note from reading",
+                "trusted_proxy is set but trusted_proxy_headers is not: trusting \
+                 X-Forwarded-Proto only, as waitress does (set trusted_proxy_headers to say so)",
+                "send_bytes has no effect in waitress-rs (output is sent as soon as the socket \
+                 accepts it); set at keyword send_bytes=",
+            ]
+        );
+        assert_eq!(
+            resolved
+                .settings
+                .trusted_proxy_headers
+                .into_iter()
+                .collect::<Vec<_>>(),
+            [ProxyHeader::XForwardedProto]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_does_not_hide_the_rules_between_keys() {
+        let errors = Settings::resolve(&raw(&[
+            ("listen", "127.0.0.1:0"),
+            ("port", "80"),
+            ("threads", "0"),
+            ("trusted_proxy_count", "2"),
+        ]))
+        .unwrap_err();
+        let text: Vec<String> = errors.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "listen (keyword listen=) and port (keyword port=) may not both be set: host or \
+                 port may not be set if listen is set.",
+                "threads = \"0\" (keyword threads=): must be at least 1",
+                "trusted_proxy_count (keyword trusted_proxy_count=): trusted_proxy_count has no \
+                 meaning without setting trusted_proxy",
+            ]
+        );
+    }
+}
