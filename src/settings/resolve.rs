@@ -43,6 +43,19 @@ const EXCLUSIVE: [(&[&str], &[&str], &str); 6] = [
     ),
 ];
 
+/// Settings accepted for waitress's sake that change nothing here, each with the warning given
+/// when one is set to something other than its default.
+const NO_EFFECT: [(&str, &str); 2] = [
+    (
+        "send_bytes",
+        "send_bytes has no effect in waitress-rs (output is sent as soon as the socket accepts it)",
+    ),
+    (
+        "asyncore_use_poll",
+        "asyncore_use_poll has no effect in waitress-rs (the event loop always uses the system's best poller)",
+    ),
+];
+
 /// A validated configuration and the warnings found on the way.
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -55,119 +68,15 @@ pub struct Resolved {
 impl Settings {
     /// Converts and checks `raw`. Every problem found is reported, not just the first.
     pub fn resolve(raw: &RawSettings) -> Result<Resolved, Vec<ConfigError>> {
-        let mut errors = Vec::new();
+        let mut errors = exclusive_conflicts(raw);
+        let Some(mut c) = Converted::from_raw(raw, &mut errors) else {
+            return Err(with_the_rest_checked(raw, errors));
+        };
         let mut warnings: Vec<String> = raw.notes().to_vec();
-        let given = |key: &'static str| {
-            raw.get(key).map(|v| Origin {
-                key,
-                source: v.source.clone(),
-            })
-        };
-
-        for (firsts, seconds, message) in EXCLUSIVE {
-            let first = firsts.iter().find_map(|k| given(k));
-            let second = seconds.iter().find_map(|k| given(k));
-            if let (Some(first), Some(second)) = (first, second) {
-                errors.push(ConfigError::Conflict {
-                    first,
-                    second,
-                    message,
-                });
-            }
-        }
-
-        let converted = Converted::from_raw(raw, &mut errors);
-        let Some(mut c) = converted else {
-            // Check the rest again with each value that failed set back to its default, so the
-            // rules between keys and the listen addresses are reported in the same run.
-            let mut cleaned = raw.clone();
-            for e in &errors {
-                if let ConfigError::Invalid { key, .. } = e {
-                    cleaned.remove(key);
-                }
-            }
-            if let Err(more) = Settings::resolve(&cleaned) {
-                for e in more {
-                    if !errors.contains(&e) {
-                        errors.push(e);
-                    }
-                }
-            }
-            return Err(errors);
-        };
-
-        if c.trusted_proxy.is_none() {
-            if let Some(setting) = given("trusted_proxy_count") {
-                errors.push(ConfigError::Requires {
-                    setting,
-                    message: "trusted_proxy_count has no meaning without setting trusted_proxy",
-                });
-            }
-            if let Some(setting) =
-                given("trusted_proxy_headers").filter(|_| !c.trusted_proxy_headers.is_empty())
-            {
-                errors.push(ConfigError::Requires {
-                    setting,
-                    message: "trusted_proxy_headers has no meaning without setting trusted_proxy",
-                });
-            }
-        } else if c.trusted_proxy_headers.is_empty() {
-            warnings.push(
-                "trusted_proxy is set but trusted_proxy_headers is not: trusting \
-                 X-Forwarded-Proto only, as waitress does (set trusted_proxy_headers to say so)"
-                    .to_owned(),
-            );
-            c.trusted_proxy_headers.insert(ProxyHeader::XForwardedProto);
-        }
-        if c.trusted_proxy_headers.contains(&ProxyHeader::Forwarded)
-            && c.trusted_proxy_headers.len() > 1
-        {
-            errors.push(ConfigError::Requires {
-                setting: given("trusted_proxy_headers").unwrap_or(Origin {
-                    key: "trusted_proxy_headers",
-                    source: Source::Default,
-                }),
-                message: "The Forwarded proxy header and the X-Forwarded-{By,Host,Proto,Port,For} \
-                          headers are mutually exclusive. Can't trust both!",
-            });
-        }
-        for (key, note) in [
-            (
-                "send_bytes",
-                "send_bytes has no effect in waitress-rs (output is sent as soon as the socket accepts it)",
-            ),
-            (
-                "asyncore_use_poll",
-                "asyncore_use_poll has no effect in waitress-rs (the event loop always uses the system's best poller)",
-            ),
-        ] {
-            // Only a value other than the default could have been meant to change something.
-            let changed = raw
-                .get(key)
-                .filter(|v| Some(v.value.trim()) != super::table::key(key).map(|k| k.default));
-            if let Some(given) = changed {
-                warnings.push(format!("{note}; set at {}", given.source));
-            }
-        }
-
-        let bind = if !matches!(c.sockets, Sockets::None) {
-            Some(Bind::Inherited(c.sockets.clone()))
-        } else if let Some(path) = &c.unix_socket {
-            Some(Bind::Unix(path.clone()))
-        } else if c.ipv4 || c.ipv6 {
-            resolve_listen(raw, &mut c, &mut errors)
-        } else {
-            // Only TCP addresses have a family: a Unix socket or inherited ones need neither.
-            errors.push(ConfigError::Requires {
-                setting: given("ipv4").or_else(|| given("ipv6")).unwrap_or(Origin {
-                    key: "ipv4",
-                    source: Source::Default,
-                }),
-                message: "ipv4 and ipv6 are both off, so no address can be used \
-                          (waitress silently uses both)",
-            });
-            None
-        };
+        check_trusted_proxy(raw, &mut c, &mut errors, &mut warnings);
+        check_forwarded_alone(raw, &c, &mut errors);
+        warnings.extend(no_effect_warnings(raw));
+        let bind = resolve_bind(raw, &mut c, &mut errors);
 
         match bind {
             Some(bind) if errors.is_empty() => Ok(Resolved {
@@ -176,6 +85,143 @@ impl Settings {
             }),
             _ => Err(errors),
         }
+    }
+}
+
+/// `key` and where it was set, if it was given at all.
+fn given(raw: &RawSettings, key: &'static str) -> Option<Origin> {
+    raw.get(key).map(|v| Origin {
+        key,
+        source: v.source.clone(),
+    })
+}
+
+/// A [`ConfigError::Conflict`] for each pair of [`EXCLUSIVE`] keys given together.
+fn exclusive_conflicts(raw: &RawSettings) -> Vec<ConfigError> {
+    let mut errors = Vec::new();
+    for (firsts, seconds, message) in EXCLUSIVE {
+        let first = firsts.iter().find_map(|k| given(raw, k));
+        let second = seconds.iter().find_map(|k| given(raw, k));
+        if let (Some(first), Some(second)) = (first, second) {
+            errors.push(ConfigError::Conflict {
+                first,
+                second,
+                message,
+            });
+        }
+    }
+    errors
+}
+
+/// `errors`, from a conversion that failed, with what checking the rest finds added: each value
+/// that failed is set back to its default, so the rules between keys and the listen addresses
+/// are reported in the same run.
+fn with_the_rest_checked(raw: &RawSettings, mut errors: Vec<ConfigError>) -> Vec<ConfigError> {
+    let mut cleaned = raw.clone();
+    for e in &errors {
+        if let ConfigError::Invalid { key, .. } = e {
+            cleaned.remove(key);
+        }
+    }
+    if let Err(more) = Settings::resolve(&cleaned) {
+        for e in more {
+            if !errors.contains(&e) {
+                errors.push(e);
+            }
+        }
+    }
+    errors
+}
+
+/// waitress's rules for `trusted_proxy`: the count and the headers mean nothing without it, and
+/// with it but no headers, X-Forwarded-Proto is trusted.
+fn check_trusted_proxy(
+    raw: &RawSettings,
+    c: &mut Converted,
+    errors: &mut Vec<ConfigError>,
+    warnings: &mut Vec<String>,
+) {
+    if c.trusted_proxy.is_none() {
+        if let Some(setting) = given(raw, "trusted_proxy_count") {
+            errors.push(ConfigError::Requires {
+                setting,
+                message: "trusted_proxy_count has no meaning without setting trusted_proxy",
+            });
+        }
+        if let Some(setting) =
+            given(raw, "trusted_proxy_headers").filter(|_| !c.trusted_proxy_headers.is_empty())
+        {
+            errors.push(ConfigError::Requires {
+                setting,
+                message: "trusted_proxy_headers has no meaning without setting trusted_proxy",
+            });
+        }
+    } else if c.trusted_proxy_headers.is_empty() {
+        warnings.push(
+            "trusted_proxy is set but trusted_proxy_headers is not: trusting \
+             X-Forwarded-Proto only, as waitress does (set trusted_proxy_headers to say so)"
+                .to_owned(),
+        );
+        c.trusted_proxy_headers.insert(ProxyHeader::XForwardedProto);
+    }
+}
+
+/// waitress refuses to trust Forwarded together with any X-Forwarded-* header.
+fn check_forwarded_alone(raw: &RawSettings, c: &Converted, errors: &mut Vec<ConfigError>) {
+    if c.trusted_proxy_headers.contains(&ProxyHeader::Forwarded)
+        && c.trusted_proxy_headers.len() > 1
+    {
+        errors.push(ConfigError::Requires {
+            setting: given(raw, "trusted_proxy_headers").unwrap_or(Origin {
+                key: "trusted_proxy_headers",
+                source: Source::Default,
+            }),
+            message: "The Forwarded proxy header and the X-Forwarded-{By,Host,Proto,Port,For} \
+                      headers are mutually exclusive. Can't trust both!",
+        });
+    }
+}
+
+/// A warning for each [`NO_EFFECT`] setting given, and where.
+fn no_effect_warnings(raw: &RawSettings) -> Vec<String> {
+    let mut warnings = Vec::new();
+    for (key, note) in NO_EFFECT {
+        // Only a value other than the default could have been meant to change something.
+        let changed = raw
+            .get(key)
+            .filter(|v| Some(v.value.trim()) != super::table::key(key).map(|k| k.default));
+        if let Some(given) = changed {
+            warnings.push(format!("{note}; set at {}", given.source));
+        }
+    }
+    warnings
+}
+
+/// Where to listen: inherited sockets, else the Unix socket, else the TCP addresses.
+fn resolve_bind(
+    raw: &RawSettings,
+    c: &mut Converted,
+    errors: &mut Vec<ConfigError>,
+) -> Option<Bind> {
+    if !matches!(c.sockets, Sockets::None) {
+        Some(Bind::Inherited(c.sockets.clone()))
+    } else if let Some(path) = &c.unix_socket {
+        Some(Bind::Unix(path.clone()))
+    } else if c.ipv4 || c.ipv6 {
+        resolve_listen(raw, c, errors)
+    } else {
+        // Only TCP addresses have a family: a Unix socket or inherited ones need neither.
+        errors.push(ConfigError::Requires {
+            setting: given(raw, "ipv4")
+                .or_else(|| given(raw, "ipv6"))
+                .unwrap_or(Origin {
+                    key: "ipv4",
+                    source: Source::Default,
+                }),
+            message: "ipv4 and ipv6 are both off, so no address can be used \
+                      (waitress silently uses both)",
+        });
+        None
     }
 }
 
