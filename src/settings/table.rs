@@ -498,6 +498,17 @@ mod tests {
     }
 
     #[test]
+    fn the_http_parsers_test_limits_are_the_table_defaults() {
+        use crate::http::request::Limits;
+        let c = Converted::from_raw(&RawSettings::new(), &mut Vec::new()).unwrap();
+        let table = Limits {
+            max_header_size: c.max_request_header_size,
+            max_body_size: c.max_request_body_size,
+        };
+        assert_eq!(Limits::default(), table);
+    }
+
+    #[test]
     fn durations_print_in_a_form_that_reads_back() {
         for d in [
             Duration::from_secs(120),
