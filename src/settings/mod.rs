@@ -5,6 +5,8 @@
 //! [`Settings::resolve`] converts and validates it into one [`Settings`]; [`check`] prints it
 //! back as canonical INI. [`load`] reads and resolves what a parsed command line names.
 
+// The command line and the `--check` text are public modules of their own; everything else a
+// user needs is re-exported below, and the readers and converters stay the crate's.
 pub mod check;
 pub mod cli;
 pub(crate) mod convert;
