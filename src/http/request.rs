@@ -415,8 +415,7 @@ pub fn parse_head(head: &[u8], limits: &Limits) -> Result<Head, HttpError> {
     let head_request = request_line.starts_with(b"HEAD ");
     // Every line ends in one, and the request line and the empty line are not fields.
     let fields = line_ends.saturating_sub(2);
-    parse_fields(line, lines, fields, text, limits)
-        .map_err(|e| e.with_version(version).answering_head(head_request))
+    parse_fields(line, lines, fields, text, limits).map_err(|e| e.answering(version, head_request))
 }
 
 /// Where `\r\n\r\n` starts in `buf`. By LF, of which a head has one per line: `memmem`
@@ -495,7 +494,7 @@ fn parse_request_line(line: &[u8], text: &mut Text) -> Result<RequestLine, HttpE
     }
     // Checked before the target so that an HTTP/2 preface-like line gets 505, not 400.
     let version = parse_version(version)?;
-    let with_version = |e: HttpError| e.with_version(version).answering_head(method == b"HEAD");
+    let answering = |e: HttpError| e.answering(version, method == b"HEAD");
     if method.iter().any(u8::is_ascii_lowercase) {
         // waitress: `method != method.upper()`, answered as HTTP/1.0 like waitress does.
         return Err(HttpError::bad_request(format!(
@@ -504,25 +503,25 @@ fn parse_request_line(line: &[u8], text: &mut Text) -> Result<RequestLine, HttpE
         )));
     }
     if method.len() > MAX_METHOD_LEN {
-        return Err(with_version(HttpError::not_implemented(
+        return Err(answering(HttpError::not_implemented(
             "Method name too long",
         )));
     }
     if target.is_empty() {
-        return Err(with_version(start_line_invalid()));
+        return Err(answering(start_line_invalid()));
     }
     if target.len() > MAX_TARGET_LEN {
-        return Err(with_version(HttpError::uri_too_long(format!(
+        return Err(answering(HttpError::uri_too_long(format!(
             "Request-target exceeds {MAX_TARGET_LEN} bytes"
         ))));
     }
     // RFC 3986 allows only ASCII visible characters in a URI; waitress answers `Bad URI`.
     if !target.iter().all(|&b| (0x21..=0x7e).contains(&b)) {
-        return Err(with_version(bad_uri()));
+        return Err(answering(bad_uri()));
     }
     let method_span = text.push_latin1(method);
     let target_span = text.push_latin1(target);
-    let parsed = parse_target(method, target, target_span, text).map_err(with_version)?;
+    let parsed = parse_target(method, target, target_span, text).map_err(answering)?;
     Ok(RequestLine {
         method: method_span,
         target: target_span,
