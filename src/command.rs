@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use crate::app::{App, builtin};
-use crate::server::{self, ServeError};
+use crate::server::{self, BindFault, ServeError};
 use crate::settings::{self, Loaded, cli, doc};
 
 /// The `clap` that [`main_with`] takes commands and matches of.
@@ -447,16 +447,22 @@ fn usage_error_line(e: &clap::Error) -> String {
     line
 }
 
-/// The exit status for a serving error: 69 address in use, 77 no permission, 78 when the
-/// sockets `sockets` names are not usable listening sockets (a restart would not help, and
-/// `Restart=on-failure` looped on them as 1), 1 otherwise.
+/// The exit status for a serving error: 69 address in use (or a file at the Unix socket path),
+/// 77 no permission, 78 when the sockets `sockets` names are not usable listening sockets (a
+/// restart would not help, and `Restart=on-failure` looped on them as 1), 1 otherwise. Only
+/// the server's own finding is 78: whatever the system answers is not the settings found
+/// invalid.
 fn exit_code(e: &ServeError) -> u8 {
     match e {
-        ServeError::Bind(bind) => match bind.source.kind() {
-            std::io::ErrorKind::AddrInUse => EXIT_UNAVAILABLE,
-            std::io::ErrorKind::PermissionDenied => EXIT_NOPERM,
-            std::io::ErrorKind::InvalidInput => EXIT_CONFIG,
-            _ => EXIT_FAILURE,
+        ServeError::Bind(bind) => match bind.fault {
+            BindFault::System => match bind.source.kind() {
+                std::io::ErrorKind::AddrInUse => EXIT_UNAVAILABLE,
+                std::io::ErrorKind::PermissionDenied => EXIT_NOPERM,
+                _ => EXIT_FAILURE,
+            },
+            BindFault::PathTaken => EXIT_UNAVAILABLE,
+            BindFault::Unusable => EXIT_CONFIG,
+            BindFault::Unsupported => EXIT_FAILURE,
         },
         ServeError::Io(_) => EXIT_FAILURE,
     }
@@ -503,6 +509,55 @@ mod tests {
         );
         assert_eq!(config_status(&[unresolved, invalid.clone()]), EXIT_CONFIG);
         assert_eq!(config_status(&[invalid]), EXIT_CONFIG);
+    }
+
+    #[test]
+    fn a_bind_failure_exits_by_who_refused_not_by_the_errors_kind() {
+        use std::io::{Error, ErrorKind};
+        let status = |fault: BindFault, kind: ErrorKind| {
+            exit_code(&ServeError::Bind(server::BindError {
+                what: "http://[fe80::1]:8080".into(),
+                fault,
+                source: Error::from(kind),
+            }))
+        };
+        // EINVAL from bind(2) is the system's refusal, not an invalid configuration.
+        assert_eq!(
+            status(BindFault::System, ErrorKind::InvalidInput),
+            EXIT_FAILURE
+        );
+        assert_eq!(
+            status(BindFault::System, ErrorKind::AddrInUse),
+            EXIT_UNAVAILABLE
+        );
+        assert_eq!(
+            status(BindFault::System, ErrorKind::PermissionDenied),
+            EXIT_NOPERM
+        );
+        assert_eq!(
+            status(BindFault::System, ErrorKind::AddrNotAvailable),
+            EXIT_FAILURE
+        );
+        // The server's own findings, whatever kind their error has.
+        for kind in [
+            ErrorKind::Other,
+            ErrorKind::InvalidInput,
+            ErrorKind::NotFound,
+        ] {
+            assert_eq!(status(BindFault::Unusable, kind), EXIT_CONFIG, "{kind:?}");
+            assert_eq!(
+                status(BindFault::PathTaken, kind),
+                EXIT_UNAVAILABLE,
+                "{kind:?}"
+            );
+            assert_eq!(
+                status(BindFault::Unsupported, kind),
+                EXIT_FAILURE,
+                "{kind:?}"
+            );
+        }
+        let io = ServeError::Io(Error::from(ErrorKind::InvalidInput));
+        assert_eq!(exit_code(&io), EXIT_FAILURE);
     }
 
     #[test]

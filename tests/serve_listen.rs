@@ -126,6 +126,22 @@ fn port_in_use_is_a_one_line_error_with_exit_69() {
     assert!(!stderr.contains("Serving on"));
 }
 
+#[cfg(target_os = "linux")]
+#[test]
+fn an_address_the_system_refuses_as_invalid_exits_1_not_78() {
+    // Linux's bind(2) answers EINVAL for a link-local IPv6 address without a scope: the
+    // system refused, as for an address not on this host (EADDRNOTAVAIL, 1). Exit 78 says
+    // the configuration is invalid, which the server did not find; it came from the error's
+    // kind alone (without IPv6 at all, creating the socket fails, also 1).
+    let (status, stdout, stderr) = run(&echo_args(&["--listen", "[fe80::1]:0"]));
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(stdout.is_empty(), "{stdout}");
+    assert!(
+        stderr.starts_with("waitress-rs: error: cannot listen on http://[fe80::1]:0: "),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn workers_that_cannot_start_are_a_one_line_error_saying_so() {
     // 1000 thread stacks do not fit in 300 MB of address space.
@@ -510,6 +526,27 @@ fn an_inherited_socket_that_was_never_bound_is_refused() {
         );
         assert!(!stderr.contains("Serving on"), "{domain:?}: {stderr}");
     }
+}
+
+#[test]
+fn an_inherited_connected_socket_is_refused_with_78() {
+    // A connection, not a listening socket: what `sockets` names cannot be served, and a
+    // restart will not change that.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let connected = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let mut cmd = with_inherited(
+        &[connected.as_raw_fd()],
+        false,
+        &echo_args(&["--sockets", "3"]),
+    );
+    let out = cmd.env_remove("RUST_LOG").output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(78), "{stderr}");
+    assert!(
+        stderr.contains("inherited fd 3") && stderr.contains("connected"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("Serving on"), "{stderr}");
 }
 
 #[test]

@@ -21,14 +21,52 @@ use super::io::Stream;
 pub struct BindError {
     /// The address, path or descriptor.
     pub what: String,
-    /// The system's error.
+    /// Who refused, which decides whether a restart can help.
+    pub fault: BindFault,
+    /// The system's error, or for a refusal of the server's own, one saying why (with no OS
+    /// error code).
     #[source]
     pub source: io::Error,
 }
 
+/// Who refused to listen. Told by the place that failed, never read back from the error's
+/// `io::ErrorKind`: the system answers EINVAL too (bind(2) for a link-local IPv6 address
+/// with no scope), and that is not the settings found invalid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BindFault {
+    /// The system refused a call (socket, bind, listen, ...); its error says why: the
+    /// address in use, permission denied, or anything else.
+    System,
+    /// A file that is not a socket is at the Unix socket path: the address is taken, as when
+    /// a port is in use, and it is not this server's to delete.
+    PathTaken,
+    /// What `sockets` names cannot be served (a descriptor that is not a bound, unconnected
+    /// stream socket; Internet and Unix sockets mixed; systemd's variables not for this
+    /// process): the settings are wrong, and a restart will not change that.
+    Unusable,
+    /// This platform cannot do what the settings ask (Unix or inherited sockets on Windows).
+    Unsupported,
+}
+
+impl BindError {
+    /// A refusal of the server's own: `why` is the reason given.
+    fn new(fault: BindFault, what: impl Into<String>, why: impl Into<String>) -> BindError {
+        BindError {
+            what: what.into(),
+            fault,
+            source: io::Error::other(why.into()),
+        }
+    }
+}
+
+/// A system call failed on `what`.
 fn bind_error(what: impl Into<String>) -> impl FnOnce(io::Error) -> BindError {
     let what = what.into();
-    move |source| BindError { what, source }
+    move |source| BindError {
+        what,
+        fault: BindFault::System,
+        source,
+    }
 }
 
 /// A listening socket.
@@ -203,13 +241,11 @@ pub fn open_all(settings: &Settings) -> Result<Vec<Listener>, BindError> {
         #[cfg(unix)]
         Bind::Unix(path) => Ok(vec![bind_unix(settings, path)?]),
         #[cfg(not(unix))]
-        Bind::Unix(path) => Err(BindError {
-            what: path.display().to_string(),
-            source: io::Error::new(
-                io::ErrorKind::Unsupported,
-                "Unix sockets are not supported on this platform",
-            ),
-        }),
+        Bind::Unix(path) => Err(BindError::new(
+            BindFault::Unsupported,
+            path.display().to_string(),
+            "Unix sockets are not supported on this platform",
+        )),
         Bind::Inherited(sockets) => inherit(settings, sockets),
     }
 }
@@ -276,14 +312,11 @@ fn bind_unix(settings: &Settings, path: &std::path::Path) -> Result<Listener, Bi
             }
             std::fs::remove_file(path).map_err(bind_error(&what))?;
         } else {
-            return Err(BindError {
+            return Err(BindError::new(
+                BindFault::PathTaken,
                 what,
-                // The address is taken, as when a port is in use (and exits the same way, 69).
-                source: io::Error::new(
-                    io::ErrorKind::AddrInUse,
-                    "the path exists and is not a socket",
-                ),
-            });
+                "the path exists and is not a socket",
+            ));
         }
     }
     let socket = Socket::new(Domain::UNIX, Type::STREAM, None).map_err(bind_error(&what))?;
@@ -315,12 +348,7 @@ fn inherited_fds(sockets: &Sockets) -> Result<Vec<i32>, BindError> {
         Sockets::None => Ok(Vec::new()),
         Sockets::Fds(fds) => Ok(fds.clone()),
         Sockets::Systemd => {
-            // InvalidInput, as for a descriptor that is not a usable socket: what `sockets`
-            // names cannot be served, and a restart will not change that (exit 78).
-            let fail = |why: &str| BindError {
-                what: "sockets = systemd".into(),
-                source: io::Error::new(io::ErrorKind::InvalidInput, why.to_owned()),
-            };
+            let fail = |why: &str| BindError::new(BindFault::Unusable, "sockets = systemd", why);
             let pid = std::env::var("LISTEN_PID").map_err(|_| {
                 fail("LISTEN_PID is not set: not started by systemd socket activation")
             })?;
@@ -378,11 +406,9 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
     for fd in fds {
         let what = format!("inherited fd {fd}");
         // A descriptor that cannot be served is a mistake in what `sockets` names, which a
-        // restart will not fix: InvalidInput, exit 78.
-        let unusable = |e: io::Error| BindError {
-            what: what.clone(),
-            source: io::Error::new(io::ErrorKind::InvalidInput, e),
-        };
+        // restart will not fix, whatever the system's error. Said in words, with no error
+        // code: to Python this is not a bind's OSError.
+        let unusable = |e: io::Error| BindError::new(BindFault::Unusable, &what, e.to_string());
         // Check the descriptor is open before taking ownership of it.
         // SAFETY: `fcntl(F_GETFD)` only queries flags; it is safe on any integer.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
@@ -394,26 +420,31 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
         let socket = Socket::from(unsafe { OwnedFd::from_raw_fd(fd) });
         let probe = socket2::SockRef::from(&socket);
         if probe.r#type().map_err(unusable)? != Type::STREAM {
-            return Err(BindError {
+            return Err(BindError::new(
+                BindFault::Unusable,
                 what,
-                source: io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "Only Internet or UNIX stream sockets may be used.",
-                ),
-            });
+                "Only Internet or UNIX stream sockets may be used.",
+            ));
         }
         let local = probe.local_addr().map_err(unusable)?;
         // listen(2) on a socket never bound binds it to a port the system picks, on every
         // interface: serving where nobody will look (`Serving on http://0.0.0.0:0` was logged).
         let unbound = local.as_socket().is_some_and(|a| a.port() == 0) || local.is_unnamed();
         if unbound {
-            return Err(BindError {
+            return Err(BindError::new(
+                BindFault::Unusable,
                 what,
-                source: io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "the socket is not bound to an address: bind it before passing it",
-                ),
-            });
+                "the socket is not bound to an address: bind it before passing it",
+            ));
+        }
+        // listen(2) refuses a connection with EINVAL: told here, it is the settings' mistake
+        // and says so, where the system's error would read as its own refusal.
+        if probe.peer_addr().is_ok() {
+            return Err(BindError::new(
+                BindFault::Unusable,
+                what,
+                "the socket is connected to a peer: pass a listening socket, or one only bound",
+            ));
         }
         socket.listen(settings.backlog).map_err(bind_error(&what))?;
         socket.set_nonblocking(true).map_err(bind_error(&what))?;
@@ -439,22 +470,18 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
                 created_path: None,
             });
         } else {
-            return Err(BindError {
+            return Err(BindError::new(
+                BindFault::Unusable,
                 what,
-                source: io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "Only Internet or UNIX stream sockets may be used.",
-                ),
-            });
+                "Only Internet or UNIX stream sockets may be used.",
+            ));
         }
         if tcp && unix {
-            return Err(BindError {
-                what: "sockets".into(),
-                source: io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "Internet and UNIX sockets may not be mixed.",
-                ),
-            });
+            return Err(BindError::new(
+                BindFault::Unusable,
+                "sockets",
+                "Internet and UNIX sockets may not be mixed.",
+            ));
         }
     }
     Ok(listeners)
@@ -462,11 +489,9 @@ fn inherit(settings: &Settings, sockets: &Sockets) -> Result<Vec<Listener>, Bind
 
 #[cfg(not(unix))]
 fn inherit(_settings: &Settings, _sockets: &Sockets) -> Result<Vec<Listener>, BindError> {
-    Err(BindError {
-        what: "sockets".into(),
-        source: io::Error::new(
-            io::ErrorKind::Unsupported,
-            "inherited sockets are supported on Unix only",
-        ),
-    })
+    Err(BindError::new(
+        BindFault::Unsupported,
+        "sockets",
+        "inherited sockets are supported on Unix only",
+    ))
 }

@@ -30,7 +30,7 @@ use crate::proxy::ProxyConfig;
 use crate::settings::Settings;
 
 pub use event_loop::DRAIN_DEADLINE;
-pub use listener::BindError;
+pub use listener::{BindError, BindFault};
 #[cfg(test)]
 pub(crate) use signals::EXIT_INTERRUPTED;
 
