@@ -212,61 +212,67 @@ impl ProxyConfig {
     }
 
     /// Reads the trusted headers and works out every change, without touching the environ, so
-    /// a malformed header leaves the request as it came.
+    /// a malformed header leaves the request as it came. The steps run in this order, which
+    /// decides the header an error names when several are wrong.
     fn parse(
         &self,
         environ: &Environ,
         warn: &mut dyn FnMut(String),
     ) -> Result<Changes, MalformedProxyHeader> {
-        let trusts = |h: ProxyHeader| self.trusted_proxy_headers.contains(&h);
-        let count = self.trusted_proxy_count;
         let mut changes = Changes {
             untrusted: ProxyHeader::ALL.into_iter().collect(),
             ..Changes::default()
         };
-        // The client address and the header it came from (named in errors about it).
-        let mut client: Option<(String, &'static str, String)> = None;
-        let mut host = String::new();
-        let mut proto = String::new();
-        let mut port = String::new();
+        let mut claims = self.read_x_forwarded(environ, &mut changes)?;
+        self.read_forwarded(environ, warn, &mut claims, &mut changes)?;
+        let scheme = claims.apply_proto(environ, &mut changes)?;
+        claims.apply_host(&scheme, &mut changes)?;
+        if !claims.port.is_empty() {
+            changes.set(SERVER_PORT, claims.port);
+        }
+        if let Some(client) = claims.client {
+            client.apply(&mut changes)?;
+        }
+        Ok(changes)
+    }
+
+    /// Whether the proxy is trusted to set `header`.
+    fn trusts(&self, header: ProxyHeader) -> bool {
+        self.trusted_proxy_headers.contains(&header)
+    }
+
+    /// What the trusted `X-Forwarded-*` headers claim; each of them is kept from the clearing.
+    fn read_x_forwarded(
+        &self,
+        environ: &Environ,
+        changes: &mut Changes,
+    ) -> Result<Claims, MalformedProxyHeader> {
+        let mut claims = Claims::default();
 
         let xff = ProxyHeader::XForwardedFor;
-        if trusts(xff) {
-            if let Some(raw) = environ.get(xff.environ_key()) {
-                let error = |reason: &str| MalformedProxyHeader::new(xff.wire_name(), reason, raw);
-                let hops = split_list(raw).map_err(error)?;
-                let first = keep_last(&hops, count).first().cloned().unwrap_or_default();
-                client = Some((bracket_bare_ipv6(first), xff.wire_name(), raw.to_owned()));
-                changes.set(xff.environ_key(), rewrite_list(raw, count));
-                changes.untrusted.remove(&xff);
-            }
+        if let Some((first, raw)) = self.read_list(environ, xff, changes)? {
+            claims.client = Some(ClientClaim {
+                addr: bracket_bare_ipv6(first),
+                header: xff.wire_name(),
+                raw: raw.to_owned(),
+            });
         }
 
-        let xfh = ProxyHeader::XForwardedHost;
-        if trusts(xfh) {
-            if let Some(raw) = environ.get(xfh.environ_key()) {
-                let error = |reason: &str| MalformedProxyHeader::new(xfh.wire_name(), reason, raw);
-                let hosts = split_list(raw).map_err(error)?;
-                host = keep_last(&hosts, count)
-                    .first()
-                    .cloned()
-                    .unwrap_or_default();
-                changes.set(xfh.environ_key(), rewrite_list(raw, count));
-                changes.untrusted.remove(&xfh);
-            }
+        if let Some((first, _)) = self.read_list(environ, ProxyHeader::XForwardedHost, changes)? {
+            claims.host = first;
         }
 
         let xfproto = ProxyHeader::XForwardedProto;
-        if trusts(xfproto) {
-            proto = single_value(environ, xfproto)?;
+        if self.trusts(xfproto) {
+            claims.proto = single_value(environ, xfproto)?;
             changes.untrusted.remove(&xfproto);
         }
 
         let xfport = ProxyHeader::XForwardedPort;
-        if trusts(xfport) {
-            port = single_value(environ, xfport)?;
+        if self.trusts(xfport) {
+            claims.port = single_value(environ, xfport)?;
             // Stricter than waitress, which hands `abc` on as SERVER_PORT (PX-06).
-            if !port.is_empty() && !is_port(&port) {
+            if !claims.port.is_empty() && !is_port(&claims.port) {
                 let raw = environ.get(xfport.environ_key()).unwrap_or_default();
                 return Err(MalformedProxyHeader::new(
                     xfport.wire_name(),
@@ -278,160 +284,252 @@ impl ProxyConfig {
         }
 
         let xfby = ProxyHeader::XForwardedBy;
-        if trusts(xfby) {
+        if self.trusts(xfby) {
             // Not used here, but the app may read it, so it must survive the clearing.
             changes.untrusted.remove(&xfby);
         }
+        Ok(claims)
+    }
 
+    /// A trusted list header (`X-Forwarded-For`, `X-Forwarded-Host`) when it is present: its
+    /// first trusted hop and its raw value. The app is to see only the trusted hops.
+    fn read_list<'e>(
+        &self,
+        environ: &'e Environ,
+        header: ProxyHeader,
+        changes: &mut Changes,
+    ) -> Result<Option<(String, &'e str)>, MalformedProxyHeader> {
+        if !self.trusts(header) {
+            return Ok(None);
+        }
+        let Some(raw) = environ.get(header.environ_key()) else {
+            return Ok(None);
+        };
+        let hops = split_list(raw)
+            .map_err(|reason| MalformedProxyHeader::new(header.wire_name(), reason, raw))?;
+        let count = self.trusted_proxy_count;
+        let first = keep_last(&hops, count).first().cloned().unwrap_or_default();
+        changes.set(header.environ_key(), rewrite_list(raw, count));
+        changes.untrusted.remove(&header);
+        Ok(Some((first, raw)))
+    }
+
+    /// A trusted `Forwarded` header: it replaces what `X-Forwarded-*` claimed, and once it is
+    /// trusted, those are cleared.
+    fn read_forwarded(
+        &self,
+        environ: &Environ,
+        warn: &mut dyn FnMut(String),
+        claims: &mut Claims,
+        changes: &mut Changes,
+    ) -> Result<(), MalformedProxyHeader> {
         let fwd = ProxyHeader::Forwarded;
-        let mut forwarded = "";
-        if trusts(fwd) {
-            forwarded = environ.get(fwd.environ_key()).unwrap_or_default();
-            // Once Forwarded is trusted, every X-Forwarded-* is cleared, even the trusted ones
-            // (waitress: `PROXY_HEADERS - {"FORWARDED"}`); they still count if Forwarded is
-            // absent.
-            changes.untrusted = ProxyHeader::ALL.into_iter().filter(|h| *h != fwd).collect();
+        if !self.trusts(fwd) {
+            return Ok(());
         }
-        if !forwarded.is_empty() {
-            let elements = parse_forwarded(forwarded, warn)
-                .map_err(|reason| MalformedProxyHeader::new(fwd.wire_name(), reason, forwarded))?;
-            // Waitress's parsing loop reuses the X-Forwarded-* variables for each element, so
-            // a Forwarded header replaces host, proto and port entirely; only the client address
-            // from X-Forwarded-For survives when no trusted element has `for=`.
-            host.clear();
-            proto.clear();
-            port.clear();
-            // Newest to oldest, each non-empty field overriding: the oldest trusted element
-            // wins, because it holds what the client asked for and later proxies may have
-            // rewritten host and proto on the way.
-            for element in keep_last(&elements, count).iter().rev() {
-                if !element.for_.is_empty() {
-                    client = Some((element.for_.clone(), fwd.wire_name(), forwarded.to_owned()));
-                }
-                if !element.host.is_empty() {
-                    host.clone_from(&element.host);
-                }
-                if !element.proto.is_empty() {
-                    proto.clone_from(&element.proto);
-                }
+        // Once Forwarded is trusted, every X-Forwarded-* is cleared, even the trusted ones
+        // (waitress: `PROXY_HEADERS - {"FORWARDED"}`); they still count if Forwarded is
+        // absent.
+        changes.untrusted = ProxyHeader::ALL.into_iter().filter(|h| *h != fwd).collect();
+        let forwarded = environ.get(fwd.environ_key()).unwrap_or_default();
+        if forwarded.is_empty() {
+            return Ok(());
+        }
+        let elements = parse_forwarded(forwarded, warn)
+            .map_err(|reason| MalformedProxyHeader::new(fwd.wire_name(), reason, forwarded))?;
+        // Waitress's parsing loop reuses the X-Forwarded-* variables for each element, so
+        // a Forwarded header replaces host, proto and port entirely; only the client address
+        // from X-Forwarded-For survives when no trusted element has `for=`.
+        claims.host.clear();
+        claims.proto.clear();
+        claims.port.clear();
+        claims.from_forwarded = true;
+        // Newest to oldest, each non-empty field overriding: the oldest trusted element
+        // wins, because it holds what the client asked for and later proxies may have
+        // rewritten host and proto on the way.
+        let count = self.trusted_proxy_count;
+        for element in keep_last(&elements, count).iter().rev() {
+            if !element.for_.is_empty() {
+                claims.client = Some(ClientClaim {
+                    addr: element.for_.clone(),
+                    header: fwd.wire_name(),
+                    raw: forwarded.to_owned(),
+                });
             }
-            changes.set(fwd.environ_key(), rewrite_list(forwarded, count));
+            if !element.host.is_empty() {
+                claims.host.clone_from(&element.host);
+            }
+            if !element.proto.is_empty() {
+                claims.proto.clone_from(&element.proto);
+            }
         }
-        let from_forwarded = !forwarded.is_empty();
+        changes.set(fwd.environ_key(), rewrite_list(forwarded, count));
+        Ok(())
+    }
+}
 
-        let mut scheme = environ.get(URL_SCHEME).unwrap_or_default().to_owned();
-        if !proto.is_empty() {
-            proto.make_ascii_lowercase();
-            // Named after whichever header waitress would blame: Forwarded if one was used.
-            let name = if from_forwarded {
-                FORWARDED_PROTO_NAME
+/// What the trusted headers claim about the client's request, before it is checked: the
+/// `X-Forwarded-*` headers' values, or a `Forwarded` header's in their place. Empty is unclaimed.
+#[derive(Debug, Default)]
+struct Claims {
+    /// The client's address.
+    client: Option<ClientClaim>,
+    /// The host it asked for, with or without a port.
+    host: String,
+    /// The scheme it used.
+    proto: String,
+    /// The port it connected to.
+    port: String,
+    /// Whether host and proto came from a `Forwarded` header, which errors then name.
+    from_forwarded: bool,
+}
+
+impl Claims {
+    /// Checks the proto and makes it the URL scheme, its default port the port when none was
+    /// claimed; returns the scheme the request has now.
+    fn apply_proto(
+        &mut self,
+        environ: &Environ,
+        changes: &mut Changes,
+    ) -> Result<String, MalformedProxyHeader> {
+        let scheme = environ.get(URL_SCHEME).unwrap_or_default();
+        if self.proto.is_empty() {
+            return Ok(scheme.to_owned());
+        }
+        let proto = &mut self.proto;
+        proto.make_ascii_lowercase();
+        // Named after whichever header waitress would blame: Forwarded if one was used.
+        let name = if self.from_forwarded {
+            FORWARDED_PROTO_NAME
+        } else {
+            ProxyHeader::XForwardedProto.wire_name()
+        };
+        // The scheme check is ours; only http and https pass either way, but the reason
+        // tells an operator whether the proxy sent garbage or just another scheme.
+        if !is_uri_scheme(proto) {
+            return Err(MalformedProxyHeader::new(name, REASON_NOT_A_SCHEME, proto));
+        }
+        if proto != SCHEME_HTTP && proto != SCHEME_HTTPS {
+            return Err(MalformedProxyHeader::new(
+                name,
+                REASON_UNSUPPORTED_PROTO,
+                proto,
+            ));
+        }
+        changes.set(URL_SCHEME, proto.clone());
+        if self.port.is_empty() {
+            let default = if proto == SCHEME_HTTP {
+                DEFAULT_PORT_HTTP
             } else {
-                xfproto.wire_name()
+                DEFAULT_PORT_HTTPS
             };
-            // The scheme check is ours; only http and https pass either way, but the reason
-            // tells an operator whether the proxy sent garbage or just another scheme.
-            if !is_uri_scheme(&proto) {
-                return Err(MalformedProxyHeader::new(name, REASON_NOT_A_SCHEME, &proto));
+            self.port = default.to_owned();
+        }
+        Ok(proto.clone())
+    }
+
+    /// Checks the host and makes it `SERVER_NAME` and `HTTP_HOST`; a port in it becomes the
+    /// port. `scheme` is the request's, which decides whether the port is implied.
+    fn apply_host(
+        &mut self,
+        scheme: &str,
+        changes: &mut Changes,
+    ) -> Result<(), MalformedProxyHeader> {
+        if self.host.is_empty() {
+            return Ok(());
+        }
+        let host = &self.host;
+        let name = if self.from_forwarded {
+            FORWARDED_HOST_NAME
+        } else {
+            ProxyHeader::XForwardedHost.wire_name()
+        };
+        let (name_part, port_part) = split_port(host);
+        // Stricter than waitress, which takes any string as the host (PX-12).
+        if !authority::valid_uri_host(name_part.as_bytes()) {
+            return Err(MalformedProxyHeader::new(name, REASON_BAD_HOST, host));
+        }
+        match port_part {
+            Some(host_port) => {
+                if !is_port(host_port) {
+                    return Err(MalformedProxyHeader::new(name, REASON_BAD_PORT, host));
+                }
+                // The port in the host wins over X-Forwarded-Port and the proto's default.
+                self.port = host_port.to_owned();
+                changes.set(SERVER_NAME, name_part.to_owned());
+                changes.set(HTTP_HOST, host.clone());
             }
-            if proto != SCHEME_HTTP && proto != SCHEME_HTTPS {
-                return Err(MalformedProxyHeader::new(
-                    name,
-                    REASON_UNSUPPORTED_PROTO,
-                    &proto,
-                ));
-            }
-            changes.set(URL_SCHEME, proto.clone());
-            scheme.clone_from(&proto);
-            if port.is_empty() {
-                let default = if proto == SCHEME_HTTP {
-                    DEFAULT_PORT_HTTP
+            None => {
+                changes.set(SERVER_NAME, host.clone());
+                // The port joins HTTP_HOST unless it is the scheme's own default, so URLs
+                // the app builds from HTTP_HOST point where the client connected.
+                let port = &self.port;
+                let implied = (port == DEFAULT_PORT_HTTP && scheme == SCHEME_HTTP)
+                    || (port == DEFAULT_PORT_HTTPS && scheme == SCHEME_HTTPS);
+                let http_host = if port.is_empty() || implied {
+                    host.clone()
                 } else {
-                    DEFAULT_PORT_HTTPS
+                    format!("{host}{PORT_SEPARATOR}{port}")
                 };
-                port = default.to_owned();
+                changes.set(HTTP_HOST, http_host);
             }
         }
+        Ok(())
+    }
+}
 
-        if !host.is_empty() {
-            let name = if from_forwarded {
-                FORWARDED_HOST_NAME
-            } else {
-                xfh.wire_name()
-            };
-            let (name_part, port_part) = split_port(&host);
-            // Stricter than waitress, which takes any string as the host (PX-12).
-            if !authority::valid_uri_host(name_part.as_bytes()) {
-                return Err(MalformedProxyHeader::new(name, REASON_BAD_HOST, &host));
-            }
-            match port_part {
-                Some(host_port) => {
-                    if !is_port(host_port) {
-                        return Err(MalformedProxyHeader::new(name, REASON_BAD_PORT, &host));
-                    }
-                    // The port in the host wins over X-Forwarded-Port and the proto's default.
-                    port = host_port.to_owned();
-                    changes.set(SERVER_NAME, name_part.to_owned());
-                    changes.set(HTTP_HOST, host.clone());
-                }
-                None => {
-                    changes.set(SERVER_NAME, host.clone());
-                    // The port joins HTTP_HOST unless it is the scheme's own default, so URLs
-                    // the app builds from HTTP_HOST point where the client connected.
-                    let implied = (port == DEFAULT_PORT_HTTP && scheme == SCHEME_HTTP)
-                        || (port == DEFAULT_PORT_HTTPS && scheme == SCHEME_HTTPS);
-                    let http_host = if port.is_empty() || implied {
-                        host.clone()
-                    } else {
-                        format!("{host}{PORT_SEPARATOR}{port}")
-                    };
-                    changes.set(HTTP_HOST, http_host);
-                }
-            }
+/// The client address a trusted header claims.
+#[derive(Debug)]
+struct ClientClaim {
+    /// `addr` or `addr:port`, as the header had it.
+    addr: String,
+    /// The header it came from, named in errors about it.
+    header: &'static str,
+    /// That header's value, quoted in errors.
+    raw: String,
+}
+
+impl ClientClaim {
+    /// Checks the address and makes it `REMOTE_ADDR` and `REMOTE_HOST`, its port (or none)
+    /// `REMOTE_PORT`. An empty claim changes nothing.
+    fn apply(self, changes: &mut Changes) -> Result<(), MalformedProxyHeader> {
+        if self.addr.is_empty() {
+            return Ok(());
         }
-
-        if !port.is_empty() {
-            changes.set(SERVER_PORT, port);
+        let (addr_part, port_part) = split_port(&self.addr);
+        let remote = strip_brackets(trim_ows(addr_part));
+        if remote.is_empty() {
+            // Waitress indexes into the empty string here and answers 500.
+            return Err(MalformedProxyHeader::new(
+                self.header,
+                REASON_EMPTY_ADDRESS,
+                &self.raw,
+            ));
         }
-
-        if let Some((addr, source, raw)) = client {
-            if !addr.is_empty() {
-                let (addr_part, port_part) = split_port(&addr);
-                let remote = strip_brackets(trim_ows(addr_part));
-                if remote.is_empty() {
-                    // Waitress indexes into the empty string here and answers 500.
-                    return Err(MalformedProxyHeader::new(
-                        source,
-                        REASON_EMPTY_ADDRESS,
-                        &raw,
-                    ));
-                }
-                let port_part = port_part.map(trim_ows);
-                if !is_visible_ascii(remote) || !port_part.is_none_or(is_visible_ascii) {
-                    // What waitress strips as whitespace (NBSP, NEL, ...) or would pass on
-                    // (a control byte, Latin-1) does not reach REMOTE_ADDR: the host, port
-                    // and proto checks refuse the same bytes.
-                    return Err(MalformedProxyHeader::new(
-                        source,
-                        REASON_INVISIBLE_ADDRESS,
-                        &raw,
-                    ));
-                }
-                changes.set(REMOTE_ADDR, remote.to_owned());
-                changes.set(REMOTE_HOST, remote.to_owned());
-                match port_part {
-                    Some(remote_port) if !remote_port.is_empty() => {
-                        changes.set(REMOTE_PORT, remote_port.to_owned());
-                    }
-                    // Waitress keeps the proxy's own TCP port here, pairing the client's
-                    // address with the proxy's port (PX-03). No port is better than a wrong
-                    // one: an app logging addr:port would otherwise name a socket that never
-                    // existed.
-                    _ => changes.remove(REMOTE_PORT),
-                }
+        let port_part = port_part.map(trim_ows);
+        if !is_visible_ascii(remote) || !port_part.is_none_or(is_visible_ascii) {
+            // What waitress strips as whitespace (NBSP, NEL, ...) or would pass on
+            // (a control byte, Latin-1) does not reach REMOTE_ADDR: the host, port
+            // and proto checks refuse the same bytes.
+            return Err(MalformedProxyHeader::new(
+                self.header,
+                REASON_INVISIBLE_ADDRESS,
+                &self.raw,
+            ));
+        }
+        changes.set(REMOTE_ADDR, remote.to_owned());
+        changes.set(REMOTE_HOST, remote.to_owned());
+        match port_part {
+            Some(remote_port) if !remote_port.is_empty() => {
+                changes.set(REMOTE_PORT, remote_port.to_owned());
             }
+            // Waitress keeps the proxy's own TCP port here, pairing the client's
+            // address with the proxy's port (PX-03). No port is better than a wrong
+            // one: an app logging addr:port would otherwise name a socket that never
+            // existed.
+            _ => changes.remove(REMOTE_PORT),
         }
-
-        Ok(changes)
+        Ok(())
     }
 }
 
