@@ -233,97 +233,156 @@ where
         cli::Program::OwnApp(name) => name,
         cli::Program::Server => "waitress-rs",
     };
-    let mut cmd = frontend.command(cli::command_for(program));
-    if let Some(clash) = clashing_flag(&cmd) {
-        // clap panics on this in debug builds and lets the later flag shadow the earlier in
-        // release ones (the program's --threads silently went to the server).
-        tell!("{name}: error: {clash}");
-        return EXIT_SOFTWARE;
-    }
-    let parsed = cmd
-        .try_get_matches_from_mut(args)
-        .and_then(|matches| cli::invocation(&mut cmd, &matches, program));
-    let inv = match parsed {
-        Ok(inv) => inv,
-        // --help and --version are "errors" to clap that print to stdout and exit 0.
-        Err(e) if !e.use_stderr() => {
-            let _ = e.print();
-            return 0;
-        }
-        Err(e) => {
-            tell!("{name}: error: {}", usage_error_line(&e));
-            return EXIT_USAGE;
-        }
+    let (cmd, inv) = match parse_args(args, program, name, frontend) {
+        Ok(parsed) => parsed,
+        Err(status) => return status,
     };
     if let Some(what) = inv.generate {
-        let text = match what {
-            cli::Generate::Man => doc::man_page(cmd, program, &EXIT_STATUSES),
-            cli::Generate::SettingsTable => doc::settings_table(),
-        };
-        let _ = std::io::stdout().write_all(text.as_bytes());
-        return 0;
+        return generate(what, cmd, program);
     }
     frontend.init_logging(inv.log_level.as_deref());
-
     let Loaded {
         resolved,
         app_section,
-    } = match settings::load(&inv) {
+    } = match load_settings(&inv, name) {
         Ok(loaded) => loaded,
-        Err(errors) => {
-            for e in &errors {
-                tell!("{name}: error: {e}");
-            }
-            return config_status(&errors);
-        }
+        Err(status) => return status,
     };
-    for warning in &resolved.warnings {
-        tell!("{name}: warning: {warning}");
-    }
-
     if inv.check {
-        // --check needs no application, but one that is named must be usable (a program with
-        // its own has none named: it serves its own).
-        let named = if frontend.has_own_app() {
-            None
-        } else {
-            choose_app(&inv, app_section.as_ref(), frontend.serves_targets())
-        };
-        if let Some(Err((e, code))) = named {
-            tell!("{name}: error: {e}");
-            return code;
-        }
-        let mut out = std::io::stdout().lock();
-        let printed = out
-            .write_all(settings::check::render(&resolved.settings).as_bytes())
-            .and_then(|()| out.flush());
-        // The check passed, but nobody got its output (a closed pipe, a full disk).
-        return if printed.is_ok() { 0 } else { EXIT_FAILURE };
+        return check(
+            &inv,
+            &resolved.settings,
+            app_section.as_ref(),
+            name,
+            frontend,
+        );
     }
-    let app = match frontend.app(&inv, app_section.as_ref()) {
-        Some(Ok(app)) => Some(Ok(app)),
-        Some(Err(code)) => return code,
-        None => choose_app(&inv, app_section.as_ref(), frontend.serves_targets()),
-    };
-    let app = match app {
-        Some(Ok(app)) => app,
-        Some(Err((e, code))) => {
-            tell!("{name}: error: {e}");
-            return code;
-        }
-        None => {
-            tell!(
-                "{name}: error: no application: name one with --app echo, --app static:DIR, \
-                 or an [app:main] section (use = egg:waitress-rs#static) in the --config file"
-            );
-            return EXIT_USAGE;
-        }
+    let app = match app_to_serve(&inv, app_section.as_ref(), name, frontend) {
+        Ok(app) => app,
+        Err(status) => return status,
     };
     match frontend.serve(&resolved.settings, app) {
         Ok(()) => 0,
         Err(e) => {
             tell!("{name}: error: {e}");
             exit_code(&e)
+        }
+    }
+}
+
+/// The command line parsed, with the command it was parsed by (which the man page is made
+/// from). `Err` is the status to exit with, having printed `--help` or `--version` (0) or why
+/// the command line is refused.
+fn parse_args(
+    args: Vec<std::ffi::OsString>,
+    program: cli::Program<'_>,
+    name: &str,
+    frontend: &mut dyn Frontend,
+) -> Result<(clap::Command, cli::Invocation), u8> {
+    let mut cmd = frontend.command(cli::command_for(program));
+    if let Some(clash) = clashing_flag(&cmd) {
+        // clap panics on this in debug builds and lets the later flag shadow the earlier in
+        // release ones (the program's --threads silently went to the server).
+        tell!("{name}: error: {clash}");
+        return Err(EXIT_SOFTWARE);
+    }
+    let parsed = cmd
+        .try_get_matches_from_mut(args)
+        .and_then(|matches| cli::invocation(&mut cmd, &matches, program));
+    match parsed {
+        Ok(inv) => Ok((cmd, inv)),
+        // --help and --version are "errors" to clap that print to stdout and exit 0.
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print();
+            Err(0)
+        }
+        Err(e) => {
+            tell!("{name}: error: {}", usage_error_line(&e));
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+/// `--generate`: prints the man page or the settings table; returns the exit status.
+fn generate(what: cli::Generate, cmd: clap::Command, program: cli::Program<'_>) -> u8 {
+    let text = match what {
+        cli::Generate::Man => doc::man_page(cmd, program, &EXIT_STATUSES),
+        cli::Generate::SettingsTable => doc::settings_table(),
+    };
+    let _ = std::io::stdout().write_all(text.as_bytes());
+    0
+}
+
+/// The settings from the config file and the command line, their warnings told. `Err` is the
+/// status to exit with, each error told.
+fn load_settings(inv: &cli::Invocation, name: &str) -> Result<Loaded, u8> {
+    let loaded = match settings::load(inv) {
+        Ok(loaded) => loaded,
+        Err(errors) => {
+            for e in &errors {
+                tell!("{name}: error: {e}");
+            }
+            return Err(config_status(&errors));
+        }
+    };
+    for warning in &loaded.resolved.warnings {
+        tell!("{name}: warning: {warning}");
+    }
+    Ok(loaded)
+}
+
+/// `--check`: prints the settings as resolved; returns the exit status.
+fn check(
+    inv: &cli::Invocation,
+    settings: &settings::Settings,
+    app_section: Option<&settings::paste::PasteSection>,
+    name: &str,
+    frontend: &dyn Frontend,
+) -> u8 {
+    // --check needs no application, but one that is named must be usable (a program with
+    // its own has none named: it serves its own).
+    let named = if frontend.has_own_app() {
+        None
+    } else {
+        choose_app(inv, app_section, frontend.serves_targets())
+    };
+    if let Some(Err((e, code))) = named {
+        tell!("{name}: error: {e}");
+        return code;
+    }
+    let mut out = std::io::stdout().lock();
+    let printed = out
+        .write_all(settings::check::render(settings).as_bytes())
+        .and_then(|()| out.flush());
+    // The check passed, but nobody got its output (a closed pipe, a full disk).
+    if printed.is_ok() { 0 } else { EXIT_FAILURE }
+}
+
+/// The application to serve: the front end's own, or the one the invocation names. `Err` is
+/// the status to exit with, the reason told.
+fn app_to_serve(
+    inv: &cli::Invocation,
+    app_section: Option<&settings::paste::PasteSection>,
+    name: &str,
+    frontend: &mut dyn Frontend,
+) -> Result<Arc<dyn App>, u8> {
+    let app = match frontend.app(inv, app_section) {
+        Some(Ok(app)) => Some(Ok(app)),
+        Some(Err(code)) => return Err(code),
+        None => choose_app(inv, app_section, frontend.serves_targets()),
+    };
+    match app {
+        Some(Ok(app)) => Ok(app),
+        Some(Err((e, code))) => {
+            tell!("{name}: error: {e}");
+            Err(code)
+        }
+        None => {
+            tell!(
+                "{name}: error: no application: name one with --app echo, --app static:DIR, \
+                 or an [app:main] section (use = egg:waitress-rs#static) in the --config file"
+            );
+            Err(EXIT_USAGE)
         }
     }
 }
