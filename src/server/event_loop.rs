@@ -26,7 +26,9 @@ pub const DRAIN_DEADLINE: Duration = Duration::from_secs(30);
 /// the stop (Docker kills after 10 s).
 const STALL_AT_SHUTDOWN: Duration = Duration::from_secs(3);
 
-/// Connections accepted per listener event before other work gets a turn.
+/// Connections accepted per listener event before other work gets a turn. With
+/// `Connection: close` at 50 connections, 1 per event gave 22.4k req/s, 8 36.9k, 64 38.8k and
+/// 256 37.9k (bench/NOTES.md, session 17): past a few, the batch only bounds the pass.
 const ACCEPTS_PER_EVENT: usize = 64;
 
 /// The first pause in accepting after `accept` failed for want of a resource (`EMFILE`,
@@ -59,7 +61,10 @@ pub struct LoopConfig {
 }
 
 /// Passes over one connection per loop iteration when it keeps having input: after this
-/// many it waits for the next iteration, so one busy client cannot starve the rest.
+/// many it waits for the next iteration, so one busy client cannot starve the rest. 1, 2, 4
+/// and 16 measured the same for keep-alive and pipelined clients, in throughput and in the
+/// wait of a GET beside 20 pipelining ones (bench/NOTES.md, session 17); `READS_PER_EVENT`
+/// is what bounds a connection's turn.
 const SERVICE_ROUNDS: usize = 2;
 
 /// How long after a short read the loop looks for an EOF that may be queued unreported behind
