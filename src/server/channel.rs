@@ -33,8 +33,12 @@ pub const LINGER_DEADLINE: Duration = Duration::from_secs(2);
 pub const SHUTDOWN_LINGER: Duration = Duration::from_millis(200);
 
 /// Reads per readiness event before yielding to other connections, so one fast uploader
-/// cannot starve the rest (16 × recv_bytes = 128 KiB with the defaults).
-const READS_PER_EVENT: usize = 16;
+/// cannot starve the rest (4 × recv_bytes = 32 KiB with the defaults). Measured with 20
+/// clients uploading 400 KiB bodies (held in memory) beside one sending a GET every 2 ms:
+/// with 4 the GET's median wait was 0.63 ms and its p99 2.0 ms, with 16 2.4 and 5.4 ms, and
+/// the uploads went 19% faster (6.9k against 5.8k req/s); one uploader alone went as fast
+/// with 4, 8 or 16 (bench/NOTES.md, session 17).
+const READS_PER_EVENT: usize = 4;
 
 /// How much one read takes of a request body already spilled to its temp file, when that is
 /// more than `recv_bytes`. `recv_bytes` bounds what a connection holds in memory; a spilled
