@@ -96,7 +96,7 @@ pub trait Frontend {
     fn app(
         &mut self,
         inv: &cli::Invocation,
-        app_section: Option<&settings::paste::PasteSection>,
+        app_section: Option<&settings::PasteSection>,
     ) -> Option<Result<Arc<dyn App>, u8>>;
 
     /// The command line to parse: `cmd` (the server's flags, [`cli::command_for`]) with any
@@ -140,7 +140,7 @@ impl Frontend for Binary {
     fn app(
         &mut self,
         _inv: &cli::Invocation,
-        _app_section: Option<&settings::paste::PasteSection>,
+        _app_section: Option<&settings::PasteSection>,
     ) -> Option<Result<Arc<dyn App>, u8>> {
         self.0.clone().map(Ok)
     }
@@ -206,7 +206,7 @@ where
     fn app(
         &mut self,
         inv: &cli::Invocation,
-        _app_section: Option<&settings::paste::PasteSection>,
+        _app_section: Option<&settings::PasteSection>,
     ) -> Option<Result<Arc<dyn App>, u8>> {
         let app = self.app.take()?;
         Some(app(&inv.matches).map_err(|e| {
@@ -335,7 +335,7 @@ fn load_settings(inv: &cli::Invocation, name: &str) -> Result<Loaded, u8> {
 fn check(
     inv: &cli::Invocation,
     settings: &settings::Settings,
-    app_section: Option<&settings::paste::PasteSection>,
+    app_section: Option<&settings::PasteSection>,
     name: &str,
     frontend: &dyn Frontend,
 ) -> u8 {
@@ -362,7 +362,7 @@ fn check(
 /// the status to exit with, the reason told.
 fn app_to_serve(
     inv: &cli::Invocation,
-    app_section: Option<&settings::paste::PasteSection>,
+    app_section: Option<&settings::PasteSection>,
     name: &str,
     frontend: &mut dyn Frontend,
 ) -> Result<Arc<dyn App>, u8> {
@@ -449,7 +449,7 @@ fn program_name(args: &[std::ffi::OsString]) -> String {
 /// with or without `--check`.
 fn choose_app(
     inv: &cli::Invocation,
-    app_section: Option<&settings::paste::PasteSection>,
+    app_section: Option<&settings::PasteSection>,
     serves_targets: bool,
 ) -> Option<Result<Arc<dyn App>, (String, u8)>> {
     if let Some(spec) = &inv.app {
