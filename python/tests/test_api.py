@@ -109,6 +109,23 @@ def test_address_in_use_is_an_oserror():
         s.close()
 
 
+
+def test_a_connected_socket_is_an_oserror_as_in_waitress():
+    # waitress calls listen() on the sockets it is given, which fails with EINVAL on one
+    # that is connected; waitress-rs refuses it before, saying why, as the same OSError.
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    connected = socket.create_connection(server.getsockname())
+    try:
+        with pytest.raises(OSError) as info:
+            waitress_rs.serve(lambda e, r: [], sockets=[connected], _quiet=True)
+        assert info.value.errno == 22
+        assert "connected to a peer" in str(info.value)
+    finally:
+        connected.close()
+        server.close()
+
 SERVE_SCRIPT = textwrap.dedent(
     """
     import logging, sys
