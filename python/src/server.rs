@@ -12,7 +12,7 @@ use pyo3::exceptions::{PyKeyboardInterrupt, PyOSError, PyRuntimeError};
 use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
-use waitress_rs::server::{self, BindFault, ServeError, ShutdownHandle};
+use waitress_rs::server::{self, ServeError, ShutdownHandle};
 use waitress_rs::settings::Settings;
 
 use crate::{config, logs, wsgi};
@@ -225,16 +225,12 @@ fn run_polling_signals(py: Python<'_>, server: server::Server) -> PyResult<Resul
     }
 }
 
-/// `EINVAL`: 22 on Linux, the BSDs, macOS and in Windows' C runtime.
-const EINVAL: i32 = 22;
-
-/// A serving error as Python sees it: bind failures are `OSError`s with the errno. A socket
-/// the server refuses to listen on (`sockets` naming one already connected) is the
-/// `OSError(EINVAL)` waitress gets from its `listen()` on it, the reason in the message.
+/// A serving error as Python sees it: bind failures are `OSError`s with the errno, which for
+/// the server's own refusals is the one waitress gets from the call it makes
+/// ([`server::BindError::os_code`]).
 fn serve_error(e: ServeError) -> PyErr {
     let errno = match &e {
-        ServeError::Bind(bind) if bind.fault == BindFault::Unusable => Some(EINVAL),
-        ServeError::Bind(bind) => bind.source.raw_os_error(),
+        ServeError::Bind(bind) => bind.os_code(),
         ServeError::Io(io) => io.raw_os_error(),
     };
     match errno {

@@ -1,6 +1,7 @@
 """waitress_rs.serve / serve_paste / check from Python: keyword conversions, errors as
 ValueError, and stopping cleanly on SIGINT and SIGTERM."""
 
+import errno
 import os
 import signal
 import socket
@@ -125,6 +126,18 @@ def test_a_connected_socket_is_an_oserror_as_in_waitress():
     finally:
         connected.close()
         server.close()
+
+
+def test_a_file_at_the_unix_socket_path_is_an_oserror_as_in_waitress(tmp_path):
+    # waitress leaves a file that is not a socket alone, and its bind() fails with
+    # EADDRINUSE; waitress-rs refuses it before binding, as the same OSError.
+    path = tmp_path / "app.sock"
+    path.write_bytes(b"not a socket")
+    with pytest.raises(OSError) as info:
+        waitress_rs.serve(lambda e, r: [], unix_socket=str(path), _quiet=True)
+    assert info.value.errno == errno.EADDRINUSE
+    assert "not a socket" in str(info.value)
+    assert path.read_bytes() == b"not a socket"
 
 SERVE_SCRIPT = textwrap.dedent(
     """

@@ -49,6 +49,22 @@ pub enum BindFault {
 }
 
 impl BindError {
+    /// The OS error code the failure stands for, for callers that report bind failures by
+    /// errno (the Python package raises `OSError` with it). A system call's own code; for a
+    /// refusal of the server's own, the code the system gives waitress, which makes the call
+    /// waitress-rs refuses to make: bind(2)'s EADDRINUSE for a file at the Unix socket path,
+    /// listen(2)'s EINVAL for a socket that cannot listen (one already connected).
+    pub fn os_code(&self) -> Option<i32> {
+        match self.fault {
+            BindFault::System => self.source.raw_os_error(),
+            #[cfg(unix)]
+            BindFault::PathTaken => Some(libc::EADDRINUSE),
+            #[cfg(unix)]
+            BindFault::Unusable => Some(libc::EINVAL),
+            _ => None,
+        }
+    }
+
     /// A refusal of the server's own: `why` is the reason given.
     fn new(fault: BindFault, what: impl Into<String>, why: impl Into<String>) -> BindError {
         BindError {
@@ -494,4 +510,55 @@ fn inherit(_settings: &Settings, _sockets: &Sockets) -> Result<Vec<Listener>, Bi
         "sockets",
         "inherited sockets are supported on Unix only",
     ))
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::fd::IntoRawFd;
+
+    use super::*;
+    use crate::settings::{RawSettings, Source};
+
+    fn settings(key: &str, value: String) -> Settings {
+        let mut raw = RawSettings::new();
+        raw.set(key, value, Source::Default).unwrap();
+        Settings::resolve(&raw).unwrap().settings
+    }
+
+    #[test]
+    fn a_file_at_the_unix_socket_path_stands_for_binds_eaddrinuse() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sock");
+        std::fs::write(&path, b"not a socket").unwrap();
+        let e = open_all(&settings("unix_socket", path.display().to_string())).unwrap_err();
+        assert_eq!(e.fault, BindFault::PathTaken, "{e}");
+        // What waitress's bind(2) raises there, so what the Python package raises.
+        assert_eq!(e.os_code(), Some(libc::EADDRINUSE), "{e}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"not a socket",
+            "the file is kept"
+        );
+    }
+
+    #[test]
+    fn a_connected_inherited_socket_stands_for_listens_einval() {
+        let server = TcpListener::bind("127.0.0.1:0").unwrap();
+        let client = std::net::TcpStream::connect(server.local_addr().unwrap()).unwrap();
+        // open_all takes the descriptor over (and closes it on failure).
+        let fd = client.into_raw_fd();
+        let e = open_all(&settings("sockets", fd.to_string())).unwrap_err();
+        assert_eq!(e.fault, BindFault::Unusable, "{e}");
+        assert_eq!(e.os_code(), Some(libc::EINVAL), "{e}");
+        assert!(e.to_string().contains("connected to a peer"), "{e}");
+    }
+
+    #[test]
+    fn a_system_failure_keeps_the_systems_code() {
+        let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = taken.local_addr().unwrap().to_string();
+        let e = open_all(&settings("listen", addr)).unwrap_err();
+        assert_eq!(e.fault, BindFault::System, "{e}");
+        assert_eq!(e.os_code(), Some(libc::EADDRINUSE), "{e}");
+    }
 }
