@@ -258,9 +258,16 @@ fn one_application_and_call_only_with_a_target() {
 fn an_app_flag_naming_no_app_is_a_usage_error_and_a_missing_directory_a_configuration_one() {
     // A missing static directory exited 2, so the shipped unit (RestartPreventExitStatus=78,
     // --app static:/srv/www) restarted forever; as an [app:main] root it was already 78.
+    let misspelt = format!("static:{}/etc/site:lsting", env!("CARGO_MANIFEST_DIR"));
     for (app, code, says) in [
         ("bogus", 2, "unknown application"),
         ("static:", 2, "static needs a directory"),
+        // Not "cannot serve DIR:lsting: No such file or directory".
+        (
+            misspelt.as_str(),
+            2,
+            "unknown option \"lsting\" after the directory",
+        ),
         (
             "static:/nonexistent/waitress-rs-www",
             78,

@@ -1,6 +1,7 @@
 //! Choosing a built-in application: `--app echo`, `--app static:DIR`, or an `[app:main]`
 //! section with `use = egg:waitress-rs#echo` or `use = egg:waitress-rs#static` and `root`.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use super::App;
@@ -42,6 +43,15 @@ pub fn from_flag(spec: &str) -> Result<Arc<dyn App>, AppSpecError> {
         Some(("static", rest)) => {
             let (root, listing) = match rest.rsplit_once(':') {
                 Some((root, "listing")) => (root, true),
+                // `static:DIR:lsting`: an option misspelt after a directory that exists, which
+                // read as a missing directory `DIR:lsting` (unless one of that name exists: a
+                // path may hold ':').
+                Some((root, option)) if Path::new(root).is_dir() && !Path::new(rest).exists() => {
+                    return Err(AppSpecError::Unknown(format!(
+                        "--app {spec}: unknown option {option:?} after the directory; \
+                         the one option is static:DIR:listing"
+                    )));
+                }
                 _ => (rest, false),
             };
             static_app(root, listing).map_err(|e| e.at(&format!("--app {spec}")))
