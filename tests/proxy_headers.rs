@@ -49,13 +49,7 @@ fn untrusted_proxy_headers_never_reach_the_app() {
 
 #[test]
 fn clear_untrusted_off_passes_them_through() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
-        "--no-clear-untrusted-proxy-headers",
-    ]);
+    let server = Server::echo_with(&["--no-clear-untrusted-proxy-headers"]);
     let (_, env) = echo(server.addr(), SPOOFS);
     assert_eq!(
         env_get(&env, "HTTP_X_FORWARDED_FOR"),
@@ -66,11 +60,7 @@ fn clear_untrusted_off_passes_them_through() {
 
 #[test]
 fn a_trusted_proxy_sets_client_scheme_and_host() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
+    let server = Server::echo_with(&[
         "--trusted-proxy",
         "127.0.0.1",
         "--trusted-proxy-headers",
@@ -113,11 +103,7 @@ fn a_trusted_proxy_sets_client_scheme_and_host() {
 
 #[test]
 fn trusted_proxy_count_trusts_that_many_hops() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
+    let server = Server::echo_with(&[
         "--trusted-proxy",
         "*",
         "--trusted-proxy-count",
@@ -138,11 +124,7 @@ fn trusted_proxy_count_trusts_that_many_hops() {
 
 #[test]
 fn forwarded_is_honoured_when_trusted() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
+    let server = Server::echo_with(&[
         "--trusted-proxy",
         "127.0.0.1",
         "--trusted-proxy-headers",
@@ -166,11 +148,7 @@ fn forwarded_is_honoured_when_trusted() {
 
 #[test]
 fn malformed_trusted_headers_get_400() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
+    let server = Server::echo_with(&[
         "--trusted-proxy",
         "127.0.0.1",
         "--trusted-proxy-headers",

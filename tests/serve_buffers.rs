@@ -348,14 +348,7 @@ fn app_errors_out_when_a_blocked_client_goes_away() {
 #[test]
 fn pending_output_past_outbuf_overflow_goes_to_a_temp_file() {
     // The binary: echo a 4 MiB body to a client that does not read the response.
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
-        "--outbuf-overflow",
-        "65536",
-    ]);
+    let server = Server::echo_with(&["--outbuf-overflow", "65536"]);
     let pid = server.pid().to_string();
     let before = deleted_files(&pid);
     let body = vec![b'e'; 4 * MIB as usize];

@@ -135,14 +135,7 @@ fn a_request_queued_behind_a_response_the_client_is_not_reading_costs_no_cpu() {
 /// The echo app with room for five connections, whose log tells when the limit is reached.
 #[cfg(unix)]
 fn echo_limited_to_5() -> Server {
-    Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
-        "--connection-limit",
-        "5",
-    ])
+    Server::echo_with(&["--connection-limit", "5"])
 }
 
 #[cfg(unix)]

@@ -76,14 +76,7 @@ fn expect_continue() {
 
 #[test]
 fn expect_continue_edge_cases() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
-        "--max-request-body-size",
-        "1000",
-    ]);
+    let server = Server::echo_with(&["--max-request-body-size", "1000"]);
     // A body over the limit: 413 at once, never a 100 inviting the body.
     let all = support::exchange(
         server.addr(),

@@ -118,14 +118,7 @@ fn nothing_after_a_connect_is_read_as_http() {
 /// here keeps its end open; with one connection allowed, the next client is served meanwhile.
 #[test]
 fn a_client_that_asked_to_close_does_not_hold_the_connection() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
-        "--connection-limit",
-        "1",
-    ]);
+    let server = Server::echo_with(&["--connection-limit", "1"]);
     for round in 0..3 {
         let mut first = connect(server.addr());
         first
@@ -177,11 +170,7 @@ fn idle_channels_time_out_and_the_connection_limit_holds() {
     // channel_timeout closes an idle keep-alive connection and a half-sent request (within the
     // 10 s read timeout, an upper bound); a client beyond connection_limit is served once a
     // slot frees.
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
+    let server = Server::echo_with(&[
         "--channel-timeout",
         "1",
         "--cleanup-interval",

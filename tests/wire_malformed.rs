@@ -237,14 +237,7 @@ fn content_length_framing() {
 
 #[test]
 fn body_limit_is_checked_before_the_body() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
-        "--max-request-body-size",
-        "1000",
-    ]);
+    let server = Server::echo_with(&["--max-request-body-size", "1000"]);
     // No body is sent at all: the 413 must come from the declared length alone.
     check_rejected(
         &server,
@@ -1192,11 +1185,7 @@ fn chunked_bodies() {
 /// waitress's TooLargeTests, with `max_request_header_size = max_request_body_size = 1000`.
 #[test]
 fn too_large() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
+    let server = Server::echo_with(&[
         "--max-request-header-size",
         "1000",
         "--max-request-body-size",
@@ -1335,14 +1324,7 @@ fn too_large() {
 /// one must still never be answered, wherever the bytes are split.
 #[test]
 fn pipelined_request_after_an_error_with_lookahead() {
-    let server = Server::start(&[
-        "--listen",
-        "127.0.0.1:0",
-        "--app",
-        "echo",
-        "--channel-request-lookahead",
-        "5",
-    ]);
+    let server = Server::echo_with(&["--channel-request-lookahead", "5"]);
     let cases = [
         bad(
             "TE + CL",

@@ -48,7 +48,14 @@ impl Server {
 
     /// Starts the binary serving the built-in echo app on an ephemeral 127.0.0.1 port.
     pub fn echo() -> Server {
-        Self::start(&["--listen", "127.0.0.1:0", "--app", "echo"])
+        Self::echo_with(&[])
+    }
+
+    /// Starts the echo app on an ephemeral 127.0.0.1 port with `extra` flags after the app.
+    pub fn echo_with(extra: &[&str]) -> Server {
+        let mut args = vec!["--listen", "127.0.0.1:0", "--app", "echo"];
+        args.extend_from_slice(extra);
+        Self::start(&args)
     }
 
     /// Starts `cmd` and waits for `listeners` `Serving on` lines.
