@@ -68,7 +68,8 @@ const EXIT_STATUSES: [(u8, &str); 8] = [
         EXIT_CONFIG,
         "The configuration is invalid (EX_CONFIG), one line per error on stderr; the \
          application cannot be made (a static directory missing); or the sockets it names \
-         (sockets, systemd's LISTEN_FDS) are not usable listening sockets.",
+         (sockets, systemd's LISTEN_FDS) are not usable listening sockets, or not on this \
+         platform (Unix and inherited sockets on Windows).",
     ),
 ];
 
@@ -520,8 +521,8 @@ fn exit_code(e: &ServeError) -> u8 {
                 _ => EXIT_FAILURE,
             },
             BindFault::PathTaken => EXIT_UNAVAILABLE,
-            BindFault::Unusable => EXIT_CONFIG,
-            BindFault::Unsupported => EXIT_FAILURE,
+            // Both are the settings asking for what cannot be: a restart changes neither.
+            BindFault::Unusable | BindFault::Unsupported => EXIT_CONFIG,
         },
         ServeError::Io(_) => EXIT_FAILURE,
     }
@@ -611,7 +612,7 @@ mod tests {
             );
             assert_eq!(
                 status(BindFault::Unsupported, kind),
-                EXIT_FAILURE,
+                EXIT_CONFIG,
                 "{kind:?}"
             );
         }
