@@ -312,8 +312,15 @@ impl HeadScanner {
     /// the final CRLFCRLF) is `max_header_size` bytes or more, or when that many bytes have
     /// arrived without a terminator (waitress: a 999-byte head passes a limit of 1000, a
     /// 1000-byte one does not).
+    ///
+    /// The answer is the one the bytes would get if they came one per read, whatever the
+    /// reads were: so only the first `max_header_size` bytes are looked at. Past them a
+    /// client sending in small reads has already had its 431, and a bare CR or LF (400) or a
+    /// terminator (431) further on must not change the answer when the same bytes come in
+    /// one read.
     pub fn scan(&mut self, buf: &[u8], limits: &Limits) -> Result<HeadStatus, HttpError> {
         let max = limits.max_header_size;
+        let buf = buf.get(..max).unwrap_or(buf);
         if self.phase == ScanPhase::Leading {
             loop {
                 match buf.get(self.start..self.start + 2) {
@@ -342,6 +349,11 @@ impl HeadScanner {
             Some(pos) => {
                 let end = from + pos + 4;
                 if end >= max {
+                    // In smaller reads a bare line end before the terminator was refused
+                    // before the limit was reached. (Under the limit, parse_head refuses it.)
+                    if has_bare_line_end(buf.get(..end).unwrap_or(buf), from, self.start) {
+                        return Err(bare_line_end());
+                    }
                     return Err(HttpError::header_too_large(max));
                 }
                 Ok(HeadStatus::Complete {
@@ -353,9 +365,7 @@ impl HeadScanner {
                 // A bare CR or LF can never become part of a valid head: refuse it now rather
                 // than wait (until channel_timeout) for a CRLFCRLF an LF-only client never sends.
                 if has_bare_line_end(buf, from, self.start) {
-                    return Err(HttpError::bad_request(
-                        "Bare CR or LF found in HTTP message",
-                    ));
+                    return Err(bare_line_end());
                 }
                 self.scanned = buf.len();
                 self.partial(buf, max)
@@ -370,6 +380,10 @@ impl HeadScanner {
             Ok(HeadStatus::Partial)
         }
     }
+}
+
+fn bare_line_end() -> HttpError {
+    HttpError::bad_request("Bare CR or LF found in HTTP message")
 }
 
 /// Whether `buf[from..]` holds an LF not preceded by CR, or a CR followed by anything but LF
@@ -456,9 +470,7 @@ fn check_line_ends(head: &[u8]) -> Result<usize, HttpError> {
             }
         };
         if bare {
-            return Err(HttpError::bad_request(
-                "Bare CR or LF found in HTTP message",
-            ));
+            return Err(bare_line_end());
         }
     }
     Ok(lines)
@@ -1916,6 +1928,49 @@ mod tests {
     }
 
     #[test]
+    fn scanner_answers_as_if_the_bytes_came_one_by_one() {
+        // Past max_header_size a client sending small reads already has its 431, so what lies
+        // beyond must not change the answer when the same bytes arrive in one read. Before,
+        // one read of a head with a bare LF early and its terminator past the limit got 431
+        // (byte by byte: 400), and one read of a bare LF past the limit with no terminator
+        // got 400 (byte by byte: 431).
+        let l = limits(64, 1000);
+        let long = "v".repeat(100);
+        let cases: [(String, u16); 5] = [
+            (format!("GET / HTTP/1.1\nHost: a\r\nX: {long}\r\n\r\n"), 400),
+            (format!("GET / HTTP/1.1\r\nHost: a\r\nX: {long}\n"), 431),
+            (
+                format!("GET / HTTP/1.1\r\nHost: a\r\nX: {long}\r\n\r\n"),
+                431,
+            ),
+            (
+                format!("{}\nGET / HTTP/1.1\r\n\r\n", "\r\n".repeat(40)),
+                431,
+            ),
+            // The terminator ends exactly at the limit, after a bare CR.
+            (
+                format!("GET / HTTP/1.1\r\nHost: a\rb\r\nX: {}\r\n\r\n", &long[..30]),
+                400,
+            ),
+        ];
+        for (raw, want) in cases {
+            let raw = raw.as_bytes();
+            let whole = HeadScanner::new().scan(raw, &l);
+            let mut scanner = HeadScanner::new();
+            let bytewise = (1..=raw.len())
+                .map(|n| scanner.scan(&raw[..n], &l))
+                .find(|r| r != &Ok(HeadStatus::Partial));
+            assert_eq!(
+                whole.clone().map_err(|e| e.status),
+                Err(want),
+                "{}",
+                raw.escape_ascii()
+            );
+            assert_eq!(Some(whole), bytewise, "{}", raw.escape_ascii());
+        }
+    }
+
+    #[test]
     fn head_without_terminator_is_refused_by_parse_head() {
         let err = parse_head(b"GET / HTTP/1.1\r\nHost: a\r\n", &Limits::default()).unwrap_err();
         assert_eq!(err.status, 400);
@@ -2036,9 +2091,9 @@ mod tests {
             raw.extend_from_slice(b"body");
 
             // The head as one read delivers it, and as reads of a few bytes each deliver it (the
-            // scanner sees each longer prefix): the same request, or an error of the same
-            // status. (The detail may differ: a bare LF is reported by the scanner while the
-            // head is incomplete, by the parser once it is complete, as waitress does.)
+            // scanner sees each longer prefix): the same request, or the same error (a bare
+            // LF is reported by the scanner while the head is incomplete, by the parser once it
+            // is complete, in the same words).
             let outcome = |scan: Result<HeadStatus, HttpError>| -> Option<Result<Head, HttpError>> {
                 match scan {
                     Ok(HeadStatus::Complete { start, end }) => {
@@ -2061,7 +2116,7 @@ mod tests {
             let head = match (once, in_pieces) {
                 (None, None) => continue,
                 (Some(Ok(a)), Some(Ok(b))) if a == b => a,
-                (Some(Err(a)), Some(Err(b))) if a.status == b.status => continue,
+                (Some(Err(a)), Some(Err(b))) if a == b => continue,
                 (once, in_pieces) => panic!(
                     "{}: whole {once:?}, in pieces {in_pieces:?}",
                     raw.escape_ascii()
