@@ -15,6 +15,8 @@ pub mod authority;
 pub mod body;
 pub mod date;
 pub mod error;
+#[cfg(test)]
+mod fragmented;
 pub mod request;
 pub mod response;
 
