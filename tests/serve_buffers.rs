@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{InProcess, Server, connect, read_response, rss_kib, temp_dir};
+use support::{InProcess, Server, connect, deleted_files, read_response, rss_kib, temp_dir};
 use waitress_rs::app::{AppError, Request, Response};
 
 const MIB: u64 = 1 << 20;
@@ -36,17 +36,6 @@ fn baseline_rss(server: &Server) -> u64 {
     rss_kib(server.pid())
 }
 
-/// Open temp files (unlinked, so their link ends in "(deleted)") of process `pid`.
-fn deleted_files(pid: &str) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .map(|d| {
-            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
-                .filter(|p| p.to_string_lossy().ends_with("(deleted)"))
-                .count()
-        })
-        .unwrap_or(0)
-}
-
 #[test]
 fn huge_upload_is_spooled_to_disk_with_flat_rss() {
     let dir = temp_dir();
@@ -55,7 +44,7 @@ fn huge_upload_is_spooled_to_disk_with_flat_rss() {
     let limit = (BIG + MIB).to_string();
     let server = static_server(dir.path(), &["--max-request-body-size", &limit]);
     let base = baseline_rss(&server);
-    let pid = server.pid().to_string();
+    let pid = server.pid();
 
     let mut stream = connect(server.addr());
     stream
@@ -76,7 +65,7 @@ fn huge_upload_is_spooled_to_disk_with_flat_rss() {
         sent += chunk.len() as u64;
         if sent % (8 * MIB) == 0 {
             peak = peak.max(rss_kib(server.pid()));
-            saw_spool |= deleted_files(&pid) > 0;
+            saw_spool |= deleted_files(pid) > 0;
         }
     }
     let res = read_response(&mut BufReader::new(stream), false);
@@ -97,10 +86,10 @@ fn huge_upload_is_spooled_to_disk_with_flat_rss() {
     assert!(elapsed < Duration::from_secs(300), "took {elapsed:?}");
     // The spool file is gone once the request is done.
     let deadline = Instant::now() + Duration::from_secs(10);
-    while deleted_files(&pid) > 0 && Instant::now() < deadline {
+    while deleted_files(pid) > 0 && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(50));
     }
-    assert_eq!(deleted_files(&pid), 0, "spool file left open");
+    assert_eq!(deleted_files(pid), 0, "spool file left open");
 }
 
 #[test]
@@ -349,8 +338,8 @@ fn app_errors_out_when_a_blocked_client_goes_away() {
 fn pending_output_past_outbuf_overflow_goes_to_a_temp_file() {
     // The binary: echo a 4 MiB body to a client that does not read the response.
     let server = Server::echo_with(&["--outbuf-overflow", "65536"]);
-    let pid = server.pid().to_string();
-    let before = deleted_files(&pid);
+    let pid = server.pid();
+    let before = deleted_files(pid);
     let body = vec![b'e'; 4 * MIB as usize];
     let mut stream = connect(server.addr());
     write!(
@@ -361,21 +350,21 @@ fn pending_output_past_outbuf_overflow_goes_to_a_temp_file() {
     .unwrap();
     stream.write_all(&body).unwrap();
     let deadline = Instant::now() + Duration::from_secs(15);
-    while deleted_files(&pid) <= before && Instant::now() < deadline {
+    while deleted_files(pid) <= before && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
     assert!(
-        deleted_files(&pid) > before,
+        deleted_files(pid) > before,
         "no temp file while output is pending"
     );
     let res = read_response(&mut BufReader::new(stream), false);
     assert_eq!(res.status, 200);
     assert!(res.body.len() > 4 * MIB as usize);
     let deadline = Instant::now() + Duration::from_secs(10);
-    while deleted_files(&pid) > before && Instant::now() < deadline {
+    while deleted_files(pid) > before && Instant::now() < deadline {
         std::thread::sleep(Duration::from_millis(20));
     }
-    assert_eq!(deleted_files(&pid), before, "temp file left open");
+    assert_eq!(deleted_files(pid), before, "temp file left open");
 }
 
 #[test]

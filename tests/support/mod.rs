@@ -421,6 +421,25 @@ pub fn fd_count(pid: u32) -> usize {
         .unwrap_or(0)
 }
 
+/// Open temp files of process `pid` (Linux): the server's are unlinked at once, so their link
+/// ends in "(deleted)".
+pub fn deleted_files(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .map(|d| {
+            d.filter_map(|e| std::fs::read_link(e.ok()?.path()).ok())
+                .filter(|p| p.to_string_lossy().ends_with("(deleted)"))
+                .count()
+        })
+        .unwrap_or(0)
+}
+
+/// Threads of process `pid` (Linux).
+pub fn thread_count(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
 /// Resident memory of process `pid` in KiB (Linux).
 pub fn rss_kib(pid: u32) -> u64 {
     status_kib(pid, "VmRSS:")
