@@ -722,7 +722,14 @@ impl Channel {
                 }
             }
             if self.in_flight() {
-                let (how, at) = self.output.take_finished()?;
+                let Some((how, at)) = self.output.take_finished() else {
+                    // A body read ahead whose last block the spool writer stored meanwhile (its
+                    // wake-up brought the loop here) joins the queue, and reading goes on: left
+                    // in `Storing`, it stopped the reads until the running request ended, so a
+                    // client that went was not seen gone and the lookahead was cut short.
+                    self.parse(cfg);
+                    return None;
+                };
                 let answered = std::mem::replace(&mut self.answering, Answering::Nothing);
                 // Idle from the response's end, not from the request's arrival.
                 self.last_activity = self.last_activity.max(at);
