@@ -46,8 +46,9 @@ pub struct Task {
 }
 
 impl Handler {
-    /// Runs the app for `task` and finishes its response. Never panics on app behaviour; an
-    /// app panic is caught by the pool.
+    /// Runs the app for `task` and finishes its response. Never panics on app behaviour (an
+    /// app's panic is answered as its error); a panic elsewhere is caught by the pool, and
+    /// the response is finished, closing the connection, as it unwinds.
     pub fn serve(&self, task: Task) {
         let Task {
             head,
@@ -56,6 +57,10 @@ impl Handler {
             output,
             force_close,
         } = task;
+        let mut guard = FinishOnUnwind {
+            output: &output,
+            finished: false,
+        };
         let ctx = ResponseContext {
             version: head.version,
             head_request: head.is_head(),
@@ -68,6 +73,7 @@ impl Handler {
             if let Err(malformed) = self.proxy.apply(&mut environ) {
                 let error = HttpError::bad_request(malformed.detail());
                 self.refuse(&output, &ctx, error);
+                guard.finished = true;
                 return;
             }
         }
@@ -115,6 +121,7 @@ impl Handler {
                 }
             }
         }
+        guard.finished = true;
     }
 
     /// Answers the request `ctx` describes with `error` and closes the connection.
@@ -123,6 +130,25 @@ impl Handler {
         let bytes = with_date(|date| error_response(&error, self.ident.as_deref(), date));
         let _ = output.push(&[&bytes]);
         output.finish(Finished::Close);
+    }
+}
+
+/// Finishes, closing it, the response of a task that unwinds before it finished: a panic
+/// outside the app's own guard (a logger that panics, a bug in the framing), which the pool
+/// catches. Without it the loop waited for that finish for good: the connection was never
+/// idle, so neither `channel_timeout` nor the client's close gave back its descriptor or its
+/// place under `connection_limit`.
+struct FinishOnUnwind<'a> {
+    output: &'a Output,
+    /// The response was finished (or refused): nothing left to do.
+    finished: bool,
+}
+
+impl Drop for FinishOnUnwind<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() && !self.finished {
+            self.output.finish(Finished::Close);
+        }
     }
 }
 
