@@ -2,7 +2,8 @@
 //! app's error on the worker that ran it) is caught by the pool; the request's connection must
 //! still end. It used to stay open for good: never idle, so `channel_timeout` passed it over,
 //! and not read while its request ran, so the client's close went unnoticed: its descriptor
-//! and its place under `connection_limit` were never given back.
+//! and its place under `connection_limit` were never given back. Nor may the pool lose the
+//! worker when the logger panics again on the pool's own line about the first panic.
 #![cfg(target_os = "linux")]
 
 mod support;
@@ -14,8 +15,16 @@ use log::{Log, Metadata, Record};
 use support::{InProcess, connect, fd_count, get};
 use waitress_rs::app::{AppError, Request, Response};
 
-/// The message the logger panics on: the server's line for an app's error.
-const PANIC_ON: &str = "Exception while serving /fail";
+/// The messages the logger panics on: the server's line for an app's error, and the pool's
+/// line for a task that panicked (the first panic's), which it logs outside its guard.
+const PANIC_ON: [&str; 2] = [
+    "Exception while serving /fail",
+    "Exception when servicing a request",
+];
+
+/// Workers in the pool: fewer than [`ROUNDS`], so a worker lost to each panic would leave
+/// none to answer the last rounds.
+const THREADS: &str = "2";
 
 /// The panic the logger raises, which the panic hook keeps quiet.
 const LOGGER_PANIC: &str = "the logger panics on purpose";
@@ -35,7 +44,8 @@ impl Log for Panicking {
         true
     }
     fn log(&self, record: &Record<'_>) {
-        if record.args().to_string().starts_with(PANIC_ON) {
+        let text = record.args().to_string();
+        if PANIC_ON.iter().any(|p| text.starts_with(p)) {
             panic!("{LOGGER_PANIC}");
         }
     }
@@ -72,6 +82,8 @@ fn a_panic_outside_the_app_still_ends_its_connection() {
         &[
             "--connection-limit",
             "2",
+            "--threads",
+            THREADS,
             "--channel-timeout",
             "1",
             "--cleanup-interval",

@@ -186,9 +186,13 @@ fn work<T>(shared: &Shared<T>, run: &(dyn Fn(T) + Send + Sync)) {
             Some(job) => {
                 queue.busy += 1;
                 drop(queue);
-                // A panicking app must not take the thread with it: the pool has a fixed size.
+                // A panicking app must not take the thread with it: the pool has a fixed size,
+                // and each thread lost would leave one fewer until none answered. Nor may a
+                // logger that panics on the line saying so.
                 if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(job))).is_err() {
-                    log::error!(target: "waitress", "Exception when servicing a request: the task panicked");
+                    let _ = std::panic::catch_unwind(|| {
+                        log::error!(target: "waitress", "Exception when servicing a request: the task panicked");
+                    });
                 }
                 queue = shared.lock();
                 queue.busy -= 1;
