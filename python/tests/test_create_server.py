@@ -1,9 +1,11 @@
 """waitress_rs.create_server: bound at once (the real port of port 0 known before serving),
 run() from a thread, close() finishing the requests in progress; waitress's attributes."""
 
+import gc
 import logging
 import os
 import socket
+import struct
 import subprocess
 import sys
 import textwrap
@@ -316,3 +318,129 @@ def test_a_failed_requests_exception_is_released_with_its_response():
         server.close()
         thread.join(JOIN_TIMEOUT)
         waitress_log.propagate = propagate
+
+
+
+# Requests of each way a response can end, for the leak check below: enough that one object
+# or descriptor kept per request stands out from the few a warm-up creates, few enough for a
+# second or two.
+LEAK_CHECK_ROUNDS = 100
+# A body past the test's inbuf_overflow, so it is spooled to a temp file (a descriptor).
+SPILLED_BODY = b"s" * 20000
+LEAK_CHECK_INBUF_OVERFLOW = 8192
+# How long the releases that follow a response (an abandoned generator, a failed request's
+# exception) may take to land; the check waits up to this for the counts to come back.
+SETTLE_TIMEOUT = 10
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="counts descriptors in /proc/self/fd")
+def test_requests_leave_no_objects_or_descriptors_behind(tmp_path):
+    # A server runs for weeks: one object or descriptor kept per request is an outage. Each way
+    # a response ends is driven here; each request's environ and iterable hold a Live, and a
+    # spooled body (an unlinked temp file) and a wrapped file hold descriptors. A soak of
+    # 16,000 requests per way showed no growth; this keeps it so.
+    class Live:
+        pass
+
+    def live():
+        return sum(1 for o in gc.get_objects() if type(o) is Live)
+
+    def fds():
+        return len(os.listdir("/proc/self/fd"))
+
+    class Closing:
+        def __init__(self, fail):
+            self.live = Live()
+            self.fail = fail
+
+        def __iter__(self):
+            return iter([b"a", b"b"])
+
+        def close(self):
+            if self.fail:
+                raise ValueError("close() fails on purpose")
+
+    def endless():
+        held = Live()  # noqa: F841 (alive as long as the generator)
+        for _ in range(10000):
+            yield b"g" * 65536
+
+    data = tmp_path / "data.bin"
+    data.write_bytes(b"f" * 10000)
+
+    def app(environ, start_response):
+        environ["test.live"] = Live()
+        path = environ["PATH_INFO"]
+        if path == "/partial":
+            environ["wsgi.input"].read(10)
+        elif path == "/raise":
+            start_response("200 OK", [])
+            raise ValueError("fails on purpose")
+        write = start_response("200 OK", [])
+        if path == "/write":
+            write(b"w")
+            return [b"x"]
+        if path == "/file":
+            return environ["wsgi.file_wrapper"](open(data, "rb"))
+        if path in ("/close", "/close_raise"):
+            return Closing(path == "/close_raise")
+        if path == "/endless":
+            return endless()
+        return [environ["wsgi.input"].read()]
+
+    def request(port, path, body=b"", abandon=False):
+        with socket.create_connection(("127.0.0.1", port), timeout=JOIN_TIMEOUT) as sock:
+            sock.sendall(b"POST %s HTTP/1.0\r\nContent-Length: %d\r\n\r\n%s" % (path, len(body), body))
+            if abandon:
+                sock.recv(100)
+                # A reset, so the server's next write fails at once.
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+                return
+            fp = sock.makefile("rb")
+            while fp.read(65536):
+                pass
+
+    def every_way(port):
+        request(port, b"/", SPILLED_BODY)
+        request(port, b"/partial", SPILLED_BODY)
+        request(port, b"/raise", SPILLED_BODY)
+        request(port, b"/write")
+        request(port, b"/file")
+        request(port, b"/close")
+        request(port, b"/close_raise")
+        request(port, b"/endless", SPILLED_BODY, abandon=True)
+
+    def settled(most_fds):
+        deadline = time.monotonic() + SETTLE_TIMEOUT
+        while True:
+            gc.collect()
+            now = (live(), fds())
+            if (now[0] == 0 and now[1] <= most_fds) or time.monotonic() > deadline:
+                return now
+            time.sleep(0.05)
+
+    waitress_log = logging.getLogger("waitress")
+    propagate = waitress_log.propagate
+    # Not to pytest's capture handler, which keeps each record and its exc_info, nor to
+    # logging's last resort, which prints each traceback.
+    waitress_log.propagate = False
+    quiet = logging.NullHandler()
+    waitress_log.addHandler(quiet)
+    server = waitress_rs.create_server(
+        app, host="127.0.0.1", port=0, threads=4, inbuf_overflow=LEAK_CHECK_INBUF_OVERFLOW
+    )
+    thread = serve_in_thread(server)
+    try:
+        port = int(server.effective_port)
+        # The first round opens what stays open (the temp directory's choice, worker state).
+        every_way(port)
+        baseline = settled(most_fds=fds())
+        for _ in range(LEAK_CHECK_ROUNDS):
+            every_way(port)
+        after = settled(most_fds=baseline[1])
+    finally:
+        server.close()
+        thread.join(JOIN_TIMEOUT)
+        waitress_log.removeHandler(quiet)
+        waitress_log.propagate = propagate
+    assert after[0] == 0 and after[1] <= baseline[1], (baseline, after)
