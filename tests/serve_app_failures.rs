@@ -12,11 +12,11 @@
 mod support;
 
 use std::io::{Read, Seek, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use support::{InProcess, deleted_files, fd_count, get, thread_count};
+use support::{InProcess, connect_small_window, deleted_files, fd_count, get, thread_count};
 use waitress_rs::app::{AppError, Request, Response};
 
 /// Clients ended each way for each failure.
@@ -37,9 +37,6 @@ const SETTLE: Duration = Duration::from_secs(15);
 
 /// The panic message of the app's own panics, which the panic hook keeps quiet.
 const APP_PANIC: &str = "the app panics on purpose";
-
-/// The client's receive buffer: small, so the server's output waits on its side.
-const SMALL_WINDOW: usize = 4096;
 
 /// Requests read ahead behind the one running: bodies the server holds in temp files.
 const READ_AHEAD: usize = 3;
@@ -127,21 +124,6 @@ fn settled(want: (usize, usize, usize)) -> (usize, usize, usize) {
         now = held();
     }
     now
-}
-
-fn connect_small_window(addr: SocketAddr) -> TcpStream {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    // Set before connecting, so the window offered in the handshake is the small one.
-    socket.set_recv_buffer_size(SMALL_WINDOW).unwrap();
-    socket.connect(&addr.into()).unwrap();
-    let stream: TcpStream = socket.into();
-    stream
-        .set_read_timeout(Some(support::READ_TIMEOUT))
-        .unwrap();
-    stream
-        .set_write_timeout(Some(support::READ_TIMEOUT))
-        .unwrap();
-    stream
 }
 
 /// When the client goes.

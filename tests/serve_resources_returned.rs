@@ -13,10 +13,10 @@
 mod support;
 
 use std::io::Write;
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{Shutdown, TcpStream};
 use std::time::{Duration, Instant};
 
-use support::{Server, connect, deleted_files, fd_count, get, thread_count};
+use support::{Server, connect, connect_small_window, deleted_files, fd_count, get, thread_count};
 
 /// Clients ended each way: enough to show a per-connection leak, few enough to stay quick.
 const ROUNDS: usize = 4;
@@ -126,26 +126,6 @@ fn wait_for_spill(server: &Server, base: Held, what: &str) {
         );
         std::thread::sleep(Duration::from_millis(10));
     }
-}
-
-/// The client's receive buffer for responses it will not read: small, so the server's output
-/// waits on the server's side (loopback's buffers, autotuned, hold megabytes).
-const SMALL_WINDOW: usize = 4096;
-
-/// A connection whose client takes little of a response it does not read.
-fn connect_small_window(addr: SocketAddr) -> TcpStream {
-    let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
-    // Set before connecting, so the window offered in the handshake is the small one.
-    socket.set_recv_buffer_size(SMALL_WINDOW).unwrap();
-    socket.connect(&addr.into()).unwrap();
-    let stream: TcpStream = socket.into();
-    stream
-        .set_read_timeout(Some(support::READ_TIMEOUT))
-        .unwrap();
-    stream
-        .set_write_timeout(Some(support::READ_TIMEOUT))
-        .unwrap();
-    stream
 }
 
 /// How a client goes.

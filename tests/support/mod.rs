@@ -219,6 +219,27 @@ pub fn connect(addr: SocketAddr) -> TcpStream {
     stream
 }
 
+/// The receive buffer of a client that leaves responses unread: small, so the server's output
+/// waits on the server's side (loopback's buffers, autotuned, hold megabytes).
+pub const SMALL_WINDOW: usize = 4096;
+
+/// A connection whose client takes little of a response it does not read ([`SMALL_WINDOW`]).
+pub fn connect_small_window(addr: SocketAddr) -> TcpStream {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        None,
+    )
+    .unwrap();
+    // Set before connecting, so the window offered in the handshake is the small one.
+    socket.set_recv_buffer_size(SMALL_WINDOW).unwrap();
+    socket.connect(&addr.into()).unwrap();
+    let stream: TcpStream = socket.into();
+    stream.set_read_timeout(Some(READ_TIMEOUT)).unwrap();
+    stream.set_write_timeout(Some(READ_TIMEOUT)).unwrap();
+    stream
+}
+
 /// Sends `request` on a new connection and reads until the server closes it.
 pub fn exchange(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
     let mut stream = connect(addr);
