@@ -115,8 +115,23 @@ fn assert_returned(server: &Server, base: Held, what: &str) {
     assert_eq!(get(server.addr(), "/after").status, 200, "after {what}");
 }
 
+/// Waits until the temp files of the clients ended before are closed, so that the next
+/// [`wait_for_spill`] can only be satisfied by the next client's: with one of theirs still
+/// open it passed at once, and the ending tested could meet a body not yet spilled.
+fn no_spill_left(server: &Server, base: Held, what: &str) {
+    let deadline = Instant::now() + SETTLE;
+    while deleted_files(server.pid()) > base.temp_files {
+        assert!(
+            Instant::now() < deadline,
+            "before {what}: the temp files of the clients ended before stayed open"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 /// Waits until the server has more temp files open than `base`: the client's bytes are past
-/// the overflow and on disk, so the ending tested meets a spilled connection.
+/// the overflow and on disk, so the ending tested meets a spilled connection. Call
+/// [`no_spill_left`] before the client connects.
 fn wait_for_spill(server: &Server, base: Held, what: &str) {
     let deadline = Instant::now() + SPILL_WAIT;
     while deleted_files(server.pid()) <= base.temp_files {
@@ -181,12 +196,14 @@ fn uploads_ended_mid_body_give_back_their_temp_files() {
             end(stream, how);
 
             // Past it, with a length and chunked (cut inside a chunk).
+            no_spill_left(&server, base, "a spilled body");
             let stream = connect(addr);
             send(&stream, length_head);
             send(&stream, &vec![b'u'; SPILLED]);
             wait_for_spill(&server, base, "a spilled body");
             end(stream, how);
 
+            no_spill_left(&server, base, "a spilled chunked body");
             let stream = connect(addr);
             send(&stream, chunked_head);
             let mut body = chunks(SPILLED);
@@ -196,6 +213,7 @@ fn uploads_ended_mid_body_give_back_their_temp_files() {
             end(stream, how);
 
             // Invited by 100 Continue, then gone partway.
+            no_spill_left(&server, base, "a body after 100 Continue");
             let stream = connect(addr);
             send(
                 &stream,
@@ -209,6 +227,7 @@ fn uploads_ended_mid_body_give_back_their_temp_files() {
             end(stream, how);
 
             // Half-closed partway: the body can never end.
+            no_spill_left(&server, base, "a half-closed body");
             let stream = connect(addr);
             send(&stream, length_head);
             send(&stream, &vec![b'u'; SPILLED]);
@@ -233,6 +252,7 @@ fn responses_past_outbuf_overflow_left_unread_give_back_their_temp_files() {
     request.extend(std::iter::repeat_n(b'd', big));
     for how in [End::Close, End::Reset] {
         for _ in 0..ROUNDS {
+            no_spill_left(&server, base, "an unread response");
             let stream = connect_small_window(addr);
             send(&stream, &request);
             wait_for_spill(&server, base, "an unread response");
