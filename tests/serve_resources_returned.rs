@@ -180,6 +180,19 @@ fn chunks(len: usize) -> Vec<u8> {
     out
 }
 
+/// A new client that sends `parts` and is left holding a body the server spilled to a temp
+/// file, once no earlier client's temp file is still open (else the spill check would see that
+/// one).
+fn spilled_upload(server: &Server, base: Held, what: &str, parts: &[&[u8]]) -> TcpStream {
+    no_spill_left(server, base, what);
+    let stream = connect(server.addr());
+    for part in parts {
+        send(&stream, part);
+    }
+    wait_for_spill(server, base, what);
+    stream
+}
+
 #[test]
 fn uploads_ended_mid_body_give_back_their_temp_files() {
     let (server, base) = server(OVERFLOW, &[]);
@@ -196,20 +209,14 @@ fn uploads_ended_mid_body_give_back_their_temp_files() {
             end(stream, how);
 
             // Past it, with a length and chunked (cut inside a chunk).
-            no_spill_left(&server, base, "a spilled body");
-            let stream = connect(addr);
-            send(&stream, length_head);
-            send(&stream, &vec![b'u'; SPILLED]);
-            wait_for_spill(&server, base, "a spilled body");
+            let body = vec![b'u'; SPILLED];
+            let stream = spilled_upload(&server, base, "a spilled body", &[length_head, &body]);
             end(stream, how);
 
-            no_spill_left(&server, base, "a spilled chunked body");
-            let stream = connect(addr);
-            send(&stream, chunked_head);
             let mut body = chunks(SPILLED);
             body.extend_from_slice(b"10000\r\npart");
-            send(&stream, &body);
-            wait_for_spill(&server, base, "a spilled chunked body");
+            let what = "a spilled chunked body";
+            let stream = spilled_upload(&server, base, what, &[chunked_head, &body]);
             end(stream, how);
 
             // Invited by 100 Continue, then gone partway.
@@ -227,11 +234,8 @@ fn uploads_ended_mid_body_give_back_their_temp_files() {
             end(stream, how);
 
             // Half-closed partway: the body can never end.
-            no_spill_left(&server, base, "a half-closed body");
-            let stream = connect(addr);
-            send(&stream, length_head);
-            send(&stream, &vec![b'u'; SPILLED]);
-            wait_for_spill(&server, base, "a half-closed body");
+            let body = vec![b'u'; SPILLED];
+            let stream = spilled_upload(&server, base, "a half-closed body", &[length_head, &body]);
             stream.shutdown(Shutdown::Write).unwrap();
             end(stream, how);
         }
