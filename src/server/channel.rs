@@ -187,6 +187,13 @@ pub struct Channel {
     pub phase: Phase,
     /// Last time bytes moved either way.
     pub last_activity: Instant,
+    /// When the first byte of the request head being received arrived: the head must be
+    /// whole `channel_timeout` after it, however steadily it trickles (slowloris; waitress
+    /// only counts from the last byte, so one byte every few seconds held a connection
+    /// forever). For a head read in behind a request still being answered, the clock starts
+    /// when that answer ends: the server was not reading it meanwhile. `None` while no head
+    /// is under way.
+    head_started: Option<Instant>,
     /// The response queue shared with the worker.
     pub output: Arc<Output>,
     vars: Arc<ConnectionVars>,
@@ -219,6 +226,7 @@ impl Channel {
             stream,
             phase: Phase::Open,
             last_activity: now,
+            head_started: None,
             output,
             vars: ConnectionVars::new(peer, server),
             reading: Reading::Head,
@@ -364,6 +372,31 @@ impl Channel {
             .map(|p| p.max(self.last_activity))
     }
 
+    /// Since when `channel_timeout` runs against the connection, if it does: an idle one
+    /// from its last activity, or from the first byte of a request head still incomplete if
+    /// that is earlier; one with output waiting from the client's last taking of it. A body
+    /// keeps the inactivity rule (a slow upload may take long, as long as it moves).
+    pub fn timeout_since(&self) -> Option<Instant> {
+        if self.is_idle() {
+            let head = self.head_started.filter(|_| self.head_under_way());
+            Some(head.map_or(self.last_activity, |t| t.min(self.last_activity)))
+        } else {
+            self.output_waiting_since()
+        }
+    }
+
+    /// Whether bytes of a request head (or the empty lines before one) are buffered.
+    fn head_under_way(&self) -> bool {
+        matches!(self.reading, Reading::Head) && !self.inbuf.is_empty()
+    }
+
+    /// Starts the head's clock at `now` if a head is under way and its clock not yet running.
+    fn note_head_start(&mut self, now: Instant) {
+        if self.head_started.is_none() && self.head_under_way() {
+            self.head_started = Some(now);
+        }
+    }
+
     /// Whether a request after the one handed out was received, or its head came in and its
     /// body is arriving (with lookahead, or pipelined): while stopping, that one is answered,
     /// so the response before it must not close the connection.
@@ -475,6 +508,7 @@ impl Channel {
                 self.inbuf.extend_from_slice(&scratch[..got]);
             }
             self.parse(cfg);
+            self.note_head_start(now);
             if got < size {
                 self.unread = Unread::Unconfirmed;
                 if self.eof_check == EofCheck::None {
@@ -569,6 +603,9 @@ impl Channel {
         let parsed = parse_head(&self.inbuf[start..end], &cfg.limits);
         self.inbuf.drain(..end);
         self.scanner.reset();
+        // What follows is the body, or the next head, whose clock starts when it is read or,
+        // read in already, when this request is answered (`drive`).
+        self.head_started = None;
         let head = match parsed {
             Ok(head) => head,
             Err(e) => {
@@ -731,8 +768,10 @@ impl Channel {
                     return None;
                 };
                 let answered = std::mem::replace(&mut self.answering, Answering::Nothing);
-                // Idle from the response's end, not from the request's arrival.
+                // Idle from the response's end, not from the request's arrival; so is a head
+                // read in behind it.
                 self.last_activity = self.last_activity.max(at);
+                self.head_started = self.head_started.map(|t| t.max(at));
                 match how {
                     Finished::Close => {
                         if self.nothing_more_coming(answered) {
@@ -746,6 +785,7 @@ impl Channel {
                 }
             }
             self.parse(cfg);
+            self.note_head_start(now);
             if let Some(ready) = self.ready.pop_front() {
                 match ready {
                     Ready::Request(head, body) => {

@@ -625,7 +625,9 @@ impl EventLoop {
         }
     }
 
-    /// Closes connections idle for `channel_timeout`, as waitress's maintenance does, and
+    /// Closes connections idle for `channel_timeout`, as waitress's maintenance does;
+    /// connections whose request head began arriving that long ago and is still incomplete
+    /// (waitress keeps one whose client trickles a byte every few seconds: slowloris); and
     /// connections whose client took none of the pending output for as long: waitress keeps
     /// those, so a few clients that stop reading pin every worker blocked at the high-water
     /// mark (slow-read exhaustion). Closing fails the blocked write and frees the worker.
@@ -634,12 +636,8 @@ impl EventLoop {
             // A response that finished quietly is only noticed here: settle it first.
             self.service(slot, false, now);
             let expired = self.slots[slot].channel.as_ref().is_some_and(|c| {
-                let since = if c.is_idle() {
-                    Some(c.last_activity)
-                } else {
-                    c.output_waiting_since()
-                };
-                since.is_some_and(|t| now.saturating_duration_since(t) >= self.cfg.channel_timeout)
+                c.timeout_since()
+                    .is_some_and(|t| now.saturating_duration_since(t) >= self.cfg.channel_timeout)
             });
             if expired {
                 self.remove(slot);

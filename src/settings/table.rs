@@ -354,7 +354,8 @@ settings_table! {
     cleanup_interval: Duration = "30", Tuning, Value("SECONDS"), convert::positive_duration;
 
     /// How long a connection may be idle, with no request in progress, before it is closed.
-    /// Seconds, or a duration such as 2m.
+    /// A request head must also arrive whole within this time of its first byte, however
+    /// steadily it trickles. Seconds, or a duration such as 2m.
     channel_timeout: Duration = "120", Tuning, Value("SECONDS"), convert::positive_duration;
 
     /// Log socket errors and clients that disconnect early.
