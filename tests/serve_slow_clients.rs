@@ -27,12 +27,23 @@ const CLOSED_WITHIN: Duration = Duration::from_secs(6);
 const IDLE: Duration = Duration::from_millis(1200);
 
 fn echo() -> Server {
-    Server::echo_with(&[
+    echo_with_env(&[])
+}
+
+fn echo_with_env(env: &[(&str, &str)]) -> Server {
+    let mut cmd = support::binary();
+    cmd.args([
+        "--listen",
+        "127.0.0.1:0",
+        "--app",
+        "echo",
         "--channel-timeout",
         CHANNEL_TIMEOUT,
         "--cleanup-interval",
         "1",
     ])
+    .envs(env.iter().copied());
+    Server::start_with(&mut cmd, 1)
 }
 
 /// What the server did while the client waited up to `wait` for it.
@@ -94,7 +105,16 @@ fn long_head(target: &str) -> Vec<u8> {
 
 #[test]
 fn a_trickled_head_is_closed_within_channel_timeout_of_its_first_byte() {
-    let server = echo();
+    trickled_head_is_closed(&echo());
+}
+
+#[test]
+fn with_oneshot_readiness_too() {
+    // The path taken where the poller has no edge triggering (Windows).
+    trickled_head_is_closed(&echo_with_env(&[("WAITRESS_RS_POLL_ONESHOT", "1")]));
+}
+
+fn trickled_head_is_closed(server: &Server) {
     let mut stream = connect(server.addr());
     let head = long_head("/");
     assert!(TRICKLE_GAP * head.len() as u32 > CLOSED_WITHIN * 2);
