@@ -349,7 +349,8 @@ settings_table! {
     /// Open client connections past which new connections wait in the listen queue.
     connection_limit: usize = "100", Tuning, Value("N"), convert::positive::<usize>;
 
-    /// How often idle connections are looked for.
+    /// How often connections past channel_timeout (idle, or with a request head overdue)
+    /// are looked for.
     /// Seconds, or a duration such as 30s or 1m.
     cleanup_interval: Duration = "30", Tuning, Value("SECONDS"), convert::positive_duration;
 
