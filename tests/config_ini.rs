@@ -719,3 +719,82 @@ fn a_whole_binding_flag_replaces_the_files_binding_and_a_partial_one_does_not() 
         "{errors:?}"
     );
 }
+
+/// Heroku-style and generated files (Kinto's, a multi-instance Zope's) leave the port to the
+/// command line: `port = %(http_port)s`, filled in by `pserve production.ini http_port=$PORT`.
+/// The same `NAME=VALUE` arguments fill it in here, for the server and the app sections alike.
+#[test]
+fn name_value_arguments_are_the_files_variables_as_with_pserve() {
+    let dir = support::temp_dir();
+    let text = "[server:main]\nuse = egg:waitress-rs#main\nhost = 127.0.0.1\n\
+                port = %(http_port)s\n\n[app:main]\nuse = egg:shop\ndb = %(db_url)s\n";
+    let path = write(dir.path(), "heroku.ini", text);
+
+    let (code, out, stderr) = check(&path, &["http_port=5123", "db_url=postgres://u@h:1/db"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(has_line(&out, "listen = 127.0.0.1:5123"), "{out}");
+
+    // The app section is not loaded when --app replaces it, so its variable may be left out.
+    let (code, out, stderr) = check(&path, &["--app", "echo", "http_port=5124"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(has_line(&out, "listen = 127.0.0.1:5124"), "{out}");
+
+    // Without the variable the file cannot be read, and the message names what is missing.
+    let lines = fails(dir.path(), "heroku.ini", text, &["db_url=x"]);
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    assert!(
+        lines[0].contains("heroku.ini:4") && lines[0].contains("'http_port'"),
+        "{lines:?}"
+    );
+
+    // [DEFAULT] wins over a variable for %(name)s, as in PasteDeploy (update_defaults with
+    // overwrite=False): the variable only fills in what the file leaves out.
+    let with_default = format!("[DEFAULT]\nhttp_port = 7000\n\n{text}");
+    let (out, _) = ok(
+        dir.path(),
+        "default.ini",
+        &with_default,
+        &["http_port=5125", "db_url=x"],
+    );
+    assert!(has_line(&out, "listen = 127.0.0.1:7000"), "{out}");
+}
+
+#[test]
+fn a_variable_needs_a_config_file_and_does_not_name_an_application() {
+    let (status, _, stderr) = support::run(&["--check", "http_port=8080"]);
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("http_port=8080") && stderr.contains("--config"),
+        "{stderr}"
+    );
+
+    let dir = support::temp_dir();
+    let path = write(dir.path(), "a.ini", "[server:main]\nport = %(p)s\n");
+    let (code, _, stderr) = check(&path, &["--app", "echo", "shop:app", "p=1"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(stderr.contains("--app echo and shop:app"), "{stderr}");
+    let (code, _, stderr) = check(&path, &["p=1", "shop:app", "other:app"]);
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("other:app: one application only"),
+        "{stderr}"
+    );
+}
+
+/// A variable named like a server key drops that key, as PasteDeploy drops it (pserve's
+/// `port=9000` leaves waitress's default port, not 9000): the warning says so and names the
+/// variable, not [DEFAULT], which the file does not have.
+#[test]
+fn a_variable_named_like_a_key_shadows_it_and_the_warning_names_the_variable() {
+    let dir = support::temp_dir();
+    let text = "[server:main]\nuse = egg:waitress#main\nport = 7000\n";
+    let (out, stderr) = ok(dir.path(), "shadow.ini", text, &["port=9000"]);
+    assert!(has_line(&out, "listen = 0.0.0.0:8080"), "{out}");
+    assert!(
+        stderr.contains(
+            "shadow.ini:3: port in [server:main] is ignored because the variable port=9000 is given"
+        ),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("[DEFAULT] also defines"), "{stderr}");
+}

@@ -26,7 +26,7 @@ pub fn help_text() -> String {
 }
 
 /// The Python front end: logging through Python's `logging`, applications imported by
-/// `load(kind, value, call)`, serving with the GIL released.
+/// `load(kind, value, call, vars)`, serving with the GIL released.
 struct PyFrontend<'py> {
     py: Python<'py>,
     load: Bound<'py, PyAny>,
@@ -43,16 +43,25 @@ impl PyFrontend<'_> {
         &mut self,
         kind: &str,
         value: Option<String>,
-        call: bool,
+        inv: &cli::Invocation,
     ) -> Option<Result<Arc<dyn App>, u8>> {
-        let loaded = self.load.call1((kind, value, call)).and_then(|loaded| {
-            let (obj, status): (Bound<'_, PyAny>, Option<u8>) = loaded.extract()?;
-            if let Some(status) = status {
-                return Ok(Err(status));
-            }
-            let app: Arc<dyn App> = Arc::new(WsgiApp::new(self.py, obj)?);
-            Ok(Ok(app))
-        });
+        // The command line's NAME=VALUE variables, as pserve hands them to PasteDeploy.
+        let vars: std::collections::HashMap<&str, &str> = inv
+            .vars
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let loaded = self
+            .load
+            .call1((kind, value, inv.call, vars))
+            .and_then(|loaded| {
+                let (obj, status): (Bound<'_, PyAny>, Option<u8>) = loaded.extract()?;
+                if let Some(status) = status {
+                    return Ok(Err(status));
+                }
+                let app: Arc<dyn App> = Arc::new(WsgiApp::new(self.py, obj)?);
+                Ok(Ok(app))
+            });
         match loaded {
             Ok(chosen) => Some(chosen),
             Err(e) => {
@@ -92,13 +101,13 @@ impl Frontend for PyFrontend<'_> {
             return None;
         }
         if let Some(target) = &inv.target {
-            return self.load("target", Some(target.clone()), inv.call);
+            return self.load("target", Some(target.clone()), inv);
         }
         match section {
             Some(section) if builtin::is_builtin(section) => None,
             Some(_) => {
                 let path = inv.config.as_ref().map(|p| p.display().to_string());
-                self.load("config", path, inv.call)
+                self.load("config", path, inv)
             }
             None => {
                 // Not eprintln!: a closed stderr must not turn the status into a panic's.
@@ -129,10 +138,11 @@ impl Frontend for PyFrontend<'_> {
     }
 }
 
-/// Runs the command line `argv` (program name first). `load(kind, value, call)` imports the
-/// Python application: `kind` is `"target"` (`MODULE:OBJECT`) or `"config"` (an INI file's
-/// `[app:main]`, through PasteDeploy); it returns `(app, None)`, or `(None, status)` after
-/// reporting the problem. Returns the exit status.
+/// Runs the command line `argv` (program name first). `load(kind, value, call, vars)` imports
+/// the Python application: `kind` is `"target"` (`MODULE:OBJECT`) or `"config"` (an INI file's
+/// `[app:main]`, through PasteDeploy, with `vars` the command line's `NAME=VALUE` variables as a
+/// dict); it returns `(app, None)`, or `(None, status)` after reporting the problem. Returns the
+/// exit status.
 #[pyfunction]
 pub fn cli_main(py: Python<'_>, argv: Vec<String>, load: Bound<'_, PyAny>) -> PyResult<u8> {
     // Python's buffered output first, then ours, in order.

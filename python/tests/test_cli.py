@@ -142,6 +142,26 @@ def test_config_file_loads_app_main_through_pastedeploy(tmp_path):
         server.stop()
 
 
+def test_name_value_arguments_reach_both_sections_as_pserves_do(tmp_path):
+    # A Heroku-style file: the port (and here the app's greeting) come from the command line,
+    # as `pserve app.ini http_port=$PORT` gives them to PasteDeploy.
+    ini = tmp_path / "vars.ini"
+    ini.write_text(
+        "[app:main]\n"
+        "use = call:fixtureapps.pasteapp:make_app\n"
+        "greeting = %(word)s\n\n"
+        "[server:main]\n"
+        "use = egg:waitress-rs#main\n"
+        "listen = 127.0.0.1:%(http_port)s\n"
+    )
+    command = waitress_rs_command() + ["--config", str(ini), "http_port=0", "word=salut"]
+    server = Server([], command=command)
+    try:
+        assert get(server, b"/v")[2] == b"salut from /v"
+    finally:
+        server.stop()
+
+
 def test_python_m_waitress_rs(start_server):
     server = Server(
         ["--listen", "127.0.0.1:0", "fixtureapps.sleepy:app"],

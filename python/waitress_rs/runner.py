@@ -47,7 +47,7 @@ def _load_target(target, call):
     return app, None
 
 
-def _load_config(path, call):
+def _load_config(path, call, config_vars):
     try:
         from paste.deploy import loadapp
     except ImportError:
@@ -58,15 +58,17 @@ def _load_config(path, call):
         )
         return None, 2
     path = os.path.abspath(path)
-    _setup_logging(path)
-    app = loadapp("config:" + path)
+    _setup_logging(path, config_vars)
+    # As pserve: the command line's NAME=VALUE variables are PasteDeploy's global_conf.
+    app = loadapp("config:" + path, global_conf=dict(config_vars) or None)
     if call:
         app = app()
     return app, None
 
 
-def _setup_logging(path):
-    """As pserve does: a file with a ``[loggers]`` section configures ``logging``."""
+def _setup_logging(path, config_vars):
+    """As pserve does: a file with a ``[loggers]`` section configures ``logging``, with the
+    command line's variables among the defaults its ``%(name)s`` may use."""
     import configparser
 
     parser = configparser.ConfigParser()
@@ -77,16 +79,17 @@ def _setup_logging(path):
     if parser.has_section("loggers"):
         import logging.config
 
-        defaults = {"__file__": path, "here": os.path.dirname(path)}
+        defaults = dict(config_vars)
+        defaults.update({"__file__": path, "here": os.path.dirname(path)})
         logging.config.fileConfig(path, defaults, disable_existing_loggers=False)
 
 
-def _load(kind, value, call):
+def _load(kind, value, call, config_vars):
     """``(app, None)``, or ``(None, status)`` once the problem is reported. (A bare int meant
     a status before, so an application object that was a small int became the exit status.)"""
     if kind == "target":
         return _load_target(value, call)
-    return _load_config(value, call)
+    return _load_config(value, call, config_vars)
 
 
 def run(argv=None):

@@ -59,6 +59,9 @@ pub struct Invocation {
     pub app: Option<String>,
     /// The positional `MODULE:OBJECT` of waitress-serve (a Python application).
     pub target: Option<String>,
+    /// Positional `NAME=VALUE` arguments: variables for the `--config` file, as pserve takes
+    /// them (`pserve production.ini http_port=8080` fills in `port = %(http_port)s`).
+    pub vars: Vec<(String, String)>,
     /// `--call`: `MODULE:OBJECT` is a factory to call for the application.
     pub call: bool,
     /// `--log-level LEVEL`.
@@ -112,7 +115,9 @@ pub fn command_for(program: Program<'_>) -> Command {
     };
     cmd.name(name.to_owned())
         .bin_name(name.to_owned())
-        .override_usage(format!("{name} [OPTIONS] [--config FILE[#NAME]]"))
+        .override_usage(format!(
+            "{name} [OPTIONS] [--config FILE[#NAME] [NAME=VALUE]...]"
+        ))
         .mut_arg("config", |a| a.long_help(CONFIG_HELP))
         .mut_arg("app", |a| a.hide(true))
         .mut_arg("call", |a| a.hide(true))
@@ -128,7 +133,9 @@ fn server_command() -> Command {
              defaults and flags as waitress-serve, and the same [server:main] section of a \
              PasteDeploy INI file.",
         )
-        .override_usage("waitress-rs [OPTIONS] [--config FILE[#NAME]] [--app APP | MODULE:OBJECT]")
+        .override_usage(
+            "waitress-rs [OPTIONS] [--config FILE[#NAME] [NAME=VALUE]...] [--app APP | MODULE:OBJECT]",
+        )
         .after_long_help(
             "Every boolean flag has a --no- form (--no-ipv6); the last one given wins. Flags \
              may be shortened to any unique prefix (--thr 8). In an INI file the keys are the \
@@ -158,7 +165,6 @@ fn server_command() -> Command {
                 .long("app")
                 .value_name("APP")
                 .help("Built-in application: echo, static:DIR or static:DIR:listing")
-                .conflicts_with("target")
                 .help_heading(GENERAL),
         )
         .arg(
@@ -196,9 +202,18 @@ fn server_command() -> Command {
                 .hide(true),
         )
         .arg(
+            // One positional list holds both: a `MODULE:OBJECT` never contains `=`, and a
+            // variable always does, so `http_port=8080` is never taken for an application.
             Arg::new("target")
-                .value_name("MODULE:OBJECT")
-                .help("A Python WSGI application (with the Python package)"),
+                .value_name("MODULE:OBJECT | NAME=VALUE")
+                .num_args(0..)
+                .action(ArgAction::Append)
+                .help("A Python WSGI application (with the Python package), or a variable")
+                .long_help(
+                    "A Python WSGI application (with the Python package). An argument NAME=VALUE \
+                     is a variable for the --config file instead, as pserve's are: \
+                     `port = %(http_port)s` with http_port=8080.",
+                ),
         );
     for group in Group::ALL {
         for key in KEYS.iter().filter(|k| k.group == group) {
@@ -278,11 +293,13 @@ pub(crate) fn invocation(
     matches: &ArgMatches,
     program: Program<'_>,
 ) -> Result<Invocation, clap::Error> {
+    let (targets, vars) = split_positionals(matches);
     if let Program::OwnApp(_) = program {
-        if let Some(id) = ["app", "call", "target"]
-            .into_iter()
-            .find(|&id| matches.value_source(id) == Some(ValueSource::CommandLine))
-        {
+        let given = |id: &str| {
+            matches.value_source(id) == Some(ValueSource::CommandLine)
+                && (id != "target" || !targets.is_empty())
+        };
+        if let Some(id) = ["app", "call", "target"].into_iter().find(|&id| given(id)) {
             let what = if id == "target" {
                 "MODULE:OBJECT".to_owned()
             } else {
@@ -298,7 +315,8 @@ pub(crate) fn invocation(
         check: matches.get_flag("check"),
         call: matches.get_flag("call"),
         app: matches.get_one::<String>("app").cloned(),
-        target: matches.get_one::<String>("target").cloned(),
+        target: targets.first().cloned(),
+        vars,
         log_level: matches
             .get_one::<String>("log_level")
             .map(|level| canonical_level(level)),
@@ -342,6 +360,29 @@ pub(crate) fn invocation(
     if let Some(section) = section_from_file {
         inv.section = section;
     }
+    if let [_, extra, ..] = targets.as_slice() {
+        return Err(cmd.error(
+            clap::error::ErrorKind::TooManyValues,
+            format!("{extra}: one application only (NAME=VALUE, with =, sets a variable of --config's file)"),
+        ));
+    }
+    if let (Some(app), Some(target)) = (&inv.app, &inv.target) {
+        return Err(cmd.error(
+            clap::error::ErrorKind::ArgumentConflict,
+            format!("--app {app} and {target} both name the application; give one"),
+        ));
+    }
+    if let Some((name, value)) = inv.vars.first() {
+        if inv.config.is_none() {
+            return Err(cmd.error(
+                clap::error::ErrorKind::MissingRequiredArgument,
+                format!(
+                    "{name}={value}: NAME=VALUE sets a variable of the --config file (as pserve's \
+                     do), and there is no --config"
+                ),
+            ));
+        }
+    }
     if inv.call && inv.target.is_none() && inv.config.is_none() {
         // Something must name the factory: MODULE:OBJECT, or the file's [app:main] (the
         // Python package calls that too). clap's own `requires` lists nothing for an optional
@@ -352,6 +393,21 @@ pub(crate) fn invocation(
         ));
     }
     Ok(inv)
+}
+
+/// The positional arguments, sorted: `MODULE:OBJECT`s (at most one is valid) and `NAME=VALUE`
+/// variables. A variable's value may hold `=` and `:` (`db=postgresql://h/x`): it is split at the
+/// first `=`, as pserve splits it.
+fn split_positionals(matches: &ArgMatches) -> (Vec<String>, Vec<(String, String)>) {
+    let mut targets = Vec::new();
+    let mut vars = Vec::new();
+    for arg in matches.get_many::<String>("target").into_iter().flatten() {
+        match arg.split_once('=') {
+            Some((name, value)) => vars.push((name.to_owned(), value.to_owned())),
+            None => targets.push(arg.clone()),
+        }
+    }
+    (targets, vars)
 }
 
 /// The value the command line gives `key`, and the flag that gave it.
@@ -430,7 +486,7 @@ mod tests {
             .render_help()
             .to_string();
         assert!(
-            help.contains("Usage: hello [OPTIONS] [--config FILE[#NAME]]"),
+            help.contains("Usage: hello [OPTIONS] [--config FILE[#NAME] [NAME=VALUE]...]"),
             "{help}"
         );
         for absent in ["--app", "--call", "MODULE:OBJECT"] {
@@ -540,6 +596,38 @@ mod tests {
                 .unwrap()
                 .call
         );
+    }
+
+    #[test]
+    fn positionals_with_an_equals_sign_are_variables_split_at_the_first() {
+        let inv = parse([
+            "waitress-rs",
+            "--config",
+            "a.ini",
+            "db=postgresql://u@h:5432/x?sslmode=require",
+            "mod:app",
+            "http_port=8080",
+        ])
+        .unwrap();
+        assert_eq!(inv.target.as_deref(), Some("mod:app"));
+        assert_eq!(
+            inv.vars,
+            [
+                (
+                    "db".to_owned(),
+                    "postgresql://u@h:5432/x?sslmode=require".to_owned()
+                ),
+                ("http_port".to_owned(), "8080".to_owned())
+            ]
+        );
+        // A program with its own application takes variables, which name no application.
+        let inv = parse_for(
+            ["svc", "--config", "a.ini", "http_port=1"],
+            Program::OwnApp("svc"),
+        )
+        .unwrap();
+        assert_eq!(inv.vars, [("http_port".to_owned(), "1".to_owned())]);
+        assert!(parse_for(["svc", "mod:app"], Program::OwnApp("svc")).is_err());
     }
 
     #[test]

@@ -24,14 +24,16 @@ pub struct Loaded {
     pub app_section: Option<PasteSection>,
 }
 
-/// Puts the `[server:NAME]` section of `ini` into `raw`, file:line for each value.
+/// Puts the `[server:NAME]` section of `ini` into `raw`, file:line for each value; `vars` are
+/// the command line's `NAME=VALUE` variables, as pserve passes them.
 fn read_server_section(
     ini: &IniFile,
     name: &str,
+    vars: &[(String, String)],
     raw: &mut RawSettings,
 ) -> Result<PasteSection, Vec<ConfigError>> {
     let path = &ini.path;
-    let section = paste::load_section(ini, "server", name)
+    let section = paste::load_section_with_vars(ini, "server", name, vars)
         .map_err(|e| vec![ConfigError::File(e.to_string())])?;
     let mut errors = Vec::new();
     if let Some(used) = &section.use_ {
@@ -56,9 +58,18 @@ fn read_server_section(
         }
     }
     for dropped in &section.shadowed {
+        // A command-line variable of the same name shadows the key just as [DEFAULT] does
+        // (pserve's `port=9000` drops `port = 6543` and leaves waitress's default).
+        let (by, source) = match vars.iter().find(|(name, _)| *name == dropped.key) {
+            Some((name, value)) => (
+                format!("the variable {name}={value} is given"),
+                "variable's",
+            ),
+            None => ("[DEFAULT] also defines it".to_owned(), "[DEFAULT]"),
+        };
         raw.note(format!(
-            "{}:{}: {} in [{}] is ignored because [DEFAULT] also defines it (PasteDeploy drops \
-             such keys); use 'get {} = {}' to take the [DEFAULT] value",
+            "{}:{}: {} in [{}] is ignored because {by} (PasteDeploy drops such keys); use \
+             'get {} = {}' to take the {source} value",
             path.display(),
             dropped.line,
             dropped.key,
@@ -118,13 +129,13 @@ pub fn load(inv: &Invocation) -> Result<Loaded, Vec<ConfigError>> {
     if let Some(path) = &inv.config {
         match IniFile::load(path) {
             Ok(ini) => {
-                if let Err(mut e) = read_server_section(&ini, &inv.section, &mut raw) {
+                if let Err(mut e) = read_server_section(&ini, &inv.section, &inv.vars, &mut raw) {
                     errors.append(&mut e);
                 }
                 // An application named on the command line replaces [app:main], so a section
                 // that would not load (a Pyramid app's own interpolation, say) does not matter.
                 let app_named = inv.app.is_some() || inv.target.is_some();
-                match paste::load_section(&ini, "app", "main") {
+                match paste::load_section_with_vars(&ini, "app", "main", &inv.vars) {
                     Ok(section) => app_section = Some(section),
                     Err(PasteError::NoSection { .. }) => {}
                     Err(_) if app_named => {}

@@ -184,10 +184,8 @@ fn found_text(found: &[(String, usize)]) -> String {
         .join(", ")
 }
 
-/// Loads the section `prefix:NAME` of an already parsed file. `prefix` is `server`, `app`
-/// (which also accepts PasteDeploy's other application prefixes: `application`, `composite`,
-/// `composit`, `pipeline`, `filter-app`; the caller decides which of them it supports) or
-/// `filter`.
+/// Loads the section `prefix:NAME` of an already parsed file, with no caller variables.
+#[cfg(test)]
 pub(super) fn load_section(
     ini: &IniFile,
     prefix: &str,
@@ -196,11 +194,14 @@ pub(super) fn load_section(
     load_section_with_vars(ini, prefix, name, &[])
 }
 
-/// Like [`load_section`], with caller variables as pserve passes them (`pserve file.ini
-/// http_port=8080`). As in PasteDeploy they override `[DEFAULT]` for `get` (they are merged into
-/// `global_conf` last) but not for `%(name)s` interpolation, where they only fill in names
-/// `[DEFAULT]` does not define (`update_defaults(..., overwrite=False)`).
-fn load_section_with_vars(
+/// Loads the section `prefix:NAME` of an already parsed file. `prefix` is `server`, `app`
+/// (which also accepts PasteDeploy's other application prefixes: `application`, `composite`,
+/// `composit`, `pipeline`, `filter-app`; the caller decides which of them it supports) or
+/// `filter`. `vars` are the caller's variables as pserve passes them (`pserve file.ini
+/// http_port=8080`; none for a plain load). As in PasteDeploy they override `[DEFAULT]` for `get`
+/// (they are merged into `global_conf` last) but not for `%(name)s` interpolation, where they
+/// only fill in names `[DEFAULT]` does not define (`update_defaults(..., overwrite=False)`).
+pub(super) fn load_section_with_vars(
     ini: &IniFile,
     prefix: &str,
     name: &str,
