@@ -347,6 +347,23 @@ fn malformed_listen_entries_are_refused() {
     }
 }
 
+/// `--listen=:8080` is how several Windows how-tos write "every interface"; what it means is up
+/// to the platform's getaddrinfo (Linux refuses it, Windows takes the machine's own addresses).
+/// Refused everywhere, with the spelling that means every interface on all of them.
+#[test]
+fn a_listen_entry_without_a_host_is_refused_with_the_portable_spelling() {
+    assert_eq!(
+        error(&["--listen=:8080"]),
+        "listen = \":8080\" (--listen): no host: use *:PORT to listen on every interface"
+    );
+    let dir = support::temp_dir();
+    let path = ini(dir.path(), "[server:main]\nlisten = 127.0.0.1:9000 :9001\n");
+    assert_eq!(
+        error(&["--config", &path]),
+        format!("listen = \":9001\" ({path}:2): no host: use *:PORT to listen on every interface")
+    );
+}
+
 #[test]
 fn unresolvable_host_is_refused() {
     let line = error(&["--host", "no-such-host.invalid"]);
