@@ -798,3 +798,38 @@ fn a_variable_named_like_a_key_shadows_it_and_the_warning_names_the_variable() {
     );
     assert!(!stderr.contains("[DEFAULT] also defines"), "{stderr}");
 }
+
+/// Deployment notes write `url_scheme = https # HTTP or https` and `listen = 127.0.0.1:6543  #
+/// nginx proxies to it`; the comment is part of the value, as in PasteDeploy. The refusal says
+/// so: for listen the value blamed is one entry (`"#"`), which alone would not explain it.
+#[test]
+fn a_value_refused_because_of_an_inline_comment_says_so() {
+    let dir = support::temp_dir();
+    let text = "[server:main]\nurl_scheme = https # HTTP or https\n\
+                listen = 127.0.0.1:6543   ; nginx in front\nthreads = 4\n";
+    let lines = fails(dir.path(), "notes.ini", text, &[]);
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    let hint = |comment: &str| {
+        format!("(INI files have no inline comments: \"{comment}\" is part of the value)")
+    };
+    assert!(
+        lines[0].starts_with("waitress-rs: error: url_scheme = \"https # HTTP or https\" (")
+            && lines[0].ends_with(&hint("# HTTP or https")),
+        "{lines:?}"
+    );
+    assert!(
+        lines[1].contains("listen = \";\" (") && lines[1].ends_with(&hint("; nginx in front")),
+        "{lines:?}"
+    );
+
+    // A value that is fine with a '#' in it is left alone, and so is one without a comment.
+    let (out, _) = ok(dir.path(), "ok.ini", "[server:main]\nident = a # b\n", &[]);
+    assert!(has_line(&out, "ident = a # b"), "{out}");
+    let lines = fails(
+        dir.path(),
+        "plain.ini",
+        "[server:main]\nthreads = four\n",
+        &[],
+    );
+    assert!(!lines[0].contains("inline"), "{lines:?}");
+}

@@ -605,3 +605,13 @@ def test_dictconfig_disables_the_servers_loggers_as_it_disables_waitresss():
     assert out.returncode == 0, out.stderr
     assert "configured" in out.stderr
     assert "Serving on" not in out.stderr and "SIGTERM" not in out.stderr, out.stderr
+
+
+def test_an_ini_value_with_an_inline_comment_is_refused_with_a_hint():
+    # pserve hands serve_paste a file's values as keywords; an INI file keeps ` # ...` in the
+    # value, so `url_scheme = https # or http` arrives whole. waitress takes it as the scheme.
+    with pytest.raises(ValueError) as info:
+        waitress_rs.serve_paste(lambda e, s: [], {}, url_scheme="https # or http", _quiet=True)
+    message = str(info.value)
+    assert message.startswith('url_scheme = "https # or http" (keyword url_scheme=): ')
+    assert message.endswith('(INI files have no inline comments: "# or http" is part of the value)')

@@ -68,6 +68,11 @@ pub struct Resolved {
 impl Settings {
     /// Converts and checks `raw`. Every problem found is reported, not just the first.
     pub fn resolve(raw: &RawSettings) -> Result<Resolved, Vec<ConfigError>> {
+        Self::resolve_unhinted(raw)
+            .map_err(|errors| errors.into_iter().map(|e| comment_hint(raw, e)).collect())
+    }
+
+    fn resolve_unhinted(raw: &RawSettings) -> Result<Resolved, Vec<ConfigError>> {
         let mut errors = exclusive_conflicts(raw);
         let Some(mut c) = Converted::from_raw(raw, &mut errors) else {
             return Err(with_the_rest_checked(raw, errors));
@@ -86,6 +91,41 @@ impl Settings {
             _ => Err(errors),
         }
     }
+}
+
+/// `e` with a hint when the value it blames holds what reads as an inline comment
+/// (`url_scheme = https # or http`): INI files have none (configparser, and so PasteDeploy,
+/// keep ` # ...` in the value), and the value alone, or one listen entry of it (`"#"`), does not
+/// say why it is wrong. Only for values from a file, or keywords (pserve passes a file's values
+/// as keywords); a comment on the command line would have been the shell's.
+fn comment_hint(raw: &RawSettings, mut e: ConfigError) -> ConfigError {
+    let (ConfigError::Invalid {
+        key, at, reason, ..
+    }
+    | ConfigError::Unresolved {
+        key, at, reason, ..
+    }) = &mut e
+    else {
+        return e;
+    };
+    if !matches!(at, Source::File { .. } | Source::Keyword(_)) {
+        return e;
+    }
+    let Some(given) = raw.get(key) else {
+        return e;
+    };
+    let value = given.value.as_str();
+    let comment = value
+        .char_indices()
+        .zip(value.chars().skip(1))
+        .find(|((_, c), next)| c.is_whitespace() && matches!(next, '#' | ';'))
+        .map(|((i, _), _)| value[i..].trim());
+    if let Some(comment) = comment {
+        reason.push_str(&format!(
+            " (INI files have no inline comments: {comment:?} is part of the value)"
+        ));
+    }
+    e
 }
 
 /// `key` and where it was set, if it was given at all.
@@ -123,7 +163,7 @@ fn with_the_rest_checked(raw: &RawSettings, mut errors: Vec<ConfigError>) -> Vec
             cleaned.remove(key);
         }
     }
-    if let Err(more) = Settings::resolve(&cleaned) {
+    if let Err(more) = Settings::resolve_unhinted(&cleaned) {
         for e in more {
             if !errors.contains(&e) {
                 errors.push(e);
