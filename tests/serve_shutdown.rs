@@ -5,11 +5,13 @@ mod support;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use support::{
-    InProcess, Server, Spawned, connect, get, read_response, read_to_close, slow_app, temp_dir,
+    Conn, InProcess, Server, Spawned, connect, get, read_response, read_to_close, slow_app,
+    temp_dir,
 };
 
 const SIGINT: i32 = 2;
@@ -267,6 +269,93 @@ fn sigterm_right_after_a_keep_alive_response_does_not_wait_for_the_client() {
         );
         assert!(took < Duration::from_millis(1500), "{took:?}");
         assert!(read_to_close(&mut reader).is_empty());
+    }
+}
+
+/// Stops under load in [`a_request_sent_before_the_stop_is_answered_under_load`]: without the
+/// fix, 5 runs of 16 each lost the request within their first 9 rounds.
+const STOPS_UNDER_LOAD: usize = 16;
+
+/// Busy keep-alive clients beside the one whose request is sent before the stop.
+const BUSY_CLIENTS: usize = 8;
+
+/// Keeps the event loop busy with pipelined GETs until `done` or the server closes the
+/// connection; says on `started` once it had its first answers.
+fn busy_client(addr: std::net::SocketAddr, done: &AtomicBool, started: mpsc::Sender<()>) {
+    let mut stream = connect(addr);
+    let mut buf = [0u8; 16 * 1024];
+    let mut started = Some(started);
+    // Bounded: the server's stop closes the connection, and a round lasts well under 10,000.
+    for _ in 0..10_000 {
+        if done.load(Ordering::Relaxed) {
+            return;
+        }
+        let burst = b"GET /busy HTTP/1.1\r\nHost: a\r\n\r\n".repeat(4);
+        if stream.write_all(&burst).is_err() {
+            return;
+        }
+        let mut answered = 0;
+        let mut seen = Vec::new();
+        while answered < 4 {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => seen.extend_from_slice(&buf[..n]),
+            }
+            answered = seen.windows(8).filter(|w| w == b"HTTP/1.1").count();
+        }
+        if let Some(started) = started.take() {
+            let _ = started.send(());
+        }
+    }
+}
+
+#[test]
+fn a_request_sent_before_the_stop_is_answered_under_load() {
+    // Under load the loop learns of the stop between two passes. A request already in an idle
+    // keep-alive connection's socket, whose readiness the next pass would have collected, was
+    // closed unread: its client, which sent it before the signal, got a reset. It is read
+    // before the close, and answered as the connection's last.
+    for round in 0..STOPS_UNDER_LOAD {
+        let mut server = Server::echo();
+        let addr = server.addr();
+        let mut conn = Conn::open(addr);
+        let first = conn.roundtrip(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n");
+        assert_eq!(first.status, 200);
+        let done = Arc::new(AtomicBool::new(false));
+        let (started_tx, started) = mpsc::channel();
+        let busy: Vec<_> = (0..BUSY_CLIENTS)
+            .map(|_| {
+                let (done, started_tx) = (Arc::clone(&done), started_tx.clone());
+                std::thread::spawn(move || busy_client(addr, &done, started_tx))
+            })
+            .collect();
+        for _ in 0..BUSY_CLIENTS {
+            started
+                .recv_timeout(Duration::from_secs(10))
+                .expect("a busy client got no answer");
+        }
+        // On loopback the request is in the server's socket when the write returns.
+        conn.send(b"GET /second HTTP/1.1\r\nHost: a\r\n\r\n");
+        // SAFETY: kill(2) on our child, whose pid stays ours until it is reaped.
+        assert_eq!(unsafe { libc::kill(server.pid() as i32, SIGTERM) }, 0);
+        let answered = conn.reader.fill_buf().map(|bytes| bytes.len());
+        done.store(true, Ordering::Relaxed);
+        for client in busy {
+            client.join().unwrap();
+        }
+        assert!(
+            matches!(answered, Ok(n) if n > 0),
+            "round {round}: the request sent before the stop got no answer: {answered:?}"
+        );
+        let second = conn.response(false);
+        assert_eq!(second.status, 200, "round {round}");
+        // Then closed (with `Connection: close` on the response if the stop came before it).
+        assert!(read_to_close(&mut conn.reader).is_empty(), "round {round}");
+        drop(conn);
+        let status = server
+            .exit_within(Duration::from_secs(30))
+            .expect("no exit");
+        assert_eq!(status.code(), Some(0), "{status:?}");
     }
 }
 

@@ -710,6 +710,11 @@ impl EventLoop {
             listener.remove_socket_file();
         }
         for slot in 0..self.slots.len() {
+            // Read first what the clients sent before the stop: under load the loop sees the
+            // stop between two passes, and a request already in an idle connection's socket,
+            // whose event the next pass would have collected, was lost to the close below
+            // (3 resets in 20 stops under 8 busy clients). Read now, it is answered, last.
+            self.service(slot, true, now);
             if let Some(channel) = self.slots[slot].channel.as_mut() {
                 channel.drain();
                 self.service(slot, false, now);
