@@ -94,6 +94,14 @@ fn trickle(stream: &mut TcpStream, bytes: &[u8]) -> Option<Duration> {
     None
 }
 
+/// Trickles `bytes` and checks the server closed the connection before they were all sent,
+/// within `CLOSED_WITHIN` of the first; `what` names the bytes in the failure.
+fn closed_while_trickling(stream: &mut TcpStream, bytes: &[u8], what: &str) {
+    let closed = trickle(stream, bytes)
+        .unwrap_or_else(|| panic!("{what} trickled in without the connection being closed"));
+    assert!(closed < CLOSED_WITHIN, "closed only after {closed:?}");
+}
+
 /// A head that takes about 15 s to trickle at one byte per `TRICKLE_GAP`.
 fn long_head(target: &str) -> Vec<u8> {
     format!(
@@ -118,9 +126,7 @@ fn trickled_head_is_closed(server: &Server) {
     let mut stream = connect(server.addr());
     let head = long_head("/");
     assert!(TRICKLE_GAP * head.len() as u32 > CLOSED_WITHIN * 2);
-    let closed = trickle(&mut stream, &head)
-        .expect("the whole head was trickled in without the connection being closed");
-    assert!(closed < CLOSED_WITHIN, "closed only after {closed:?}");
+    closed_while_trickling(&mut stream, &head, "the whole head was");
     // The server is still there for others.
     assert_eq!(support::get(server.addr(), "/").status, 200);
 }
@@ -131,9 +137,7 @@ fn empty_lines_trickled_before_a_head_count_as_its_start() {
     // a slowloris of their own, bounded only by max_request_header_size.
     let server = echo();
     let mut stream = connect(server.addr());
-    let closed = trickle(&mut stream, &b"\r\n".repeat(40))
-        .expect("40 trickled empty lines kept the connection open");
-    assert!(closed < CLOSED_WITHIN, "closed only after {closed:?}");
+    closed_while_trickling(&mut stream, &b"\r\n".repeat(40), "40 empty lines were");
 }
 
 #[test]
@@ -145,12 +149,8 @@ fn a_head_that_starts_in_the_read_ending_the_previous_request_is_timed_from_ther
     assert_eq!(conn.response(false).status, 200);
     assert!(conn.reader.buffer().is_empty());
     let mut stream = conn.writer;
-    let closed = trickle(
-        &mut stream,
-        &long_head("/rest")[b"GET /rest HTTP/1.1\r\nHo".len()..],
-    )
-    .expect("the rest of the head was trickled in without the connection being closed");
-    assert!(closed < CLOSED_WITHIN, "closed only after {closed:?}");
+    let rest = &long_head("/rest")[b"GET /rest HTTP/1.1\r\nHo".len()..];
+    closed_while_trickling(&mut stream, rest, "the rest of the head was");
 }
 
 #[test]
