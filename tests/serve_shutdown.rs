@@ -562,16 +562,60 @@ fn a_drain_cut_short_by_a_slow_client_says_so() {
         "exit after the drain deadline",
     );
     assert!(took >= Duration::from_secs(25), "{took:?}");
-    // The exit does not wait for the test's stderr reader: wait for the line.
+    // The exit does not wait for the test's stderr reader: wait for the line, which names
+    // what held the stop.
     assert!(
         server.wait_for_log(
-            "Shutdown: 1 connection(s) still open after 30 s",
+            "Shutdown: 1 connection(s) still open after 30 s (1 response(s) still being read)",
             Duration::from_secs(10)
         ),
         "{}",
         server.log()
     );
     reader.join().unwrap();
+}
+
+#[test]
+fn a_drain_cut_short_by_a_slow_upload_says_so() {
+    // An upload that keeps coming, a byte at a time, is waited for up to the drain's cap; the
+    // line ending the drain said "requests still running, or clients reading slowly".
+    let mut server = Server::echo();
+    let mut stream = connect(server.addr());
+    stream
+        .write_all(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n")
+        .unwrap();
+    let done = Arc::new(AtomicBool::new(false));
+    let sender = {
+        let done = Arc::clone(&done);
+        std::thread::spawn(move || {
+            // A byte every 500 ms keeps it under the 3 s stall limit; 1,000 of them outlast
+            // the cap.
+            let until = Instant::now() + Duration::from_secs(45);
+            while !done.load(Ordering::SeqCst) && Instant::now() < until {
+                if stream.write_all(b"u").is_err() {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        })
+    };
+    std::thread::sleep(Duration::from_millis(200));
+    let took = sigterm_stops(
+        &mut server,
+        Duration::from_secs(45),
+        "exit after the drain deadline",
+    );
+    done.store(true, Ordering::SeqCst);
+    assert!(took >= Duration::from_secs(25), "{took:?}");
+    assert!(
+        server.wait_for_log(
+            "Shutdown: 1 connection(s) still open after 30 s (1 upload(s) still arriving)",
+            Duration::from_secs(10)
+        ),
+        "{}",
+        server.log()
+    );
+    sender.join().unwrap();
 }
 
 #[test]

@@ -178,6 +178,20 @@ pub enum Stalled {
     Download,
 }
 
+/// What a connection still open when the drain's time is up was waiting for: the log line
+/// that ends the drain names these, so that an operator sees why the stop took that long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unfinished {
+    /// The client taking its response, slowly but steadily.
+    Download,
+    /// A request the application is still running.
+    Request,
+    /// The rest of a request body, arriving slowly but steadily.
+    Upload,
+    /// Anything else: a body still being stored, a closing connection waiting for its client.
+    Other,
+}
+
 /// The connection.
 #[derive(Debug)]
 pub struct Channel {
@@ -358,6 +372,21 @@ impl Channel {
             Some(Stalled::Download)
         } else {
             None
+        }
+    }
+
+    /// What this connection, still open when the drain's time is up, was waiting for. Output
+    /// waiting for the client comes first: a worker held by the high-water mark is waiting
+    /// for the reader too.
+    pub fn unfinished(&self) -> Unfinished {
+        if self.wants_write() {
+            Unfinished::Download
+        } else if self.in_flight() {
+            Unfinished::Request
+        } else if self.receiving_body() {
+            Unfinished::Upload
+        } else {
+            Unfinished::Other
         }
     }
 

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode, Poller};
 
-use super::channel::{Channel, ChannelConfig, IoBuffers, Phase, Stalled};
+use super::channel::{Channel, ChannelConfig, IoBuffers, Phase, Stalled, Unfinished};
 use super::io::FileSend;
 use super::listener::Listener;
 use super::output::Output;
@@ -278,12 +278,11 @@ impl EventLoop {
                     if running > 0 {
                         log::warn!(target: "waitress", "{running} thread(s) still running");
                     }
-                    // Say why the stop took the whole drain: a client reading slowly holds the
-                    // shutdown even with every worker idle.
+                    // Say why the stop took the whole drain: a client reading or sending
+                    // slowly holds the shutdown even with every worker idle.
                     log::warn!(target: "waitress",
-                        "Shutdown: {} connection(s) still open after {} s (requests still running, \
-                         or clients reading slowly): closing them",
-                        self.open, DRAIN_DEADLINE.as_secs());
+                        "Shutdown: {} connection(s) still open after {} s ({}): closing them",
+                        self.open, DRAIN_DEADLINE.as_secs(), self.unfinished());
                     return Ok(());
                 }
             }
@@ -685,6 +684,29 @@ impl EventLoop {
                      for {} s)", STALL_AT_SHUTDOWN.as_secs());
             }
         }
+    }
+
+    /// What the connections still open at the drain's end wait for, counted:
+    /// `1 request(s) still running, 2 upload(s) still arriving`.
+    fn unfinished(&self) -> String {
+        let open: Vec<Unfinished> = self
+            .slots
+            .iter()
+            .filter_map(|slot| slot.channel.as_ref().map(Channel::unfinished))
+            .collect();
+        [
+            (Unfinished::Download, "response(s) still being read"),
+            (Unfinished::Request, "request(s) still running"),
+            (Unfinished::Upload, "upload(s) still arriving"),
+            (Unfinished::Other, "other"),
+        ]
+        .into_iter()
+        .filter_map(|(kind, what)| {
+            let n = open.iter().filter(|&&u| u == kind).count();
+            (n > 0).then(|| format!("{n} {what}"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
     }
 
     fn expire_lingering(&mut self, now: Instant) {
