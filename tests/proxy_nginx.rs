@@ -6,91 +6,14 @@
 mod support;
 
 use std::io::{BufReader, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::path::Path;
 
+use support::nginx::start_nginx;
 use support::{Server, echo_environ, env_get};
 
 /// The client's own address: nginx sees it, waitress-rs sees nginx at 127.0.0.1.
 const CLIENT_IP: &str = "127.0.0.2";
-
-fn nginx_binary() -> PathBuf {
-    for candidate in ["/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/bin/nginx"] {
-        if Path::new(candidate).exists() {
-            return candidate.into();
-        }
-    }
-    panic!(
-        "nginx is not installed: run tests/run.sh, which installs it (apt-get install nginx-light)"
-    );
-}
-
-struct Nginx(Child);
-
-impl Drop for Nginx {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// nginx with the shipped site, sending to `upstream` (`127.0.0.1:PORT` or `unix:PATH`).
-fn start_nginx(dir: &Path, upstream: &str) -> (Nginx, SocketAddr) {
-    let shipped =
-        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/nginx-site.conf"))
-            .unwrap();
-    assert!(
-        shipped.contains("server 127.0.0.1:6543;") && shipped.contains("listen 127.0.0.1:8080;")
-    );
-    let port = free_port();
-    let site = shipped
-        .replace("server 127.0.0.1:6543;", &format!("server {upstream};"))
-        .replace(
-            "listen 127.0.0.1:8080;",
-            &format!("listen 127.0.0.1:{port};"),
-        );
-    std::fs::write(dir.join("site.conf"), site).unwrap();
-    let d = dir.display();
-    let main = format!(
-        "daemon off;\nmaster_process off;\npid {d}/nginx.pid;\nerror_log {d}/error.log;\n\
-         events {{ worker_connections 64; }}\n\
-         http {{\n access_log off;\n client_body_temp_path {d}/body;\n proxy_temp_path {d}/proxy;\n\
-         fastcgi_temp_path {d}/fastcgi;\n uwsgi_temp_path {d}/uwsgi;\n scgi_temp_path {d}/scgi;\n\
-         include {d}/site.conf;\n}}\n"
-    );
-    std::fs::write(dir.join("nginx.conf"), main).unwrap();
-    let child = Command::new(nginx_binary())
-        .arg("-p")
-        .arg(dir)
-        .arg("-c")
-        .arg(dir.join("nginx.conf"))
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start nginx");
-    let nginx = Nginx(child);
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            Instant::now() < deadline,
-            "nginx did not start: {}",
-            std::fs::read_to_string(dir.join("error.log")).unwrap_or_default()
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    (nginx, addr)
-}
 
 /// Connects from CLIENT_IP, so the address nginx reports is told apart from nginx's own.
 fn connect_from_client(addr: SocketAddr) -> TcpStream {
