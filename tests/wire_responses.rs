@@ -8,7 +8,9 @@ use std::io::{Read, Write};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::Duration;
 
-use support::{Conn, InProcess, assert_error, error_body, exchange, latin1, read_response};
+use support::{
+    Conn, InProcess, assert_error, error_body, exchange, latin1, read_response, read_to_close,
+};
 use waitress_rs::app::{AppError, Request, Response};
 
 const LETTERS: &[u8] = b"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
@@ -89,6 +91,41 @@ fn fixture(req: &mut Request, res: &mut Response<'_>, gate: &Gate) -> Result<(),
             return Err("wrong after write".into());
         }
         "/error/never_started" => {}
+        // The whole response is out before the app fails.
+        "/error/after_whole_body" => {
+            res.start("200 OK", vec![h("Content-Length", "3")])?;
+            res.write(b"abc")?;
+            return Err("wrong after the whole body".into());
+        }
+        "/error/after_send" => {
+            res.start("200 OK", text())?;
+            res.send(b"abc")?;
+            return Err("wrong after send".into());
+        }
+        "/error/after_file" => {
+            let mut file = tempfile::tempfile()?;
+            file.write_all(b"abc")?;
+            use std::io::Seek;
+            file.seek(std::io::SeekFrom::Start(0))?;
+            res.start("200 OK", text())?;
+            res.send_file(file, 3)?;
+            return Err("wrong after the file".into());
+        }
+        "/error/after_past_length" => {
+            res.start("200 OK", vec![h("Content-Length", "3")])?;
+            res.write(b"abcdef")?;
+            return Err("wrong after too much".into());
+        }
+        "/error/after_no_content" => {
+            res.start("204 No Content", vec![])?;
+            res.send_head()?;
+            return Err("wrong after 204".into());
+        }
+        "/error/panic_after_send" => {
+            res.start("200 OK", text())?;
+            res.send(b"abc")?;
+            panic!("the app panicked after its body")
+        }
         "/error/non_ascii" => return Err("Invalid application: \u{20ac}".into()),
         "/error/app_panics" => panic!("the app panicked"),
         // response splitting and bad headers: the app passes start's error up.
@@ -725,6 +762,54 @@ fn app_errors() {
         error_body("Internal Server Error", "Invalid application: \u{20ac}").as_bytes(),
         "UTF-8 body"
     );
+    server.stop();
+}
+
+#[test]
+fn an_app_failing_after_its_whole_response_keeps_the_connection() {
+    // Nothing of a whole, framed response can be taken back, so the connection stays: a proxy
+    // that keeps its connections open (nginx `keepalive`) may already have sent the next
+    // request, which closing would drop unanswered. waitress closes.
+    let server = start(&[]);
+    for (request, status) in [
+        (get11("/error/after_whole_body"), 200),
+        (get11("/error/after_send"), 200),
+        (get11("/error/after_file"), 200),
+        (get11("/error/after_past_length"), 200),
+        (get11("/error/after_no_content"), 204),
+        (get11("/error/panic_after_send"), 200),
+    ] {
+        let context = latin1(&request);
+        let mut conn = Conn::open(server.addr());
+        let mut raw = request.clone();
+        raw.extend_from_slice(&get11("/next"));
+        conn.send(&raw);
+        let res = conn.response(false);
+        assert_eq!(res.status, status, "{context}");
+        if status == 200 {
+            assert_eq!(res.body, b"abc", "{context}");
+        }
+        assert_eq!(res.header("Connection"), None, "{context}");
+        let next = conn.response(false);
+        assert_eq!(
+            next.body, b"ok",
+            "{context}: the next request was not answered"
+        );
+    }
+    // Cut short, the response still ends the connection (`app_errors`): chunked without its
+    // last chunk, or short of its Content-Length.
+    for path in ["/error/after_write", "/error/after_write_cl"] {
+        let mut conn = Conn::open(server.addr());
+        let mut raw = get11(path);
+        raw.extend_from_slice(&get11("/next"));
+        conn.send(&raw);
+        let rest = read_to_close(&mut conn.reader);
+        assert!(
+            !latin1(&rest).contains("\r\n\r\nok"),
+            "{path}: answered after a cut response: {}",
+            latin1(&rest)
+        );
+    }
     server.stop();
 }
 

@@ -108,7 +108,14 @@ impl Handler {
                 log::error!(target: "waitress", exception:err = *e; "{}",
                     logging::with_error(&format!("Exception while serving {}", path()), &*e));
                 let text = e.to_string();
-                if committed {
+                if committed && writer.is_complete() {
+                    // The whole response is out, framed as its head says: nothing of it can
+                    // be taken back, and the connection is sound. A proxy that keeps its
+                    // connections (nginx with `keepalive`) may already have sent another
+                    // client's request on it; closing would drop that request unanswered
+                    // (nginx answers a POST 502), so the connection stays as planned.
+                    writer.finish();
+                } else if committed {
                     // The head is out: all that can be done is to cut the response short.
                     output.finish(Finished::Close);
                 } else {
@@ -292,6 +299,21 @@ impl<'a> Writer<'a> {
     /// in which case an error can still become a 500).
     fn sent_anything(&self) -> bool {
         self.planned.as_ref().is_some_and(|p| p.held_head.is_none())
+    }
+
+    /// Whether the whole response went to the output: its head, and every byte of its
+    /// Content-Length, or no body at all (HEAD, 204, 304). A chunked body is never whole before
+    /// its last chunk, which only [`Writer::finish`] sends.
+    fn is_complete(&self) -> bool {
+        self.planned.as_ref().is_some_and(|p| {
+            p.held_head.is_none()
+                && matches!(
+                    p.body,
+                    BodyState::Length { remaining: 0, .. }
+                        | BodyState::Forbidden { .. }
+                        | BodyState::Dropped
+                )
+        })
     }
 
     /// Queues `parts` after the held-back head, if it has not gone yet. At most three parts
