@@ -96,6 +96,52 @@ fn pipelined_request_received_before_shutdown_is_answered() {
     assert!(server.stop_within(Duration::from_secs(20)));
 }
 
+/// Refused connections show the loop took the stop: waits for that (up to 5 s).
+fn wait_until_refusing(addr: std::net::SocketAddr) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(addr).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after shutdown");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_request_sent_behind_a_whole_response_whose_app_still_runs_is_answered() {
+    // The first response is whole (its Content-Length sent) and went out before the stop,
+    // without `Connection: close`, while its app still runs: a client that keeps connections
+    // (nginx with `keepalive`) sends its next request then. That request, received before the
+    // stop, is answered as the connection's last, not dropped (nginx answered a POST 502).
+    let release = Arc::new(AtomicBool::new(false));
+    let gate = Arc::clone(&release);
+    let app = move |req: &mut waitress_rs::app::Request,
+                    res: &mut waitress_rs::app::Response<'_>|
+          -> Result<(), waitress_rs::app::AppError> {
+        let path = req.environ.get("PATH_INFO").unwrap_or("").to_owned();
+        res.start("200 OK", vec![])?;
+        res.send(format!("done {path}").as_bytes())?;
+        let until = Instant::now() + Duration::from_secs(10);
+        while path == "/first" && !gate.load(Ordering::SeqCst) && Instant::now() < until {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        Ok(())
+    };
+    let server = InProcess::serve(&[], app);
+    let mut conn = Conn::open(server.addr);
+    let first = conn.roundtrip(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(first.text(), "done /first");
+    assert_eq!(first.header("Connection"), None);
+    conn.send(b"POST /next HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
+    server.begin_shutdown();
+    wait_until_refusing(server.addr);
+    release.store(true, Ordering::SeqCst);
+    let next = conn.response(false);
+    assert_eq!(next.text(), "done /next");
+    assert_eq!(next.header("Connection"), Some("close"));
+    assert!(conn.closed());
+    drop(conn);
+    assert!(server.stop_within(Duration::from_secs(20)));
+}
+
 #[test]
 fn an_upload_arriving_behind_a_running_request_is_answered() {
     // With lookahead, the next request's head can come in while one runs: its upload is a

@@ -225,6 +225,10 @@ pub struct Channel {
     eof_check: EofCheck,
     /// The server is shutting down: answer what was received, then close.
     draining: bool,
+    /// Stopping, reading once more what the client sent: the response just finished went out
+    /// without `Connection: close` (its head left before the stop), so the client may already
+    /// have sent another request on the connection.
+    reading_after_stop: bool,
 }
 
 impl Channel {
@@ -252,6 +256,7 @@ impl Channel {
             unread: Unread::Nothing,
             eof_check: EofCheck::None,
             draining: false,
+            reading_after_stop: false,
         }
     }
 
@@ -262,7 +267,7 @@ impl Channel {
                 !self.eof
                     // Stopping, a request whose head came in is still received whole (an
                     // upload under way at a deploy); no new one is read.
-                    && (!self.draining || self.receiving_body())
+                    && (!self.draining || self.receiving_body() || self.reading_after_stop)
                     && match &self.reading {
                         Reading::Head => true,
                         Reading::Body(incoming) => incoming.spool.takes_more(),
@@ -810,7 +815,19 @@ impl Channel {
                         }
                         return None;
                     }
-                    Finished::KeepAlive => self.owe_continue(),
+                    Finished::KeepAlive => {
+                        self.owe_continue();
+                        if self.draining && !self.eof {
+                            // The response did not say it was the last (its head left before
+                            // the stop), so a request the client sent meanwhile is answered,
+                            // as the connection's last, not dropped: nginx, keeping its
+                            // connections, sends the next client's request as soon as a
+                            // response is whole, and answers a POST it loses 502.
+                            self.reading_after_stop = true;
+                            self.read(cfg, now, bufs);
+                            self.reading_after_stop = false;
+                        }
+                    }
                 }
             }
             self.parse(cfg);
