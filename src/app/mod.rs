@@ -25,7 +25,9 @@ pub type AppError = Box<dyn std::error::Error + Send + Sync + 'static>;
 /// A web application, called once per request on one of the `threads` workers.
 pub trait App: Send + Sync + 'static {
     /// Handles one request. Returning `Err` before the first body byte gives a 500; after it,
-    /// the response is cut short and the connection closed.
+    /// the response is cut short and the connection closed, unless the whole response already
+    /// went out (every byte of its Content-Length, or a response without a body), which
+    /// stands, with the connection kept (the error is logged either way).
     fn call(&self, req: &mut Request, res: &mut Response<'_>) -> Result<(), AppError>;
 
     /// Runs one worker thread's whole life: `work` takes requests until the server is done.
