@@ -127,6 +127,14 @@ fn fixture(req: &mut Request, res: &mut Response<'_>, gate: &Gate) -> Result<(),
             panic!("the app panicked after its body")
         }
         "/error/non_ascii" => return Err("Invalid application: \u{20ac}".into()),
+        // The app's own connection (to a database, say) was reset: not the client's.
+        "/error/own_connection_reset" => {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::ConnectionReset,
+                "the database reset the connection",
+            )
+            .into());
+        }
         "/error/app_panics" => panic!("the app panicked"),
         // response splitting and bad headers: the app passes start's error up.
         "/split/status" => res.start("200 OK\r\nX-Injected: 1", vec![])?,
@@ -710,6 +718,9 @@ fn app_errors() {
         "/error/after_start_response",
         "/error/never_started",
         "/error/non_ascii",
+        // An I/O error of the app's own is its failure, not the client's disconnect (which
+        // answered nothing, so nginx in front answered 502, and logged it at INFO).
+        "/error/own_connection_reset",
     ] {
         let mut conn = Conn::open(server.addr());
         // A request pipelined behind it is never answered.

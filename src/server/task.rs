@@ -6,7 +6,7 @@ use std::io::{self, Seek};
 use std::sync::Arc;
 
 use crate::app::environ::{self, ConnectionVars};
-use crate::app::{App, AppError, Body, Request, Response, Sink};
+use crate::app::{App, Body, Request, Response, Sink};
 use crate::http::date::with_date;
 use crate::http::error::{HttpError, error_response};
 use crate::http::request::{Head, TargetForm};
@@ -98,7 +98,11 @@ impl Handler {
         let path = || request.environ.head().map_or("", Head::path);
         match result {
             Ok(()) => writer.finish(),
-            Err(e) if output.is_closed() || is_disconnect(&e) => {
+            // The client gone is known by the output (every write the app makes then fails,
+            // with the output closed), not by the kind of the error: an app's own connection
+            // to its database that was reset is the app's failure, answered 500 and logged as
+            // such (as waitress does, with log_socket_errors on).
+            Err(_) if output.is_closed() => {
                 log::info!(target: "waitress", "Client disconnected while serving {}", path());
                 output.finish(Finished::Close);
             }
@@ -167,17 +171,6 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
         .unwrap_or("(no message)");
     format!("application panicked: {text}")
-}
-
-fn is_disconnect(e: &AppError) -> bool {
-    e.downcast_ref::<io::Error>().is_some_and(|e| {
-        matches!(
-            e.kind(),
-            io::ErrorKind::ConnectionAborted
-                | io::ErrorKind::ConnectionReset
-                | io::ErrorKind::BrokenPipe
-        )
-    })
 }
 
 /// Frames the app's response for the wire and queues it: the server's side of [`Sink`].
