@@ -134,3 +134,49 @@ fn nginx_in_front_of_the_unix_socket_ini_passes_host_and_port() {
     );
     assert_addressed_to_nginx(&env, front);
 }
+
+/// The value of `key = N` (seconds) in a `--check` listing.
+fn checked_seconds(ini: &str, key: &str) -> u64 {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("etc").join(ini);
+    let (status, stdout, stderr) = support::run(&["--check", "--config", path.to_str().unwrap()]);
+    assert!(status.success(), "{ini}: {stderr}");
+    let prefix = format!("{key} = ");
+    stdout
+        .lines()
+        .find_map(|line| line.strip_prefix(&prefix))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("{ini}: no {key} in {stdout}"))
+}
+
+#[test]
+fn nginx_closes_idle_kept_connections_before_waitress_rs_does() {
+    // A server that closes an idle kept connection just as nginx sends a request on it loses
+    // that request (nginx answers it 502, a POST is not retried), so the shipped pair leaves
+    // closing idle connections to nginx: its upstream keepalive_timeout is below the
+    // channel_timeout of each INI file it fronts.
+    let conf =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("etc/nginx-site.conf"))
+            .unwrap();
+    let upstream = &conf[conf.find("upstream ").unwrap()..];
+    let upstream = &upstream[..upstream.find('}').unwrap()];
+    let nginx_idle: u64 = upstream
+        .lines()
+        .map(str::trim)
+        .find_map(|line| line.strip_prefix("keepalive_timeout "))
+        .and_then(|value| {
+            value
+                .trim_end_matches(';')
+                .trim_end_matches('s')
+                .parse()
+                .ok()
+        })
+        .expect("etc/nginx-site.conf's upstream block sets keepalive_timeout in seconds");
+    for ini in ["proxy.ini", "unix-socket.ini"] {
+        let channel_timeout = checked_seconds(ini, "channel_timeout");
+        assert!(
+            nginx_idle < channel_timeout,
+            "nginx keeps idle upstream connections {nginx_idle} s, {ini}'s channel_timeout is \
+             {channel_timeout} s"
+        );
+    }
+}
