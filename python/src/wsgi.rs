@@ -287,7 +287,12 @@ impl WsgiApp {
         })
     }
 
-    fn environ<'py>(&self, py: Python<'py>, req: &mut Request) -> PyResult<Bound<'py, PyDict>> {
+    /// The environ, and its `wsgi.input` (for [`Input::close_body`] once the request is done).
+    fn environ<'py>(
+        &self,
+        py: Python<'py>,
+        req: &mut Request,
+    ) -> PyResult<(Bound<'py, PyDict>, Bound<'py, Input>)> {
         let environ = PyDict::new(py);
         for (key, value) in req.environ.iter() {
             match self.keys.get(key) {
@@ -299,7 +304,8 @@ impl WsgiApp {
         }
         let body = std::mem::replace(&mut req.body, Body::empty());
         environ.set_item(intern!(py, "wsgi.version"), self.version.bind(py))?;
-        environ.set_item(intern!(py, "wsgi.input"), Input::new(body))?;
+        let input = Bound::new(py, Input::new(body))?;
+        environ.set_item(intern!(py, "wsgi.input"), &input)?;
         let stderr = self.sys.bind(py).getattr(intern!(py, "stderr"))?;
         environ.set_item(intern!(py, "wsgi.errors"), stderr)?;
         environ.set_item(intern!(py, "wsgi.multithread"), true)?;
@@ -309,7 +315,7 @@ impl WsgiApp {
         environ.set_item(intern!(py, "wsgi.file_wrapper"), self.file_wrapper.bind(py))?;
         let disconnected = ClientDisconnected(req.client.clone());
         environ.set_item(intern!(py, "waitress.client_disconnected"), disconnected)?;
-        Ok(environ)
+        Ok((environ, input))
     }
 
     /// Runs the app and sends its body, except a small single-part body of a plain list or
@@ -320,7 +326,22 @@ impl WsgiApp {
         req: &mut Request,
         slot: &Arc<Slot>,
     ) -> PyResult<Option<Vec<u8>>> {
-        let environ = self.environ(py, req)?;
+        let (environ, input) = self.environ(py, req)?;
+        let answered = self.answer(py, environ, slot);
+        // As waitress closes the request's body file once the request is done: an environ the
+        // app keeps (a global, a reference cycle, a log record's traceback) no longer holds the
+        // body's memory or its temp file (up to max_request_body_size of disk) until it goes.
+        input.get().close_body(py);
+        answered
+    }
+
+    /// Calls the app with `environ` and sends what it returns; see [`WsgiApp::call_py`].
+    fn answer(
+        &self,
+        py: Python<'_>,
+        environ: Bound<'_, PyDict>,
+        slot: &Arc<Slot>,
+    ) -> PyResult<Option<Vec<u8>>> {
         let start_response = Bound::new(
             py,
             StartResponse {
@@ -799,6 +820,8 @@ struct Buffered {
     buf: Vec<u8>,
     pos: usize,
     eof: bool,
+    /// The request is done (see [`Input::close_body`]): reads fail as on a closed file.
+    closed: bool,
 }
 
 impl Buffered {
@@ -917,6 +940,7 @@ impl Input {
                 buf: Vec::new(),
                 pos: 0,
                 eof: false,
+                closed: false,
             }),
         }
     }
@@ -928,10 +952,40 @@ impl Input {
     ) -> PyResult<R> {
         py.detach(|| {
             let mut inner = self.inner.lock().unwrap_or_else(|p| p.into_inner());
-            f(&mut inner)
+            (!inner.closed).then(|| f(&mut inner))
         })
+        .ok_or_else(closed_file)?
         .map_err(PyErr::from)
     }
+
+    /// Ends the body's use when the request is done, as waitress closes its body file then:
+    /// later reads raise `ValueError` as on a closed file, and the body's memory or temp file
+    /// is freed now. The lock is only tried with the GIL held (an app's own thread may be in
+    /// a read, which holds it without the GIL), and a spooled body's file is closed without
+    /// the GIL: closing the last descriptor of a large deleted file frees its blocks.
+    fn close_body(&self, py: Python<'_>) {
+        let take = |inner: &mut Buffered| {
+            inner.closed = true;
+            inner.buf = Vec::new();
+            inner.pos = 0;
+            std::mem::replace(&mut inner.body, Body::empty())
+        };
+        let body = match self.inner.try_lock() {
+            Ok(mut inner) => take(&mut inner),
+            Err(TryLockError::Poisoned(p)) => take(&mut p.into_inner()),
+            Err(TryLockError::WouldBlock) => {
+                py.detach(|| take(&mut self.inner.lock().unwrap_or_else(|p| p.into_inner())))
+            }
+        };
+        if body.is_spooled() {
+            py.detach(move || drop(body));
+        }
+    }
+}
+
+/// What a read of `wsgi.input` raises once the request is done: io's error for a closed file.
+fn closed_file() -> PyErr {
+    PyValueError::new_err("I/O operation on closed file.")
 }
 
 /// `None` or a negative size means "all" (io.RawIOBase's convention).
@@ -1022,12 +1076,12 @@ impl Input {
         self.with(py, Buffered::tell)
     }
 
-    fn readable(&self) -> bool {
-        true
+    fn readable(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with(py, |_| Ok(true))
     }
 
-    fn seekable(&self) -> bool {
-        true
+    fn seekable(&self, py: Python<'_>) -> PyResult<bool> {
+        self.with(py, |_| Ok(true))
     }
 
     fn close(&self) {}

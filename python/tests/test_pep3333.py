@@ -2,6 +2,8 @@
 bad responses turned into 500s, worker thread-locals."""
 
 import json
+import os
+import time
 
 import pytest
 
@@ -177,6 +179,38 @@ def test_input_seeks_when_spooled_to_a_file(start_server):
     sock.sendall(b"POST /seek HTTP/1.1\r\nHost: x\r\nContent-Length: %d\r\n\r\n%s" % (len(SEEK_BODY), SEEK_BODY))
     line, headers, body = read_http(fp)
     check_seek(json.loads(body))
+    sock.close()
+
+
+def _deleted_but_open(pid):
+    count = 0
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            count += "(deleted)" in os.readlink(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            pass  # closed meanwhile
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc")
+def test_input_is_closed_when_the_request_is_done(start_server):
+    # As waitress closes the body's file after the request: an environ the app keeps does not
+    # keep the body's temp file open (nor its memory), and reads of it fail as on a closed file.
+    s = start_server("--inbuf-overflow", "1000", "fixtureapps.pep3333:app")
+    sock = s.connect()
+    fp = sock.makefile("rb", 0)
+    for _ in range(3):
+        sock.sendall(b"POST /keep_input HTTP/1.1\r\nHost: x\r\nContent-Length: 5000\r\n\r\n" + b"x" * 5000)
+        line, headers, body = read_http(fp)
+        assert line == b"HTTP/1.1 200 OK\r\n", body
+    # The last response may reach the client just before its request's body is closed.
+    deadline = time.monotonic() + 5
+    while _deleted_but_open(s.proc.pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _deleted_but_open(s.proc.pid) == 0
+    sock.sendall(b"POST /read_kept HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")
+    line, headers, body = read_http(fp)
+    assert json.loads(body) == {"reads": ["I/O operation on closed file."] * 3}
     sock.close()
 
 

@@ -8,6 +8,7 @@ import time
 
 _local = threading.local()
 _closed = []
+_kept = []
 
 
 class Closing:
@@ -174,6 +175,21 @@ def app(environ, start_response):
                 break
             parts.append(len(chunk))
         return _json(start_response, {"parts": parts})
+    if path == "/keep_input":
+        # Keeps the environ past the request, as a log handler buffering records with their
+        # tracebacks (frames, so environs) would.
+        inp.read(10)
+        _kept.append(environ)
+        return _json(start_response, {"kept": len(_kept)})
+    if path == "/read_kept":
+        got = []
+        for kept in _kept:
+            try:
+                got.append(len(kept["wsgi.input"].read()))
+            except ValueError as e:
+                got.append(str(e))
+        _kept.clear()
+        return _json(start_response, {"reads": got})
     if path == "/threadlocal":
         _local.n = getattr(_local, "n", 0) + 1
         return _json(start_response, {"n": _local.n, "thread": threading.get_ident()})
