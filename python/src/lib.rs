@@ -2,7 +2,7 @@
 //!
 //! - `wsgi` puts a Python WSGI application behind the core's [`App`](waitress_rs::app::App)
 //!   contract (PEP 3333: environ, `wsgi.input`, `start_response`, `write`, iterables,
-//!   `wsgi.file_wrapper` with sendfile).
+//!   `wsgi.file_wrapper` sent by the server without passing through Python).
 //! - `config` turns `serve(app, **kw)` keyword arguments into the core's settings, so
 //!   Python, INI files and flags share one set of rules and messages.
 //! - `server` is a bound server as `create_server` returns it and `serve` runs it.

@@ -470,7 +470,8 @@ fn body_bytes<'a>(part: &'a Bound<'_, PyAny>) -> PyResult<&'a [u8]> {
 }
 
 /// The fast path for `wsgi.file_wrapper(file)`: a regular file with a descriptor and a
-/// position goes out with sendfile. Returns false to fall back to iterating the wrapper
+/// position goes out through the core's file sending (sendfile where it costs the server
+/// less than copying), without Python. Returns false to fall back to iterating the wrapper
 /// (file-likes without `fileno`/`tell`, pipes, empty files), as waitress does.
 fn send_file(py: Python<'_>, wrapper: &Bound<'_, PyAny>, start: &StartResponse) -> PyResult<bool> {
     #[cfg(unix)]
