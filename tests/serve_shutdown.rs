@@ -47,18 +47,7 @@ fn in_flight_request_finishes_after_shutdown_starts() {
     let addr = server.addr;
     server.begin_shutdown();
     // New connections are refused once shutdown has begun.
-    let deadline = Instant::now() + Duration::from_secs(5);
-    let mut refused = false;
-    while Instant::now() < deadline {
-        match TcpStream::connect(addr) {
-            Err(_) => {
-                refused = true;
-                break;
-            }
-            Ok(_) => std::thread::sleep(Duration::from_millis(20)),
-        }
-    }
-    assert!(refused, "still accepting after shutdown");
+    wait_until_refusing(addr);
     // The running request is answered in full, then the connection is closed.
     let mut reader = BufReader::new(stream);
     let res = read_response(&mut reader, false);

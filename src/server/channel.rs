@@ -169,24 +169,16 @@ enum Ready {
     Error(HttpError),
 }
 
-/// What a connection still open at shutdown waits for from a client that stopped.
+/// What a connection still open at shutdown waits for: the drain closes a stalled upload or
+/// download ([`Channel::stalled_at_shutdown`]), and the line that ends a drain cut short names
+/// what each connection left open waited for ([`Channel::waiting_for`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stalled {
-    /// The rest of a request body.
-    Upload,
+pub enum Waiting {
     /// The client taking its response.
-    Download,
-}
-
-/// What a connection still open when the drain's time is up was waiting for: the log line
-/// that ends the drain names these, so that an operator sees why the stop took that long.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unfinished {
-    /// The client taking its response, slowly but steadily.
     Download,
     /// A request the application is still running.
     Request,
-    /// The rest of a request body, arriving slowly but steadily.
+    /// The rest of a request body.
     Upload,
     /// Anything else: a body still being stored, a closing connection waiting for its client.
     Other,
@@ -362,7 +354,7 @@ impl Channel {
     }
 
     /// What, the server stopping, this connection waits for that has not moved for `limit`.
-    pub fn stalled_at_shutdown(&self, now: Instant, limit: Duration) -> Option<Stalled> {
+    pub fn stalled_at_shutdown(&self, now: Instant, limit: Duration) -> Option<Waiting> {
         if !self.draining {
             return None;
         }
@@ -372,9 +364,9 @@ impl Channel {
         // nothing is ahead of it (the running response's end counts as activity).
         let nothing_ahead = !self.in_flight() && self.ready.is_empty();
         if self.receiving_body() && nothing_ahead && quiet_since(self.last_activity) {
-            Some(Stalled::Upload)
+            Some(Waiting::Upload)
         } else if self.output_waiting_since().is_some_and(quiet_since) {
-            Some(Stalled::Download)
+            Some(Waiting::Download)
         } else {
             None
         }
@@ -383,15 +375,15 @@ impl Channel {
     /// What this connection, still open when the drain's time is up, was waiting for. Output
     /// waiting for the client comes first: a worker held by the high-water mark is waiting
     /// for the reader too.
-    pub fn unfinished(&self) -> Unfinished {
+    pub fn waiting_for(&self) -> Waiting {
         if self.wants_write() {
-            Unfinished::Download
+            Waiting::Download
         } else if self.in_flight() {
-            Unfinished::Request
+            Waiting::Request
         } else if self.receiving_body() {
-            Unfinished::Upload
+            Waiting::Upload
         } else {
-            Unfinished::Other
+            Waiting::Other
         }
     }
 

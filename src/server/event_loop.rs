@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use polling::{Event, Events, PollMode, Poller};
 
-use super::channel::{Channel, ChannelConfig, IoBuffers, Phase, Stalled, Unfinished};
+use super::channel::{Channel, ChannelConfig, IoBuffers, Phase, Waiting};
 use super::io::FileSend;
 use super::listener::Listener;
 use super::output::Output;
@@ -657,7 +657,7 @@ impl EventLoop {
                     .and_then(|c| c.stalled_at_shutdown(now, STALL_AT_SHUTDOWN))
             };
             let mut stalled = stalled_at(&self.slots);
-            if stalled == Some(Stalled::Download) {
+            if stalled == Some(Waiting::Download) {
                 // Writability is a poor sign of a reader's progress: the kernel reports a
                 // socket writable only once a good part of its send buffer drained (on
                 // loopback ~1.4 MB of ~4 MB), so a client reading steadily at 300 KB/s got
@@ -667,9 +667,9 @@ impl EventLoop {
                 stalled = stalled_at(&self.slots);
             }
             match stalled {
-                None => continue,
-                Some(Stalled::Upload) => uploads += 1,
-                Some(Stalled::Download) => downloads += 1,
+                Some(Waiting::Upload) => uploads += 1,
+                Some(Waiting::Download) => downloads += 1,
+                None | Some(Waiting::Request | Waiting::Other) => continue,
             }
             self.remove(slot);
         }
@@ -689,16 +689,16 @@ impl EventLoop {
     /// What the connections still open at the drain's end wait for, counted:
     /// `1 request(s) still running, 2 upload(s) still arriving`.
     fn unfinished(&self) -> String {
-        let open: Vec<Unfinished> = self
+        let open: Vec<Waiting> = self
             .slots
             .iter()
-            .filter_map(|slot| slot.channel.as_ref().map(Channel::unfinished))
+            .filter_map(|slot| slot.channel.as_ref().map(Channel::waiting_for))
             .collect();
         [
-            (Unfinished::Download, "response(s) still being read"),
-            (Unfinished::Request, "request(s) still running"),
-            (Unfinished::Upload, "upload(s) still arriving"),
-            (Unfinished::Other, "other"),
+            (Waiting::Download, "response(s) still being read"),
+            (Waiting::Request, "request(s) still running"),
+            (Waiting::Upload, "upload(s) still arriving"),
+            (Waiting::Other, "other"),
         ]
         .into_iter()
         .filter_map(|(kind, what)| {
