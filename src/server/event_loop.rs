@@ -269,6 +269,7 @@ impl EventLoop {
                 self.begin_shutdown(now);
             }
             if let Some(until) = drain_until {
+                self.end_stop_graces(now);
                 self.drop_stalled(now);
                 if self.open == 0 {
                     return Ok(());
@@ -350,6 +351,7 @@ impl EventLoop {
             .filter_map(|&slot| self.linger_deadline(slot))
             .chain(eof_check)
             .chain(accept_pause)
+            .chain(self.stop_graces())
             .fold(next_cleanup, Instant::min)
     }
 
@@ -738,7 +740,32 @@ impl EventLoop {
             // (3 resets in 20 stops under 8 busy clients). Read now, it is answered, last.
             self.service(slot, true, now);
             if let Some(channel) = self.slots[slot].channel.as_mut() {
-                channel.drain();
+                channel.drain(now);
+                self.service(slot, false, now);
+            }
+        }
+    }
+
+    /// When the stop's graces end (see `Channel::drain`). Before a stop there are none, and the
+    /// connections are not walked: this runs on every pass of the loop.
+    fn stop_graces(&self) -> impl Iterator<Item = Instant> + '_ {
+        let slots = match self.accepting {
+            Accepting::Stopped => &self.slots[..],
+            _ => &[],
+        };
+        slots
+            .iter()
+            .filter_map(|s| s.channel.as_ref()?.stop_grace_until())
+    }
+
+    /// Ends the stop's graces that are over: a connection that got no request in its grace is
+    /// closed.
+    fn end_stop_graces(&mut self, now: Instant) {
+        for slot in 0..self.slots.len() {
+            if let Some(channel) = self.slots[slot].channel.as_mut()
+                && channel.stop_grace_until().is_some_and(|end| now >= end)
+            {
+                channel.end_stop_grace();
                 self.service(slot, false, now);
             }
         }
