@@ -117,6 +117,17 @@ fn whole_then_runs_on(
     }
 }
 
+/// A server running [`whole_then_runs_on`] and a connection on which `/first` was answered,
+/// whole and without `Connection: close`, while its app may still run.
+fn first_answered(release: &Arc<AtomicBool>) -> (InProcess, Conn) {
+    let server = InProcess::serve(&[], whole_then_runs_on(Arc::clone(release)));
+    let mut conn = Conn::open(server.addr);
+    let first = conn.roundtrip(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n");
+    assert_eq!(first.text(), "done /first");
+    assert_eq!(first.header("Connection"), None);
+    (server, conn)
+}
+
 /// Reads the answer to `/next` on `conn`, the connection's last, then its close, and stops.
 fn next_answered_last(mut conn: Conn, server: InProcess) {
     let next = conn.response(false);
@@ -134,11 +145,7 @@ fn a_request_sent_behind_a_whole_response_whose_app_still_runs_is_answered() {
     // (nginx with `keepalive`) sends its next request then. That request, received before the
     // stop, is answered as the connection's last, not dropped (nginx answered a POST 502).
     let release = Arc::new(AtomicBool::new(false));
-    let server = InProcess::serve(&[], whole_then_runs_on(Arc::clone(&release)));
-    let mut conn = Conn::open(server.addr);
-    let first = conn.roundtrip(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n");
-    assert_eq!(first.text(), "done /first");
-    assert_eq!(first.header("Connection"), None);
+    let (server, mut conn) = first_answered(&release);
     conn.send(b"POST /next HTTP/1.1\r\nHost: a\r\nContent-Length: 3\r\n\r\nabc");
     server.begin_shutdown();
     wait_until_refusing(server.addr);
@@ -172,10 +179,7 @@ fn a_request_sent_after_a_response_that_ended_during_the_stop_is_answered() {
     // a moment later, and gets it answered as the connection's last within STOP_GRACE (read
     // once at the response's end, it was lost when it came later).
     let release = Arc::new(AtomicBool::new(false));
-    let server = InProcess::serve(&[], whole_then_runs_on(Arc::clone(&release)));
-    let mut conn = Conn::open(server.addr);
-    let first = conn.roundtrip(b"GET /first HTTP/1.1\r\nHost: a\r\n\r\n");
-    assert_eq!(first.header("Connection"), None);
+    let (server, mut conn) = first_answered(&release);
     server.begin_shutdown();
     wait_until_refusing(server.addr);
     release.store(true, Ordering::SeqCst);
