@@ -226,7 +226,7 @@ fn upload_arriving_at_shutdown_behind(queued: &[&str], each_takes: Duration) {
         write!(stream, "GET {path} HTTP/1.1\r\nHost: a\r\n\r\n").unwrap();
     }
     stream
-        .write_all(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789")
+        .write_all(&[UPLOAD_HEAD, b"0123456789"].concat())
         .unwrap();
     std::thread::sleep(Duration::from_millis(100));
     server.begin_shutdown();
@@ -488,15 +488,23 @@ fn an_upload_under_way_at_sigterm_is_received_and_answered() {
     assert_eq!(status.code(), Some(0));
 }
 
+/// The head of a 1,000-byte upload to the echo app.
+const UPLOAD_HEAD: &[u8] = b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n";
+
+/// The echo app's binary, and a connection on which an upload began with `first` (of 1,000
+/// bytes).
+fn upload_begun(first: &[u8]) -> (Server, TcpStream) {
+    let server = Server::echo();
+    let mut stream = connect(server.addr());
+    stream.write_all(&[UPLOAD_HEAD, first].concat()).unwrap();
+    (server, stream)
+}
+
 #[test]
 fn an_upload_that_stopped_arriving_does_not_hold_the_stop() {
     // Received whole only while it keeps coming: a client that sent 10 bytes of 1,000 and went
     // quiet held the stop for the whole 30 s cap.
-    let mut server = Server::echo();
-    let mut stream = connect(server.addr());
-    stream
-        .write_all(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n0123456789")
-        .unwrap();
+    let (mut server, mut stream) = upload_begun(b"0123456789");
     std::thread::sleep(Duration::from_millis(200));
     let took = sigterm_stops(
         &mut server,
@@ -672,11 +680,7 @@ fn a_drain_cut_short_by_a_slow_client_says_so() {
 fn a_drain_cut_short_by_a_slow_upload_says_so() {
     // An upload that keeps coming, a byte at a time, is waited for up to the drain's cap; the
     // line ending the drain said "requests still running, or clients reading slowly".
-    let mut server = Server::echo();
-    let mut stream = connect(server.addr());
-    stream
-        .write_all(b"POST /up HTTP/1.1\r\nHost: a\r\nContent-Length: 1000\r\n\r\n")
-        .unwrap();
+    let (mut server, mut stream) = upload_begun(b"");
     let done = Arc::new(AtomicBool::new(false));
     let sender = {
         let done = Arc::clone(&done);
